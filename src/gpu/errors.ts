@@ -1,0 +1,24 @@
+/** Errors a person can act on: each says what went wrong and what to do next. */
+export class GpuUnavailableError extends Error {
+  override name = 'GpuUnavailableError';
+}
+
+export class GpuDeviceLostError extends Error {
+  override name = 'GpuDeviceLostError';
+}
+
+export class GpuOutOfMemoryError extends Error {
+  override name = 'GpuOutOfMemoryError';
+}
+
+export class GpuValidationError extends Error {
+  override name = 'GpuValidationError';
+}
+
+/** A run stopped because the person asked it to. */
+export class CancelledError extends Error {
+  override name = 'CancelledError';
+  constructor(message = 'The run was cancelled.') {
+    super(message);
+  }
+}

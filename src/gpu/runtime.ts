@@ -1,0 +1,442 @@
+import { GpuDeviceLostError, GpuOutOfMemoryError, GpuValidationError } from './errors';
+
+export type DType = 'f32' | 'u32' | 'i32';
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  description: string;
+}
+
+/** A dense row-major array on the GPU. Its buffer comes from, and returns to, the device's pool. */
+export class GpuTensor {
+  readonly size: number;
+  private released = false;
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly buffer: GPUBuffer,
+    readonly shape: readonly number[],
+    readonly dtype: DType = 'f32',
+  ) {
+    this.size = shape.reduce((a, b) => a * b, 1);
+  }
+
+  get bytes(): number {
+    return this.size * 4;
+  }
+
+  /** Returns the buffer to the pool; the tensor must not be used afterwards. */
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    this.gpu.release(this.buffer);
+  }
+}
+
+export type Binding = GpuTensor | GPUBuffer;
+
+/** One uniform field: WGSL u32, i32 or f32, packed in declaration order (4 bytes each). */
+export type Uniform = { u32: number } | { i32: number } | { f32: number };
+
+export interface PipelineSpec {
+  /** WGSL source of one kernel family. */
+  code: string;
+  entryPoint: string;
+  /** Values of the shader's `override` constants; each distinct set is its own cached pipeline. */
+  constants?: Record<string, number>;
+}
+
+export interface DispatchSpec {
+  pipeline: PipelineSpec;
+  /** Uniform fields bound at @binding(0) when present; storage bindings follow in order. */
+  uniforms?: Uniform[];
+  bindings: Binding[];
+  workgroups: [number, number?, number?];
+}
+
+const UNIFORM_ALIGN = 256;
+const UNIFORM_CHUNK = 64 * 1024;
+const MAX_DISPATCHES_PER_SUBMIT = 1024;
+const TIMESTAMP_SLOTS = 256;
+const STORAGE_USAGE = GPUBufferUsageFlags();
+
+function GPUBufferUsageFlags(): number {
+  // GPUBufferUsage is a global only once a WebGPU implementation has been loaded; read it lazily.
+  const usage = (globalThis as { GPUBufferUsage?: typeof GPUBufferUsage }).GPUBufferUsage;
+  return usage ? usage.STORAGE | usage.COPY_SRC | usage.COPY_DST : 0x80 | 0x04 | 0x08;
+}
+
+function roundUp(value: number, multiple: number): number {
+  return Math.ceil(value / multiple) * multiple;
+}
+
+/**
+ * The GPU runtime shared by the browser and Node: pipeline cache, buffer pool, batched command
+ * encoding with a uniform ring, readback, error and device-loss handling, optional timestamps.
+ * Dispatches are recorded into one compute pass and submitted together, so a solver iteration of
+ * several kernels costs one submit; only `read*` and `sync` wait for the GPU.
+ */
+export class Gpu {
+  readonly isSwiftShader: boolean;
+  readonly hasTimestamps: boolean;
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly pool = new Map<number, GPUBuffer[]>();
+  private readonly live = new Set<GPUBuffer>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private dispatches = 0;
+  private uniformChunks: { buffer: GPUBuffer; data: Uint8Array; used: number }[] = [];
+  private failure: Error | null = null;
+  private destroyed = false;
+  private readonly destroyCallbacks: (() => void)[] = [];
+  private querySet: GPUQuerySet | null = null;
+  private queryCount = 0;
+  private timingEnabled = false;
+  private gpuTimeNs = 0;
+  private pendingTimings: Promise<void>[] = [];
+  /** Dispatches recorded since creation, for benchmarks and tests of "no readback per iteration". */
+  dispatchCount = 0;
+  readbackCount = 0;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterDescription,
+  ) {
+    this.isSwiftShader = /swiftshader/i.test(`${adapter.architecture} ${adapter.description} ${adapter.vendor}`);
+    this.hasTimestamps = device.features.has('timestamp-query');
+    device.lost.then((info) => {
+      if (this.destroyed || info.reason === 'destroyed') return;
+      this.failure = new GpuDeviceLostError(
+        `The GPU device was lost (${info.message || 'no reason given'}). Your loaded model and finished results are kept; start the run again to get a new device.`,
+      );
+    });
+    device.addEventListener('uncapturederror', (event) => {
+      const error = (event as GPUUncapturedErrorEvent).error;
+      if (this.failure) return;
+      const isOom = typeof GPUOutOfMemoryError !== 'undefined' && error instanceof GPUOutOfMemoryError;
+      this.failure = isOom
+        ? new GpuOutOfMemoryError(`The GPU ran out of memory: ${error.message}. Try a smaller model, fewer calibration samples or a shorter window.`)
+        : new GpuValidationError(`GPU error: ${error.message}`);
+    });
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  /** Whether a kernel family should use register tiles without barriers (CPU rasterisers). */
+  get prefersRegisterTiles(): boolean {
+    return this.isSwiftShader;
+  }
+
+  onDestroy(callback: () => void): void {
+    this.destroyCallbacks.push(callback);
+  }
+
+  private check(): void {
+    if (this.destroyed) throw new GpuDeviceLostError('The GPU device was closed.');
+    if (this.failure) throw this.failure;
+  }
+
+  // ---------------------------------------------------------------- buffers
+
+  /** A pooled storage buffer of at least `bytes` bytes (rounded up to a size class). */
+  acquire(bytes: number): GPUBuffer {
+    this.check();
+    const size = sizeClass(Math.max(bytes, 16));
+    if (size > this.device.limits.maxBufferSize) {
+      throw new GpuOutOfMemoryError(
+        `A buffer of ${(size / 2 ** 20).toFixed(1)} MiB exceeds this GPU's largest buffer (${(this.device.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB). Try a smaller model or fewer calibration tokens.`,
+      );
+    }
+    const free = this.pool.get(size);
+    const buffer = free?.pop() ?? this.device.createBuffer({ size, usage: STORAGE_USAGE || GPUBufferUsageFlags() });
+    this.live.add(buffer);
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    if (!this.live.delete(buffer)) return;
+    const list = this.pool.get(buffer.size) ?? [];
+    list.push(buffer);
+    this.pool.set(buffer.size, list);
+  }
+
+  /** Frees the pooled (unused) buffers back to the driver. */
+  trimPool(): void {
+    for (const list of this.pool.values()) for (const b of list) b.destroy();
+    this.pool.clear();
+  }
+
+  tensor(shape: readonly number[], dtype: DType = 'f32'): GpuTensor {
+    const size = shape.reduce((a, b) => a * b, 1);
+    return new GpuTensor(this, this.acquire(size * 4), shape, dtype);
+  }
+
+  zeros(shape: readonly number[], dtype: DType = 'f32'): GpuTensor {
+    const t = this.tensor(shape, dtype);
+    this.clear(t);
+    return t;
+  }
+
+  upload(data: Float32Array | Uint32Array | Int32Array, shape: readonly number[] = [data.length]): GpuTensor {
+    const dtype: DType = data instanceof Float32Array ? 'f32' : data instanceof Int32Array ? 'i32' : 'u32';
+    const t = this.tensor(shape, dtype);
+    this.write(t, data);
+    return t;
+  }
+
+  /** Writes host data into a tensor, in order with the recorded work (flushes first). */
+  write(target: Binding, data: ArrayBufferView, byteOffset = 0): void {
+    this.flush();
+    const buffer = target instanceof GpuTensor ? target.buffer : target;
+    this.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  clear(target: Binding, byteOffset = 0, byteSize?: number): void {
+    const buffer = target instanceof GpuTensor ? target.buffer : target;
+    const size = byteSize ?? (target instanceof GpuTensor ? target.bytes : buffer.size);
+    this.endPass();
+    this.ensureEncoder().clearBuffer(buffer, byteOffset, roundUp(size, 4));
+  }
+
+  copy(src: Binding, dst: Binding, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    this.endPass();
+    const s = src instanceof GpuTensor ? src.buffer : src;
+    const d = dst instanceof GpuTensor ? dst.buffer : dst;
+    this.ensureEncoder().copyBufferToBuffer(s, srcOffset, d, dstOffset, bytes);
+  }
+
+  // ---------------------------------------------------------------- pipelines
+
+  pipeline(spec: PipelineSpec): GPUComputePipeline {
+    const constants = spec.constants ?? {};
+    const constKey = Object.keys(constants)
+      .sort()
+      .map((k) => `${k}=${constants[k]}`)
+      .join(',');
+    const key = `${spec.entryPoint}|${constKey}|${spec.code.length}|${hashString(spec.code)}`;
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      let module = this.modules.get(spec.code);
+      if (!module) {
+        module = this.device.createShaderModule({ code: spec.code });
+        this.modules.set(spec.code, module);
+      }
+      pipeline = this.device.createComputePipeline({
+        layout: 'auto',
+        compute: { module, entryPoint: spec.entryPoint, constants },
+      });
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  // ---------------------------------------------------------------- dispatch
+
+  private ensureEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private ensurePass(): GPUComputePassEncoder {
+    if (!this.pass) {
+      const encoder = this.ensureEncoder();
+      let timestampWrites: GPUComputePassTimestampWrites | undefined;
+      if (this.timingEnabled && this.hasTimestamps) {
+        this.querySet ??= this.device.createQuerySet({ type: 'timestamp', count: TIMESTAMP_SLOTS });
+        if (this.queryCount + 2 > TIMESTAMP_SLOTS) this.flush();
+        timestampWrites = {
+          querySet: this.querySet,
+          beginningOfPassWriteIndex: this.queryCount,
+          endOfPassWriteIndex: this.queryCount + 1,
+        };
+        this.queryCount += 2;
+      }
+      this.pass = this.ensureEncoder().beginComputePass(timestampWrites ? { timestampWrites } : {});
+      void encoder;
+    }
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  private uniformSlot(fields: Uniform[]): { buffer: GPUBuffer; offset: number; size: number } {
+    const size = roundUp(fields.length * 4, 16);
+    let chunk = this.uniformChunks[this.uniformChunks.length - 1];
+    if (!chunk || chunk.used + size > UNIFORM_CHUNK) {
+      chunk = {
+        buffer: this.device.createBuffer({ size: UNIFORM_CHUNK, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }),
+        data: new Uint8Array(UNIFORM_CHUNK),
+        used: 0,
+      };
+      this.uniformChunks.push(chunk);
+    }
+    const offset = chunk.used;
+    const view = new DataView(chunk.data.buffer, offset, size);
+    fields.forEach((field, i) => {
+      if ('u32' in field) view.setUint32(i * 4, field.u32 >>> 0, true);
+      else if ('i32' in field) view.setInt32(i * 4, field.i32 | 0, true);
+      else view.setFloat32(i * 4, field.f32, true);
+    });
+    chunk.used = roundUp(offset + size, UNIFORM_ALIGN);
+    return { buffer: chunk.buffer, offset, size };
+  }
+
+  /** Records one dispatch. Nothing runs until the batch is flushed (by a read, sync or flush). */
+  dispatch(spec: DispatchSpec): void {
+    this.check();
+    const [x, y = 1, z = 1] = spec.workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const maxGroups = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxGroups || y > maxGroups || z > maxGroups) {
+      throw new GpuValidationError(`Dispatch of ${x}×${y}×${z} workgroups exceeds this GPU's limit of ${maxGroups} per dimension.`);
+    }
+    const pipeline = this.pipeline(spec.pipeline);
+    const entries: GPUBindGroupEntry[] = [];
+    let binding = 0;
+    if (spec.uniforms) {
+      const slot = this.uniformSlot(spec.uniforms);
+      entries.push({ binding: binding++, resource: { buffer: slot.buffer, offset: slot.offset, size: slot.size } });
+    }
+    for (const b of spec.bindings) {
+      entries.push({ binding: binding++, resource: { buffer: b instanceof GpuTensor ? b.buffer : b } });
+    }
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.ensurePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatchCount++;
+    if (++this.dispatches >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    const encoder = this.encoder;
+    let timing: { buffer: GPUBuffer; count: number } | null = null;
+    if (this.queryCount > 0 && this.querySet) {
+      const bytes = this.queryCount * 8;
+      const resolve = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      const readback = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      encoder.resolveQuerySet(this.querySet, 0, this.queryCount, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, readback, 0, bytes);
+      timing = { buffer: readback, count: this.queryCount };
+      resolve.destroy();
+    }
+    for (const chunk of this.uniformChunks) {
+      this.device.queue.writeBuffer(chunk.buffer, 0, chunk.data.buffer, 0, chunk.used);
+    }
+    this.device.queue.submit([encoder.finish()]);
+    for (const chunk of this.uniformChunks) chunk.buffer.destroy();
+    this.uniformChunks = [];
+    this.encoder = null;
+    this.dispatches = 0;
+    this.queryCount = 0;
+    if (timing) {
+      const { buffer, count } = timing;
+      this.pendingTimings.push(
+        buffer.mapAsync(GPUMapMode.READ).then(() => {
+          const ticks = new BigInt64Array(buffer.getMappedRange());
+          for (let i = 0; i < count; i += 2) {
+            const dt = Number(ticks[i + 1] - ticks[i]);
+            if (dt > 0) this.gpuTimeNs += dt;
+          }
+          buffer.destroy();
+        }),
+      );
+    }
+  }
+
+  /** Waits until the GPU has finished all submitted work, then reports any GPU error. */
+  async sync(): Promise<void> {
+    this.check();
+    this.flush();
+    await this.whileAlive(this.device.queue.onSubmittedWorkDone());
+    this.check();
+  }
+
+  private async whileAlive<T>(promise: Promise<T>): Promise<T> {
+    const lost = this.device.lost.then(() => {
+      throw this.failure ?? new GpuDeviceLostError('The GPU device was lost.');
+    });
+    return Promise.race([promise, lost]);
+  }
+
+  /** Reads `count` 4-byte elements starting at element `offset`; the only way data leaves the GPU. */
+  async readRaw(src: Binding, count?: number, offset = 0): Promise<ArrayBuffer> {
+    this.check();
+    const buffer = src instanceof GpuTensor ? src.buffer : src;
+    const elements = count ?? (src instanceof GpuTensor ? src.size : buffer.size / 4);
+    const bytes = roundUp(elements * 4, 4);
+    const staging = this.device.createBuffer({ size: Math.max(bytes, 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    if (bytes > 0) this.copy(buffer, staging, bytes, offset * 4, 0);
+    this.flush();
+    this.readbackCount++;
+    try {
+      await this.whileAlive(staging.mapAsync(GPUMapMode.READ));
+      this.check();
+      return staging.getMappedRange(0, bytes).slice(0);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  async read(src: GpuTensor, count?: number, offset = 0): Promise<Float32Array> {
+    return new Float32Array(await this.readRaw(src, count, offset));
+  }
+
+  async readU32(src: Binding, count?: number, offset = 0): Promise<Uint32Array> {
+    return new Uint32Array(await this.readRaw(src, count, offset));
+  }
+
+  // ---------------------------------------------------------------- timing
+
+  /** Starts measuring GPU time with timestamp queries (no-op where the adapter lacks them). */
+  startTiming(): void {
+    this.flush();
+    this.timingEnabled = true;
+    this.gpuTimeNs = 0;
+  }
+
+  /** Stops measuring and returns the summed GPU time of the compute passes, or null. */
+  async stopTiming(): Promise<number | null> {
+    await this.sync();
+    this.timingEnabled = false;
+    await Promise.all(this.pendingTimings);
+    this.pendingTimings = [];
+    return this.hasTimestamps ? this.gpuTimeNs / 1e6 : null;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const b of this.live) b.destroy();
+    this.trimPool();
+    this.live.clear();
+    this.querySet?.destroy();
+    this.device.destroy();
+    for (const cb of this.destroyCallbacks) cb();
+  }
+}
+
+/** Size classes: powers of two up to 1 MiB, then multiples of 1 MiB, so the pool reuses well. */
+function sizeClass(bytes: number): number {
+  if (bytes <= 1 << 20) return 2 ** Math.ceil(Math.log2(bytes));
+  return roundUp(bytes, 1 << 20);
+}
+
+function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
