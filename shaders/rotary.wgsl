@@ -1,0 +1,40 @@
+// Rotary position embedding in Hugging Face's rotate-half order, applied in place to the q and k
+// columns of the fused q|k|v activation (q heads then k heads, each head_dim wide, contiguous from
+// column 0). For the pair (i, i + half) of a head at position pos:
+//   x1' = x1·cos(pos·f_i) − x2·sin(pos·f_i),   x2' = x2·cos(pos·f_i) + x1·sin(pos·f_i).
+// The cos/sin table [seqlen, half, 2] is computed on the CPU in float64 (large angles lose
+// precision in f32 sin/cos). Positions restart at 0 in every window of `seqlen` rows.
+
+struct Params {
+  rows: u32,
+  seqlen: u32,
+  ld: u32,
+  heads: u32,
+  half: u32,
+  headDim: u32,
+  _pad0: u32,
+  _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> X: array<f32>;
+@group(0) @binding(2) var<storage, read> table: array<f32>;
+
+@compute @workgroup_size(64, 1, 1)
+fn rotary(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let idx = gid.x + gid.y * 65535u * 64u;
+  if (idx >= p.rows * p.heads * p.half) { return; }
+  let i = idx % p.half;
+  let rh = idx / p.half;
+  let h = rh % p.heads;
+  let row = rh / p.heads;
+  let pos = row % p.seqlen;
+  let base = row * p.ld + h * p.headDim;
+  let t = (pos * p.half + i) * 2u;
+  let c = table[t];
+  let s = table[t + 1u];
+  let x1 = X[base + i];
+  let x2 = X[base + i + p.half];
+  X[base + i] = x1 * c - x2 * s;
+  X[base + i + p.half] = x2 * c + x1 * s;
+}

@@ -1,0 +1,9 @@
+import { pruneLayer } from './pruneLayer';
+import type { Command } from './types';
+
+/** Every subcommand, in the order --help lists them. */
+export const COMMANDS: readonly Command[] = [pruneLayer];
+
+export function findCommand(name: string): Command | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}

@@ -1,0 +1,280 @@
+/**
+ * Where each architecture keeps its weights (real Hugging Face tensor names), the shapes they must
+ * have, which linear layers a block has, and in which groups the one-shot pruners visit them.
+ *
+ * Every linear is described in nn.Linear layout [out, in], the layout the solvers use. GPT-2's
+ * Conv1D stores [in, out]; `conv1d` marks those and `fromStored`/`toStored` transpose on load and
+ * export. GPT-2's fused `c_attn` stays one linear of shape [3·d, d]: it is one HF module and one
+ * tensor, it is pruned as one layer (as the per-module pruners do), and the forward pass writes its
+ * output straight into the fused q|k|v buffer that the attention kernel reads.
+ */
+import { ConfigError, type ModelConfig } from './config';
+
+/** Where in a block a linear reads its input; one captured activation per site. */
+export type Site = 'attn_in' | 'attn_out' | 'mlp_in' | 'mlp_mid';
+export const SITES: readonly Site[] = ['attn_in', 'attn_out', 'mlp_in', 'mlp_mid'];
+
+export type LinearRole = 'q' | 'k' | 'v' | 'qkv' | 'o' | 'gate' | 'up' | 'fc' | 'down';
+
+export interface LinearSpec {
+  /** Module path inside the block: 'self_attn.q_proj', 'attn.c_attn', 'mlp.c_proj', 'fc1'… */
+  name: string;
+  role: LinearRole;
+  /** Full HF tensor names. */
+  weight: string;
+  bias: string | null;
+  /** nn.Linear layout [out, in]. */
+  out: number;
+  in: number;
+  /** Stored transposed, as [in, out] (GPT-2 Conv1D). */
+  conv1d: boolean;
+  site: Site;
+}
+
+export interface NormSpec {
+  weight: string;
+  bias: string | null;
+}
+
+export interface BlockSpec {
+  index: number;
+  /** Norm before attention and before the MLP. */
+  attnNorm: NormSpec;
+  mlpNorm: NormSpec;
+  linears: LinearSpec[];
+  /** Pruning order: {q,k,v}, {o}, {gate,up}, {down} (GPT-2: c_attn, c_proj, c_fc, mlp.c_proj). */
+  groups: string[][];
+}
+
+export interface Architecture {
+  config: ModelConfig;
+  /** The prefix found in the checkpoint ('model.', 'transformer.', 'model.decoder.', or ''). */
+  prefix: string;
+  embed: string;
+  /** Learned position table (GPT-2, OPT) or null (rotary). */
+  positions: string | null;
+  finalNorm: NormSpec;
+  /** lm_head weight [vocab, hidden]; equals `embed` when the head is tied. */
+  lmHead: string;
+  tiedHead: boolean;
+  blocks: BlockSpec[];
+  /** Columns of the fused q|k|v activation: q at 0, k at qCols, v at qCols + kvCols. */
+  qCols: number;
+  kvCols: number;
+  /** Every tensor the forward pass reads, with its stored shape. */
+  tensors: Map<string, number[]>;
+}
+
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+function linear(
+  name: string,
+  role: LinearRole,
+  base: string,
+  out: number,
+  inp: number,
+  bias: boolean,
+  site: Site,
+  conv1d = false,
+): LinearSpec {
+  return {
+    name,
+    role,
+    weight: `${base}${name}.weight`,
+    bias: bias ? `${base}${name}.bias` : null,
+    out,
+    in: inp,
+    conv1d,
+    site,
+  };
+}
+
+function norm(base: string, name: string, hasBias: boolean): NormSpec {
+  return { weight: `${base}${name}.weight`, bias: hasBias ? `${base}${name}.bias` : null };
+}
+
+/** Candidate prefixes per family: CausalLM checkpoints first, then bare base-model ones. */
+const PREFIXES: Record<ModelConfig['family'], string[]> = {
+  llama: ['model.', ''],
+  gpt2: ['transformer.', ''],
+  opt: ['model.decoder.', 'decoder.', ''],
+};
+
+function embedName(family: ModelConfig['family'], prefix: string): string {
+  return family === 'gpt2' ? `${prefix}wte.weight` : `${prefix}embed_tokens.weight`;
+}
+
+function blockSpec(c: ModelConfig, prefix: string, l: number): BlockSpec {
+  const d = c.hidden;
+  const q = c.heads * c.headDim;
+  const kv = c.kvHeads * c.headDim;
+  const I = c.intermediate;
+  if (c.family === 'llama') {
+    const b = `${prefix}layers.${l}.`;
+    return {
+      index: l,
+      attnNorm: norm(b, 'input_layernorm', false),
+      mlpNorm: norm(b, 'post_attention_layernorm', false),
+      linears: [
+        linear('self_attn.q_proj', 'q', b, q, d, c.qkvBias, 'attn_in'),
+        linear('self_attn.k_proj', 'k', b, kv, d, c.qkvBias, 'attn_in'),
+        linear('self_attn.v_proj', 'v', b, kv, d, c.qkvBias, 'attn_in'),
+        linear('self_attn.o_proj', 'o', b, d, q, c.oBias, 'attn_out'),
+        linear('mlp.gate_proj', 'gate', b, I, d, c.mlpBias, 'mlp_in'),
+        linear('mlp.up_proj', 'up', b, I, d, c.mlpBias, 'mlp_in'),
+        linear('mlp.down_proj', 'down', b, d, I, c.mlpBias, 'mlp_mid'),
+      ],
+      groups: [['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'], ['self_attn.o_proj'], ['mlp.gate_proj', 'mlp.up_proj'], ['mlp.down_proj']],
+    };
+  }
+  if (c.family === 'gpt2') {
+    const b = `${prefix}h.${l}.`;
+    return {
+      index: l,
+      attnNorm: norm(b, 'ln_1', true),
+      mlpNorm: norm(b, 'ln_2', true),
+      linears: [
+        linear('attn.c_attn', 'qkv', b, 3 * d, d, true, 'attn_in', true),
+        linear('attn.c_proj', 'o', b, d, d, true, 'attn_out', true),
+        linear('mlp.c_fc', 'fc', b, I, d, true, 'mlp_in', true),
+        linear('mlp.c_proj', 'down', b, d, I, true, 'mlp_mid', true),
+      ],
+      groups: [['attn.c_attn'], ['attn.c_proj'], ['mlp.c_fc'], ['mlp.c_proj']],
+    };
+  }
+  const b = `${prefix}layers.${l}.`;
+  return {
+    index: l,
+    attnNorm: norm(b, 'self_attn_layer_norm', true),
+    mlpNorm: norm(b, 'final_layer_norm', true),
+    linears: [
+      linear('self_attn.q_proj', 'q', b, q, d, c.qkvBias, 'attn_in'),
+      linear('self_attn.k_proj', 'k', b, kv, d, c.qkvBias, 'attn_in'),
+      linear('self_attn.v_proj', 'v', b, kv, d, c.qkvBias, 'attn_in'),
+      linear('self_attn.out_proj', 'o', b, d, q, c.oBias, 'attn_out'),
+      linear('fc1', 'fc', b, I, d, c.mlpBias, 'mlp_in'),
+      linear('fc2', 'down', b, d, I, c.mlpBias, 'mlp_mid'),
+    ],
+    groups: [['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'], ['self_attn.out_proj'], ['fc1'], ['fc2']],
+  };
+}
+
+/** Stored shape of a linear's weight. */
+export function storedShape(spec: LinearSpec): number[] {
+  return spec.conv1d ? [spec.in, spec.out] : [spec.out, spec.in];
+}
+
+/** The architecture's tensor layout without looking at a checkpoint (default prefix). */
+export function describeArchitecture(config: ModelConfig, prefix = PREFIXES[config.family][0]): Architecture {
+  const c = config;
+  const d = c.hidden;
+  const blocks = Array.from({ length: c.layers }, (_, l) => blockSpec(c, prefix, l));
+  const embed = embedName(c.family, prefix);
+  const positions = c.family === 'gpt2' ? `${prefix}wpe.weight` : c.family === 'opt' ? `${prefix}embed_positions.weight` : null;
+  const finalNorm =
+    c.family === 'llama' ? norm(prefix, 'norm', false) : c.family === 'gpt2' ? norm(prefix, 'ln_f', true) : norm(prefix, 'final_layer_norm', true);
+  const lmHead = c.tieEmbeddings ? embed : 'lm_head.weight';
+
+  const tensors = new Map<string, number[]>();
+  tensors.set(embed, [c.vocab, d]);
+  if (positions) tensors.set(positions, [c.maxPositions + c.positionOffset, d]);
+  const addNorm = (n: NormSpec) => {
+    tensors.set(n.weight, [d]);
+    if (n.bias) tensors.set(n.bias, [d]);
+  };
+  for (const block of blocks) {
+    addNorm(block.attnNorm);
+    addNorm(block.mlpNorm);
+    for (const lin of block.linears) {
+      tensors.set(lin.weight, storedShape(lin));
+      if (lin.bias) tensors.set(lin.bias, [lin.out]);
+    }
+  }
+  addNorm(finalNorm);
+  if (!c.tieEmbeddings) tensors.set(lmHead, [c.vocab, d]);
+  return {
+    config: c,
+    prefix,
+    embed,
+    positions,
+    finalNorm,
+    lmHead,
+    tiedHead: c.tieEmbeddings,
+    blocks,
+    qCols: c.heads * c.headDim,
+    kvCols: c.kvHeads * c.headDim,
+    tensors,
+  };
+}
+
+/**
+ * Binds a config to a checkpoint's tensor table: finds the name prefix, then checks that every
+ * tensor the forward pass needs is present with the shape the config implies.
+ */
+export function resolveArchitecture(config: ModelConfig, shapes: ReadonlyMap<string, readonly number[]>): Architecture {
+  const prefixes = PREFIXES[config.family];
+  const prefix = prefixes.find((p) => shapes.has(embedName(config.family, p)));
+  if (prefix === undefined) {
+    const tried = prefixes.map((p) => embedName(config.family, p)).join(' or ');
+    const sample = [...shapes.keys()].slice(0, 5).join(', ');
+    throw new CheckpointError(
+      `The checkpoint has no token embedding (${tried}) for a ${config.modelType} model; its tensors start: ${sample || '(none)'}. Is config.json for this checkpoint?`,
+    );
+  }
+  const arch = describeArchitecture(config, prefix);
+  for (const [name, expected] of arch.tensors) {
+    const actual = shapes.get(name);
+    if (!actual) {
+      const hint = name === 'lm_head.weight' ? ' (config.json says tie_word_embeddings=false, so the head must be stored)' : '';
+      throw new CheckpointError(`The checkpoint lacks tensor ${name}${hint}, which a ${config.modelType} model with this config.json needs.`);
+    }
+    if (actual.length !== expected.length || actual.some((v, i) => v !== expected[i])) {
+      // A learned position table may be longer than max_position_embeddings claims; only too short is wrong.
+      const positionsOk =
+        name === arch.positions && actual.length === 2 && actual[1] === expected[1] && actual[0] >= config.positionOffset + 1;
+      if (!positionsOk) {
+        throw new CheckpointError(
+          `Tensor ${name} has shape [${actual.join(', ')}], but config.json implies [${expected.join(', ')}].`,
+        );
+      }
+      arch.tensors.set(name, [...actual]);
+    }
+  }
+  return arch;
+}
+
+export function findLinear(arch: Architecture, layer: number, name: string): LinearSpec {
+  const block = arch.blocks[layer];
+  if (!block) throw new RangeError(`Layer ${layer} is outside 0..${arch.blocks.length - 1}.`);
+  const spec = block.linears.find((l) => l.name === name);
+  if (!spec) throw new RangeError(`Block ${layer} has no linear "${name}"; it has ${block.linears.map((l) => l.name).join(', ')}.`);
+  return spec;
+}
+
+function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
+  }
+  return out;
+}
+
+/** A stored weight as nn.Linear [out, in] (transposes Conv1D; returns the input otherwise). */
+export function fromStored(spec: LinearSpec, stored: Float32Array): Float32Array {
+  if (stored.length !== spec.out * spec.in) {
+    throw new CheckpointError(`${spec.weight}: ${stored.length} values, expected ${spec.out}×${spec.in}.`);
+  }
+  return spec.conv1d ? transpose(stored, spec.in, spec.out) : stored;
+}
+
+/** An nn.Linear [out, in] weight in the checkpoint's stored layout (for export). */
+export function toStored(spec: LinearSpec, weight: Float32Array): Float32Array {
+  if (weight.length !== spec.out * spec.in) {
+    throw new CheckpointError(`${spec.weight}: ${weight.length} values, expected ${spec.out}×${spec.in}.`);
+  }
+  return spec.conv1d ? transpose(weight, spec.out, spec.in) : weight;
+}
+
+export { ConfigError };

@@ -1,0 +1,115 @@
+/**
+ * Opening a Hugging Face model folder (config.json, safetensors weights single or sharded,
+ * tokenizer files) from any file provider: the browser's picked/dropped files here, the disk in
+ * Node (nodeFolder.ts). Weights stay in their files; tensors are read one at a time when a block
+ * is loaded.
+ */
+import { blobSource, type ByteSource } from '../formats/byteSource';
+import { openSafetensors, openSharded, type SafetensorsFile } from '../formats/safetensors';
+import { resolveArchitecture, type Architecture } from './architectures';
+import { parseConfig, type ModelConfig } from './config';
+import { loadTokenizer, type TextTokenizer } from './tokenizer';
+
+/** Named tensors with their stored shapes, read as f32 on demand. */
+export interface TensorSource {
+  shapes: ReadonlyMap<string, readonly number[]>;
+  readF32(name: string): Promise<Float32Array>;
+}
+
+export function safetensorsSource(file: SafetensorsFile): TensorSource {
+  const shapes = new Map<string, number[]>();
+  for (const [name, info] of file.tensors) shapes.set(name, info.shape);
+  return { shapes, readF32: (name) => file.readF32(name) };
+}
+
+/** Tensors already in memory (tests, converted checkpoints). */
+export function memorySource(tensors: Iterable<[string, { shape: readonly number[]; data: Float32Array }]> | Map<string, { shape: readonly number[]; data: Float32Array }>): TensorSource {
+  const map = new Map(tensors);
+  const shapes = new Map<string, readonly number[]>();
+  for (const [name, t] of map) {
+    const size = t.shape.reduce((a, b) => a * b, 1);
+    if (size !== t.data.length) throw new Error(`tensor ${name}: shape [${t.shape.join(', ')}] needs ${size} values, got ${t.data.length}`);
+    shapes.set(name, t.shape);
+  }
+  return {
+    shapes,
+    async readF32(name) {
+      const t = map.get(name);
+      if (!t) throw new Error(`no tensor named ${name}`);
+      return t.data;
+    },
+  };
+}
+
+/** A folder of model files, whatever holds them. */
+export interface ModelFolder {
+  name: string;
+  files(): string[];
+  text(file: string): Promise<string>;
+  bytes(file: string): Promise<ByteSource>;
+}
+
+export interface OpenedModel {
+  name: string;
+  config: ModelConfig;
+  arch: Architecture;
+  weights: TensorSource;
+  /** Null when the folder has no tokenizer.json. */
+  tokenizer: TextTokenizer | null;
+}
+
+export class ModelFolderError extends Error {
+  override name = 'ModelFolderError';
+}
+
+/** Reads config.json, opens the weights (model.safetensors or a sharded index), checks them against the config, loads the tokenizer. */
+export async function openModel(folder: ModelFolder): Promise<OpenedModel> {
+  const files = new Set(folder.files());
+  if (!files.has('config.json')) {
+    throw new ModelFolderError(`${folder.name}: no config.json. Choose a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).`);
+  }
+  const config = parseConfig(JSON.parse(await folder.text('config.json')));
+  let file: SafetensorsFile;
+  if (files.has('model.safetensors.index.json')) {
+    file = await openSharded(await folder.bytes('model.safetensors.index.json'), (shard) => {
+      if (!files.has(shard)) throw new ModelFolderError(`${folder.name}: the shard ${shard} named by model.safetensors.index.json is missing.`);
+      return folder.bytes(shard);
+    });
+  } else if (files.has('model.safetensors')) {
+    file = await openSafetensors(await folder.bytes('model.safetensors'));
+  } else {
+    const single = [...files].filter((f) => f.endsWith('.safetensors'));
+    if (single.length !== 1) {
+      const hint = [...files].some((f) => f.endsWith('.bin')) ? ' PyTorch .bin checkpoints are not read; convert to safetensors.' : '';
+      throw new ModelFolderError(`${folder.name}: no model.safetensors (or model.safetensors.index.json).${hint}`);
+    }
+    file = await openSafetensors(await folder.bytes(single[0]));
+  }
+  const weights = safetensorsSource(file);
+  const arch = resolveArchitecture(config, weights.shapes);
+  let tokenizer: TextTokenizer | null = null;
+  if (files.has('tokenizer.json')) {
+    const tokenizerConfig = files.has('tokenizer_config.json') ? JSON.parse(await folder.text('tokenizer_config.json')) : {};
+    tokenizer = loadTokenizer(JSON.parse(await folder.text('tokenizer.json')), tokenizerConfig, config);
+  }
+  return { name: folder.name, config, arch, weights, tokenizer };
+}
+
+/** A folder from picked or dropped browser files (webkitRelativePath or plain names). */
+export function filesFolder(files: readonly File[], name?: string): ModelFolder {
+  const byName = new Map<string, File>();
+  for (const f of files) byName.set(f.name, f);
+  const first = files[0] as (File & { webkitRelativePath?: string }) | undefined;
+  const folderName = name ?? (first?.webkitRelativePath?.split('/')[0] || 'model');
+  const get = (file: string): File => {
+    const f = byName.get(file);
+    if (!f) throw new ModelFolderError(`${folderName}: missing ${file}`);
+    return f;
+  };
+  return {
+    name: folderName,
+    files: () => [...byName.keys()],
+    text: (file) => get(file).text(),
+    bytes: async (file) => blobSource(get(file), file),
+  };
+}

@@ -1,0 +1,20 @@
+/** Node-only: a model folder on disk (browser code must not import this module). */
+import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { openFileSource } from '../formats/nodeFile';
+import { openModel, type ModelFolder, type OpenedModel } from './loader';
+
+export function nodeFolder(dir: string): ModelFolder {
+  return {
+    name: basename(dir),
+    files: () => readdirSync(dir),
+    text: (file) => readFile(join(dir, file), 'utf8'),
+    bytes: (file) => openFileSource(join(dir, file)),
+  };
+}
+
+/** Opens the Hugging Face model folder at `dir` (config, safetensors, tokenizer). */
+export function openModelDir(dir: string): Promise<OpenedModel> {
+  return openModel(nodeFolder(dir));
+}
