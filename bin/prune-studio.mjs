@@ -3,8 +3,6 @@
  * Entry point of `prune-studio`. Runs the TypeScript sources directly: tsx compiles them on import and
  * our hooks serve `*.wgsl?raw` imports as strings, as Vite does in the browser build.
  */
-import { register } from 'node:module';
-import { fileURLToPath } from 'node:url';
 
 /** Every failure ends as one line on stderr, never a stack trace. */
 function die(error, code = 1) {
@@ -18,10 +16,7 @@ process.on('unhandledRejection', (reason) => die(reason));
 
 let code = 1;
 try {
-  const { register: registerTsx } = await import('tsx/esm/api');
-  registerTsx({ tsconfig: fileURLToPath(new URL('../tsconfig.json', import.meta.url)) });
-  // Registered after tsx, so it runs first and tsx never sees `?raw` specifiers.
-  register(new URL('./wgsl-loader.mjs', import.meta.url));
+  await import('./register.mjs');
   const { main } = await import('../src/cli/main.ts');
   code = await main(process.argv.slice(2));
 } catch (error) {

@@ -1,13 +1,17 @@
 // Causal multi-head attention with grouped key/value heads, over a batch of independent windows.
-// One invocation per (query token, head): it streams the keys 0..t of its window once with an
-// online softmax (running max m, running sum l, rescaled accumulator), so the T×T score matrix is
-// never stored and no barriers are needed. q, k and v are read from the fused q|k|v activation
-// [rows, ld]: q head h at column h·HEAD_DIM, k/v head g at kOff/vOff + g·HEAD_DIM; query head h
+// Each invocation owns QB consecutive query tokens of one head and streams the keys 0..t of its
+// window once, with an online softmax per query (running max m, running sum l, rescaled
+// accumulator): the T×T score matrix is never stored, no barriers are needed, and each key/value
+// row loaded serves QB queries. q, k and v are read from the fused q|k|v activation [rows, ld]
+// as vec4s: q head h at column h·HEAD_DIM, k/v head g at kOff/vOff + g·HEAD_DIM; query head h
 // uses key/value head h / group (HF's repeat_kv order). Output [rows, outLd], head h at h·HEAD_DIM.
-// HEAD_DIM is substituted by the TypeScript wrapper so the per-invocation arrays are sized exactly
-// (WGSL needs a constant size for function-scope arrays; override constants are not allowed).
+// HEAD_DIM and QB are substituted by the TypeScript wrapper, so the per-invocation arrays have
+// constant sizes (WGSL allows no override-sized function-scope arrays). HEAD_DIM % 4 == 0, and
+// ld, kOff, vOff, outLd are multiples of 4.
 
 const HEAD_DIM: u32 = 64u;
+const QB: u32 = 1u;
+const HV: u32 = HEAD_DIM / 4u;
 
 struct Params {
   seqlen: u32,
@@ -21,43 +25,58 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> QKV: array<f32>;
-@group(0) @binding(2) var<storage, read_write> O: array<f32>;
+@group(0) @binding(1) var<storage, read> QKV: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> O: array<vec4<f32>>;
 
 @compute @workgroup_size(64, 1, 1)
 fn attention(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let t = gid.x;
+  let t0 = gid.x * QB;
   let h = gid.y;
   let w = gid.z;
-  if (t >= p.seqlen) { return; }
+  if (t0 >= p.seqlen) { return; }
   let first = w * p.seqlen;
-  let row = first + t;
-  let qBase = row * p.ld + h * HEAD_DIM;
-  let kvCol = (h / p.group) * HEAD_DIM;
-  var q: array<f32, HEAD_DIM>;
-  var acc: array<f32, HEAD_DIM>;
-  for (var d = 0u; d < HEAD_DIM; d++) {
-    q[d] = QKV[qBase + d] * p.scale;
-    acc[d] = 0.0;
-  }
-  var m = -3.0e38;
-  var l = 0.0;
-  for (var j = 0u; j <= t; j++) {
-    let kBase = (first + j) * p.ld + p.kOff + kvCol;
-    var s = 0.0;
-    for (var d = 0u; d < HEAD_DIM; d++) { s += q[d] * QKV[kBase + d]; }
-    if (s > m) {
-      let correction = exp(m - s);
-      l *= correction;
-      for (var d = 0u; d < HEAD_DIM; d++) { acc[d] *= correction; }
-      m = s;
+  let ld4 = p.ld / 4u;
+  let kvCol = (h / p.group) * HV;
+  let kOff4 = p.kOff / 4u + kvCol;
+  let vOff4 = p.vOff / 4u + kvCol;
+  let nq = min(QB, p.seqlen - t0);
+  var q: array<vec4<f32>, QB * HV>;
+  var acc: array<vec4<f32>, QB * HV>;
+  var m: array<f32, QB>;
+  var l: array<f32, QB>;
+  for (var i = 0u; i < QB; i++) {
+    // Queries past the window's end repeat the last one; their results are not stored.
+    let row = first + min(t0 + i, p.seqlen - 1u);
+    for (var d = 0u; d < HV; d++) {
+      q[i * HV + d] = QKV[row * ld4 + h * HV + d] * p.scale;
+      acc[i * HV + d] = vec4<f32>(0.0);
     }
-    let e = exp(s - m);
-    l += e;
-    let vBase = (first + j) * p.ld + p.vOff + kvCol;
-    for (var d = 0u; d < HEAD_DIM; d++) { acc[d] += e * QKV[vBase + d]; }
+    m[i] = -3.0e38;
+    l[i] = 0.0;
   }
-  let inv = 1.0 / l;
-  let oBase = row * p.outLd + h * HEAD_DIM;
-  for (var d = 0u; d < HEAD_DIM; d++) { O[oBase + d] = acc[d] * inv; }
+  let last = t0 + nq - 1u;
+  for (var j = 0u; j <= last; j++) {
+    let kBase = (first + j) * ld4 + kOff4;
+    let vBase = (first + j) * ld4 + vOff4;
+    for (var i = 0u; i < QB; i++) {
+      if (j > t0 + i) { continue; }
+      var s = 0.0;
+      for (var d = 0u; d < HV; d++) { s += dot(q[i * HV + d], QKV[kBase + d]); }
+      if (s > m[i]) {
+        let correction = exp(m[i] - s);
+        l[i] *= correction;
+        for (var d = 0u; d < HV; d++) { acc[i * HV + d] *= correction; }
+        m[i] = s;
+      }
+      let e = exp(s - m[i]);
+      l[i] += e;
+      for (var d = 0u; d < HV; d++) { acc[i * HV + d] += e * QKV[vBase + d]; }
+    }
+  }
+  let outLd4 = p.outLd / 4u;
+  for (var i = 0u; i < nq; i++) {
+    let inv = 1.0 / l[i];
+    let oBase = (first + t0 + i) * outLd4 + h * HV;
+    for (var d = 0u; d < HV; d++) { O[oBase + d] = acc[i * HV + d] * inv; }
+  }
 }

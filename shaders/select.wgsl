@@ -8,16 +8,17 @@
 // Top-k by radix select (the TypeScript wrapper records the passes):
 //  1. init: per-segment state {threshold prefix, remaining k, done, index threshold, index prefix}
 //     and a zeroed 256-bin histogram per segment.
-//  2. Four value passes over 8-bit digits of the key, most significant first. `histogram` counts the
-//     digit of every entry whose higher digits equal the prefix chosen so far; `pick` (one
-//     invocation per segment) finds the bin that holds the remaining k-th largest, appends it to the
+//  2. Four value passes over 8-bit digits of the key, most significant first. A histogram kernel
+//     counts the digit of every entry whose higher digits equal the prefix chosen so far; a pick
+//     kernel finds, per segment, the bin that holds the remaining k-th largest, appends it to the
 //     prefix, subtracts the larger bins from the remaining k, and clears the histogram for the
 //     next pass. After the last digit the prefix is the exact k-th largest key T.
 //  3. Index passes (as many 8-bit digits as the segment index needs) select, among the entries
 //     with key == T, the remaining-k-th smallest index I. They are skipped (the `done` flag) as
 //     soon as a chosen bin is taken whole, which is the usual case without ties.
 //  4. mask: keep = key > T || (key == T && index <= I). Exactly k per segment.
-// Small segments use `rank` instead: each entry counts the entries that beat it, one dispatch.
+// Each step has a barrier-free variant for CPU rasterisers and a workgroup-memory variant for real
+// GPUs. Short segments use `rank` instead: each entry counts the entries that beat it, one dispatch.
 
 struct Params {
   // Elements (mask, rank, apply, fill), segments × 256 (init) or segments (pick).
@@ -25,7 +26,7 @@ struct Params {
   segLen: u32,
   keep: u32,
   segments: u32,
-  // Histogram tiling: a workgroup counts one tile of one segment.
+  // Histogram tiling: a workgroup counts one tile (of one segment, or of the flat array).
   tilesPerSeg: u32,
   tileSize: u32,
   // Digit of this pass: bits [shift, shift + 8) of the key (phase 0) or of the index (phase 1).
@@ -116,7 +117,7 @@ fn init(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // launches cost far more than uncontended atomics).
 //
 // Both aggregate runs of equal bins in a register before touching an atomic: in the first value
-// pass nearly every weight shares the top byte (sign and high exponent bits), so this turns one
+// pass nearly every weight shares the top byte (the high exponent bits), so this turns one
 // hot-bin atomic per entry into one per run.
 var<workgroup> localHist: array<atomic<u32>, 256>;
 
@@ -186,7 +187,8 @@ fn histogram_global(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
   var iprefix = state[seg * STATE + S_IPREFIX];
   var runBin = 0u;  // global bin (segment * 256 + digit) of the pending run
   var run = 0u;
-  for (var i = start + lid; i < end; i += WG) {
+  var i = start + lid;
+  while (i < end) {
     if (j >= p.segLen) {
       seg += j / p.segLen;
       j = j % p.segLen;
@@ -194,18 +196,25 @@ fn histogram_global(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
       prefix = state[seg * STATE + S_PREFIX];
       iprefix = state[seg * STATE + S_IPREFIX];
     }
-    if (segActive) {
-      let d = digitOf(seg * p.segLen, j, prefix, iprefix);
-      if (d != BINS) {
-        let bin = seg * BINS + d;
-        if (run != 0u && bin != runBin) {
-          atomicAdd(&hist[runBin], run);
-          run = 0u;
-        }
-        runBin = bin;
-        run += 1u;
-      }
+    if (!segActive) {
+      // Finished segment (typical of the index passes): jump to this invocation's first entry
+      // past it.
+      let steps = (p.segLen - j + WG - 1u) / WG;
+      i += steps * WG;
+      j += steps * WG;
+      continue;
     }
+    let d = digitOf(seg * p.segLen, j, prefix, iprefix);
+    if (d != BINS) {
+      let bin = seg * BINS + d;
+      if (run != 0u && bin != runBin) {
+        atomicAdd(&hist[runBin], run);
+        run = 0u;
+      }
+      runBin = bin;
+      run += 1u;
+    }
+    i += WG;
     j += WG;
   }
   if (run != 0u) { atomicAdd(&hist[runBin], run); }
@@ -343,21 +352,29 @@ fn rank(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 // N:M: one invocation per group of M (p.value) entries keeps the N (p.keep) that beat the fewest.
+// Groups are M consecutive entries, or with p.segLen = C > 0 (a row-major matrix of C columns) M
+// consecutive rows of one column; consecutive invocations then take neighbouring columns.
 @compute @workgroup_size(256)
 fn nm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
       @builtin(local_invocation_index) lid: u32) {
   let groups = p.count / p.value;
   let stride = nwg.x * nwg.y * 256u;
   for (var g = threadIndex(wid, nwg, lid, 256u); g < groups; g += stride) {
-    let base = g * p.value;
+    var base = g * p.value;
+    var step = 1u;
+    if (p.segLen != 0u) {
+      let column = g % p.segLen;
+      base = (g - column) * p.value + column;
+      step = p.segLen;
+    }
     for (var a = 0u; a < p.value; a++) {
-      let key = keyOf(scores[base + a]);
+      let key = keyOf(scores[base + a * step]);
       var beaten = 0u;
       for (var b = 0u; b < p.value; b++) {
-        let other = keyOf(scores[base + b]);
+        let other = keyOf(scores[base + b * step]);
         beaten += select(0u, 1u, other > key || (other == key && b < a));
       }
-      rmask[base + a] = select(0u, 1u, beaten < p.keep);
+      rmask[base + a * step] = select(0u, 1u, beaten < p.keep);
     }
   }
 }

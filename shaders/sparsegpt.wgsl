@@ -4,8 +4,9 @@
 // Inside a block of columns [b0, b1) every row is independent: each column's error e_r depends
 // only on row r, and the update W[r, i:b1] −= e_r·U[i, i:b1] only touches row r. So `sweep_*`
 // runs one invocation per row looping over the block's columns, with no barriers and no
-// synchronisation; the block's errors E (m × bs) are then applied to the columns after the block
-// by one matrix product (the lazy update, src/kernels/matmul.ts).
+// synchronisation, holding its row's block (at most MAX_BLOCK columns) in private memory; the
+// block's errors E (m × bs) are then applied to the columns after the block by one matrix
+// product (the lazy update, src/kernels/matmul.ts).
 
 struct Params {
   m: u32,
@@ -71,19 +72,37 @@ fn scores(@builtin(global_invocation_id) gid: vec3<u32>) {
   S[idx] = (w * w) / (d * d);
 }
 
-// Quantise column i of row r to q (kept: w, pruned: 0), record e = (w − q)/U_ii and push the
-// error into the rest of the block. Column i itself becomes w − e·U_ii = q exactly.
-fn sweepColumn(r: u32, i: u32, keep: bool) {
+// The block's part of this invocation's row, kept in private memory during the sweep.
+const MAX_BLOCK: u32 = 256u;
+var<private> block: array<f32, MAX_BLOCK>;
+
+fn loadRow(r: u32) {
+  let bs = p.b1 - p.b0;
+  let base = r * p.n + p.b0;
+  for (var c = 0u; c < bs; c++) { block[c] = W[base + c]; }
+}
+
+fn storeRow(r: u32) {
+  let bs = p.b1 - p.b0;
+  let base = r * p.n + p.b0;
+  for (var c = 0u; c < bs; c++) { W[base + c] = block[c]; }
+}
+
+// Quantise block column c of row r to q (kept: w, pruned: 0), record e = (w − q)/U_ii and push
+// the error into the rest of the block. Column c itself becomes w − e·U_ii = q exactly.
+fn sweepColumn(r: u32, c: u32, keep: bool) {
   let n = p.n;
-  let row = r * n;
-  let w = W[row + i];
-  let q = select(0.0, w, keep);
-  let e = (w - q) / U[i * n + i];
-  W[row + i] = q;
-  E[r * (p.b1 - p.b0) + (i - p.b0)] = e;
+  let bs = p.b1 - p.b0;
+  let i = p.b0 + c;
+  let x = block[c];
+  let q = select(0.0, x, keep);
+  let e = (x - q) / U[i * n + i];
+  block[c] = q;
+  E[r * bs + c] = e;
   if (e != 0.0) {
-    for (var j = i + 1u; j < p.b1; j++) {
-      W[row + j] -= e * U[i * n + j];
+    let urow = i * n + p.b0;
+    for (var t = c + 1u; t < bs; t++) {
+      block[t] -= e * U[urow + t];
     }
   }
 }
@@ -93,11 +112,13 @@ fn sweep_mask(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = flatIndex(gid);
   if (r >= p.m) { return; }
   let bs = p.b1 - p.b0;
-  for (var i = p.b0; i < p.b1; i++) {
+  loadRow(r);
+  for (var c = 0u; c < bs; c++) {
     var keep = false;
-    if (p.pruneAll == 0u) { keep = mask[r * bs + (i - p.b0)] != 0u; }
-    sweepColumn(r, i, keep);
+    if (p.pruneAll == 0u) { keep = mask[r * bs + c] != 0u; }
+    sweepColumn(r, c, keep);
   }
+  storeRow(r);
 }
 
 // N:M: at the first column of every group choose the group's mask from the current (already
@@ -106,18 +127,19 @@ fn sweep_mask(@builtin(global_invocation_id) gid: vec3<u32>) {
 fn sweep_nm(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = flatIndex(gid);
   if (r >= p.m) { return; }
-  let row = r * p.n;
+  let bs = p.b1 - p.b0;
   let M = p.nmM;
   var keepBits = 0u;
   var s: array<f32, MAX_M>;
-  for (var i = p.b0; i < p.b1; i++) {
-    let t = (i - p.b0) % M;
+  loadRow(r);
+  for (var c = 0u; c < bs; c++) {
+    let t = c % M;
     if (t == 0u) {
-      let len = min(M, p.b1 - i);
+      let len = min(M, bs - c);
       for (var a = 0u; a < len; a++) {
-        let w = W[row + i + a];
-        let d = U[(i + a) * p.n + i + a];
-        s[a] = (w * w) / (d * d);
+        let x = block[c + a];
+        let d = U[(p.b0 + c + a) * (p.n + 1u)];
+        s[a] = (x * x) / (d * d);
       }
       keepBits = 0u;
       for (var a = 0u; a < len; a++) {
@@ -128,6 +150,7 @@ fn sweep_nm(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (beaten < p.nmN) { keepBits |= 1u << a; }
       }
     }
-    sweepColumn(r, i, (keepBits & (1u << t)) != 0u);
+    sweepColumn(r, c, (keepBits & (1u << t)) != 0u);
   }
+  storeRow(r);
 }

@@ -64,13 +64,13 @@ function spdGram(n: number, seed: number): Float64Array {
   return G;
 }
 
-async function gpuInverseCholesky(gpu: Gpu, G: ArrayLike<number>, n: number, damping = 0): Promise<Float32Array> {
+async function gpuInverseCholesky(gpu: Gpu, G: ArrayLike<number>, n: number, damping = 0, panel?: number): Promise<Float32Array> {
   const A = gpu.upload(f32(G), [n, n]);
   const U = gpu.tensor([n, n]);
   const flag = gpu.zeros([1], 'u32');
   try {
     addDiagonalDamping(gpu, A, { n, fraction: damping });
-    inverseCholeskyUpper(gpu, A, U, { n, flag });
+    inverseCholeskyUpper(gpu, A, U, { n, flag, panel });
     await assertPositiveDefinite(gpu, flag);
     return await gpu.read(U);
   } finally {
@@ -96,6 +96,17 @@ describe('inverse Cholesky factor (U upper, UᵀU = G⁻¹) against float64', ()
       }
     });
   }
+
+  it('gives the same factor for every panel width (1, 7, 64; n = 130)', async () => {
+    const gpu = await testGpu();
+    const n = 130;
+    const G = spdGram(n, 42);
+    const ref = inverseCholeskyUpperRef(G, n);
+    for (const panel of [1, 7, 64]) {
+      const got = await gpuInverseCholesky(gpu, G, n, 0, panel);
+      expect(maxAbsDiff(got, ref) / maxAbs(ref), `panel ${panel}`).toBeLessThan(1e-4);
+    }
+  });
 
   it('damps the diagonal by a fraction of its mean', async () => {
     const gpu = await testGpu();

@@ -44,14 +44,18 @@ async function expectTopk(gpu: Gpu, x: Float32Array, o: TopkMaskOptions, label: 
   expect(mismatches(got, want), `${label}: ${JSON.stringify(o)}`).toBe(0);
 }
 
-const variants: { name: string; opts: Partial<TopkMaskOptions> }[] = [
-  { name: 'radix, global histogram, serial pick', opts: { method: 'radix', histogram: 'global', pick: 'serial' } },
-  { name: 'radix, shared histogram (small tiles), parallel pick', opts: { method: 'radix', histogram: 'shared', tileSize: 256, pick: 'parallel' } },
-  { name: 'rank', opts: { method: 'rank' } },
+// Every kernel path, whatever this adapter's defaults. The barrier-heavy real-GPU path (shared
+// histograms, parallel pick) costs ~1 s per call on SwiftShader, so it gets fewer rows and keeps.
+const allKeeps = [0, 1, 64, 100, 128, 129];
+const variants: { name: string; opts: Partial<TopkMaskOptions>; rows: number; keeps: number[] }[] = [
+  { name: 'radix, global histogram, serial pick', opts: { method: 'radix', histogram: 'global', pick: 'serial' }, rows: 37, keeps: allKeeps },
+  { name: 'radix, global histogram (small tiles), serial pick', opts: { method: 'radix', histogram: 'global', tileSize: 256, pick: 'serial' }, rows: 37, keeps: [1, 100] },
+  { name: 'radix, shared histogram (small tiles), parallel pick', opts: { method: 'radix', histogram: 'shared', tileSize: 256, pick: 'parallel' }, rows: 3, keeps: [1, 100] },
+  { name: 'rank', opts: { method: 'rank' }, rows: 37, keeps: allKeeps },
 ];
 
 describe('topkMask (exact, ties to the lower index)', () => {
-  for (const { name, opts } of variants) {
+  for (const { name, opts, rows, keeps: rowKeeps } of variants) {
     it(`whole-matrix top-k on awkward lengths: ${name}`, async () => {
       const gpu = await testGpu();
       const r = rng(11);
@@ -67,7 +71,7 @@ describe('topkMask (exact, ties to the lower index)', () => {
 
     it(`per-row segments, ties, zeros and negatives: ${name}`, async () => {
       const gpu = await testGpu();
-      const [S, L] = [37, 129];
+      const [S, L] = [rows, 129];
       const cases: [string, Float32Array][] = [
         ['randn', f32(randn(S * L, 5))],
         ['ties {0,±1,±2}', ties(S * L, 6)],
@@ -77,18 +81,20 @@ describe('topkMask (exact, ties to the lower index)', () => {
         ['equal magnitudes, mixed signs', Float32Array.from({ length: S * L }, (_, i) => (i % 2 ? 1.5 : -1.5))],
       ];
       for (const [label, x] of cases) {
-        for (const keep of [0, 1, 64, 100, 128, 129]) {
+        for (const keep of rowKeeps) {
           await expectTopk(gpu, x, { segments: S, segmentLength: L, keep, ...opts }, label);
         }
       }
     });
   }
 
-  it('many short segments and one long one, auto method', async () => {
+  it('many short segments, long ones, and a 2-D grid', async () => {
     const gpu = await testGpu();
     await expectTopk(gpu, ties(500 * 8, 21), { segments: 500, segmentLength: 8, keep: 3 }, 'ties 500×8');
     await expectTopk(gpu, f32(randn(3 * 3000, 22)), { segments: 3, segmentLength: 3000, keep: 1234 }, 'randn 3×3000');
     await expectTopk(gpu, ties(2 * 70000, 23), { segments: 2, segmentLength: 70000, keep: 40000 }, 'ties 2×70000 (3 index digits)');
+    // 16400 segments: the radix init kernel needs 65600 workgroups, past one grid dimension.
+    await expectTopk(gpu, ties(16400 * 40, 24), { segments: 16400, segmentLength: 40, keep: 17, method: 'radix' }, 'ties 16400×40 (2-D grid)');
   });
 
   it('whole 512×512 matrix with random k, ties and zeros', async () => {
@@ -165,6 +171,26 @@ describe('nmMask', () => {
       }
     }
   });
+
+  it('groups down the columns of a row-major matrix', async () => {
+    const gpu = await testGpu();
+    const [rows, cols] = [24, 13];
+    for (const [n, m] of [[2, 4], [4, 8], [3, 4]]) {
+      const x = ties(rows * cols, 60 + m);
+      const xt = new Float32Array(rows * cols);
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) xt[c * rows + r] = x[r * cols + c];
+      const wantT = nmRef(xt, n, m);
+      const scores = gpu.upload(x);
+      const mask = gpu.upload(new Uint32Array(x.length).fill(9));
+      nmMask(gpu, scores, mask, { count: x.length, n, m, columns: cols });
+      const got = await gpu.readU32(mask);
+      let bad = 0;
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) if (got[r * cols + c] !== wantT[c * rows + r]) bad++;
+      expect(bad, `${n}:${m} by columns`).toBe(0);
+      scores.dispose();
+      mask.dispose();
+    }
+  });
 });
 
 describe('applyMask', () => {
@@ -197,6 +223,33 @@ describe('applyMask', () => {
       counter.dispose();
     });
   }
+
+  it('projects like an ALPS iteration: top-k, masked copy, support change', async () => {
+    const gpu = await testGpu();
+    const [rows, cols, keep] = [40, 30, 500];
+    const x1 = f32(randn(rows * cols, 91));
+    const x2 = Float32Array.from(x1, (v, i) => (i % 7 === 0 ? v * 0.3 : v)); // shrink some: support moves
+    const support = gpu.zeros([rows * cols], 'u32');
+    const counter = gpu.zeros([1], 'u32');
+    const mask = gpu.tensor([rows * cols], 'u32');
+    const d = gpu.tensor([rows * cols]);
+    let expected = keep; // the first call flips `keep` entries from the all-zero support
+    for (const x of [x1, x2]) {
+      const b = gpu.upload(x);
+      topkMask(gpu, b, mask, { segments: 1, segmentLength: rows * cols, keep });
+      applyMask(gpu, b, mask, d, { count: rows * cols, support, counter });
+      const got = await gpu.read(d);
+      const want = topkRef(x, 1, rows * cols, keep);
+      for (let i = 0; i < want.length; i++) expect(got[i]).toBe(want[i] ? x[i] : 0);
+      b.dispose();
+    }
+    const m1 = topkRef(x1, 1, rows * cols, keep);
+    const m2 = topkRef(x2, 1, rows * cols, keep);
+    expected += mismatches(m1, m2);
+    expect(mismatches(m1, m2)).toBeGreaterThan(0);
+    expect((await gpu.readU32(counter))[0]).toBe(expected);
+    for (const t of [support, counter, mask, d]) t.dispose();
+  });
 
   it('without support it only masks', async () => {
     const gpu = await testGpu();

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openGpu } from './device';
@@ -18,6 +18,16 @@ let dawn: DawnModule | undefined;
 /** Dawn's GPU objects must stay referenced while a device lives; released in closeNodeGpu. */
 const instances = new Set<GPU>();
 
+function hasGpuDeviceNode(): boolean {
+  if (process.platform !== 'linux') return true;
+  try {
+    if (readdirSync('/dev/dri').some((name) => name.startsWith('renderD') || name.startsWith('card'))) return true;
+  } catch {
+    // no /dev/dri
+  }
+  return existsSync('/dev/nvidia0') || existsSync('/dev/nvidiactl') || existsSync('/dev/kfd');
+}
+
 async function loadDawn(): Promise<DawnModule> {
   if (!dawn) {
     dawn = (await import('webgpu')) as unknown as DawnModule;
@@ -32,6 +42,12 @@ async function loadDawn(): Promise<DawnModule> {
  */
 export async function openNodeGpu(): Promise<Gpu> {
   process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'prune-studio-'));
+  // With no GPU device node at all there is no hardware adapter to find: go straight to
+  // SwiftShader rather than let Dawn probe (and loudly reject) Mesa's lavapipe first.
+  if (!process.env.VK_ICD_FILENAMES && !hasGpuDeviceNode()) {
+    const icd = SWIFTSHADER_ICDS.find((path) => existsSync(path));
+    if (icd) process.env.VK_ICD_FILENAMES = icd;
+  }
   const { create } = await loadDawn();
   let gpu = create([]);
   let adapter = await gpu.requestAdapter();

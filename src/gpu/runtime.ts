@@ -243,11 +243,11 @@ export class Gpu {
 
   private ensurePass(): GPUComputePassEncoder {
     if (!this.pass) {
-      const encoder = this.ensureEncoder();
       let timestampWrites: GPUComputePassTimestampWrites | undefined;
       if (this.timingEnabled && this.hasTimestamps) {
-        this.querySet ??= this.device.createQuerySet({ type: 'timestamp', count: TIMESTAMP_SLOTS });
+        // Out of query slots: submit what we have (its timings resolve) and start over.
         if (this.queryCount + 2 > TIMESTAMP_SLOTS) this.flush();
+        this.querySet ??= this.device.createQuerySet({ type: 'timestamp', count: TIMESTAMP_SLOTS });
         timestampWrites = {
           querySet: this.querySet,
           beginningOfPassWriteIndex: this.queryCount,
@@ -256,7 +256,6 @@ export class Gpu {
         this.queryCount += 2;
       }
       this.pass = this.ensureEncoder().beginComputePass(timestampWrites ? { timestampWrites } : {});
-      void encoder;
     }
     return this.pass;
   }
@@ -300,6 +299,9 @@ export class Gpu {
       throw new GpuValidationError(`Dispatch of ${x}×${y}×${z} workgroups exceeds this GPU's limit of ${maxGroups} per dimension.`);
     }
     const pipeline = this.pipeline(spec.pipeline);
+    // Open the pass first: opening it may flush (timestamp slots full), which retires the current
+    // uniform chunk; the bind group below must point at the chunk that is submitted with it.
+    const pass = this.ensurePass();
     const entries: GPUBindGroupEntry[] = [];
     let binding = 0;
     if (spec.uniforms) {
@@ -310,7 +312,6 @@ export class Gpu {
       entries.push({ binding: binding++, resource: { buffer: b instanceof GpuTensor ? b.buffer : b } });
     }
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.ensurePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);

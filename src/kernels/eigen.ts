@@ -17,12 +17,17 @@
  */
 import code from '../../shaders/eigen.wgsl?raw';
 import type { Gpu, GpuTensor } from '../gpu/runtime';
+import { matmul } from './matmul';
+
+export type EigenMethod = 'scalar' | 'block';
 
 export interface EigenOptions {
   /** Sweep cap (default 15). */
   maxSweeps?: number;
   /** Stop once ‖off(A)‖_F / ‖A‖_F is at most this (default 1e-6, near f32's floor). */
   tolerance?: number;
+  /** Force a variant (tests exercise both); default chosen per adapter, see the header. */
+  method?: EigenMethod;
   /** Called after every sweep with the relative off-diagonal norm, for progress reports. */
   onSweep?: (sweep: number, offDiagonal: number) => void;
 }
@@ -38,6 +43,10 @@ export interface EigenResult {
   offDiagonal: number;
 }
 
+/** Indices per unit of the block variant (BLOCK in the shader) and its subproblem side. */
+const BLOCK = 8;
+const SUB = 2 * BLOCK;
+
 /**
  * Eigenvalues (ascending) and eigenvectors of the symmetric n×n matrix A (row-major, not
  * modified; (A + Aᵀ)/2 is what is decomposed). Async because of the one-scalar readback per sweep.
@@ -47,11 +56,15 @@ export async function symmetricEigen(gpu: Gpu, A: GpuTensor, n: number, options:
   if (A.size < n * n) throw new RangeError(`symmetricEigen: A holds ${A.size} values, fewer than ${n}×${n}`);
   const maxSweeps = options.maxSweeps ?? 15;
   const tolerance = options.tolerance ?? 1e-6;
+  const method = options.method ?? (gpu.prefersRegisterTiles ? 'block' : 'scalar');
 
-  const N = Math.ceil(n / 4) * 4;
-  const m = N / 2;
+  // Units are single indices (scalar) or blocks of 8 (block); both need an even unit count and
+  // rows that split into 4-wide quads.
+  const N = method === 'block' ? Math.ceil(n / SUB) * SUB : Math.ceil(n / 4) * 4;
+  const units = method === 'block' ? N / BLOCK : N;
+  const pairs = units / 2;
   const quads = N / 4;
-  const uniforms = [{ u32: N }, { u32: n }, { u32: m }, { u32: quads }];
+  const uniforms = [{ u32: N }, { u32: n }, { u32: pairs }, { u32: quads }];
   const run = (entryPoint: string, bindings: GpuTensor[], workgroups: [number, number?, number?]) =>
     gpu.dispatch({ pipeline: { code, entryPoint }, uniforms, bindings, workgroups });
 
@@ -59,7 +72,8 @@ export async function symmetricEigen(gpu: Gpu, A: GpuTensor, n: number, options:
   let aNext = gpu.tensor([N, N]);
   let qt = gpu.tensor([N, N]);
   let qtNext = gpu.tensor([N, N]);
-  const rot = gpu.tensor([m, 4]);
+  // Per-round scratch: the rotations (scalar) or the subproblems' V's (block).
+  const rot = method === 'block' ? gpu.tensor([pairs, SUB, SUB]) : gpu.tensor([pairs, 4]);
   const norms = gpu.tensor([2]);
   try {
     run('jacobi_init', [A, a, qt], [Math.ceil(N / 8), Math.ceil(N / 8)]);
@@ -70,15 +84,25 @@ export async function symmetricEigen(gpu: Gpu, A: GpuTensor, n: number, options:
       return total2 > 0 ? Math.sqrt(off2 / total2) : 0;
     };
 
+    const round = method === 'block'
+      ? () => {
+          // aNext holds T = Vᵀ A between the two passes; the column pass writes A' into a.
+          run('block_solve', [a, rot], [Math.ceil(pairs / 4)]);
+          run('block_left', [rot, a, aNext, qt, qtNext], [Math.ceil(quads / 16), Math.ceil(pairs / 4), 2]);
+          run('block_right', [rot, aNext, a], [Math.ceil(pairs / 4), Math.ceil(quads / 16)]);
+          [qt, qtNext] = [qtNext, qt];
+        }
+      : () => {
+          run('jacobi_rotations', [a, rot], [Math.ceil(pairs / 64)]);
+          run('jacobi_rotate', [rot, a, aNext, qt, qtNext], [Math.ceil(quads / 8), Math.ceil((2 * pairs) / 8)]);
+          [a, aNext] = [aNext, a];
+          [qt, qtNext] = [qtNext, qt];
+        };
+
     let off = await offNorm();
     let sweeps = 0;
     while (off > tolerance && sweeps < maxSweeps) {
-      for (let round = 0; round < N - 1; round++) {
-        run('jacobi_rotations', [a, rot], [Math.ceil(m / 64)]);
-        run('jacobi_rotate', [rot, a, aNext, qt, qtNext], [Math.ceil(quads / 8), Math.ceil((2 * m) / 8)]);
-        [a, aNext] = [aNext, a];
-        [qt, qtNext] = [qtNext, qt];
-      }
+      for (let r = 0; r < units - 1; r++) round();
       sweeps++;
       const previous = off;
       off = await offNorm();
@@ -88,12 +112,19 @@ export async function symmetricEigen(gpu: Gpu, A: GpuTensor, n: number, options:
       if (off <= 1e3 * tolerance && off > 0.5 * previous) break;
     }
 
-    const rank = gpu.tensor([n], 'u32');
+    // Eigenvectors out of the padded Qᵀ, Rayleigh quotients from the original A, then sorted.
+    const vectors = gpu.tensor([n, n]);
+    const AQ = gpu.tensor([n, n]);
+    const rayleigh = gpu.tensor([n]);
     const Q = gpu.tensor([n, n]);
     const lambda = gpu.tensor([n]);
-    run('jacobi_rank', [a, rank], [Math.ceil(n / 64)]);
-    run('jacobi_extract', [a, qt, rank, Q, lambda], [Math.ceil(n / 8), Math.ceil(n / 8)]);
-    rank.dispose();
+    run('jacobi_vectors', [qt, vectors], [Math.ceil(n / 64)]);
+    matmul(gpu, A, vectors, AQ, { M: n, N: n, K: n });
+    run('jacobi_rayleigh', [vectors, AQ, rayleigh], [Math.ceil(n / 64)]);
+    run('jacobi_sort', [rayleigh, vectors, lambda, Q], [Math.ceil(n / 64)]);
+    vectors.dispose();
+    AQ.dispose();
+    rayleigh.dispose();
     return { Q, lambda, sweeps, offDiagonal: off };
   } finally {
     a.dispose();

@@ -34,6 +34,13 @@ export interface NmMaskOptions {
   count: number;
   n: number;
   m: number;
+  /**
+   * When given, the data is a row-major matrix with this many columns and each group is m
+   * consecutive rows of one column (e.g. ALPS's B = (W∘d)ᵀ, inputs × outputs, whose N:M groups run
+   * along the input axis). The row count must be a multiple of m. Default: groups are m
+   * consecutive entries.
+   */
+  columns?: number;
 }
 
 export interface ApplyMaskOptions {
@@ -49,7 +56,13 @@ const STATE = 8;
 const WG = 256;
 /** The small per-segment kernels (init, pick) use 64-wide workgroups. */
 const SMALL_WG = 64;
-const DEFAULT_RANK_MAX = 256;
+/**
+ * Longest segment 'auto' ranks pairwise. The rank kernel does O(L) work per entry in one dispatch;
+ * radix select does O(1) per entry per pass but ~16 dispatches and a 256-bin scan per segment and
+ * pass. Measured on SwiftShader the two cross near L = 48; real GPUs hide the O(L) loop longer.
+ */
+const DEFAULT_RANK_MAX = 128;
+const DEFAULT_RANK_MAX_CPU = 32;
 /**
  * Grid-stride kernels launch at most this many workgroups; each invocation loops over the rest.
  * CPU rasterisers pay for every workgroup and invocation started, so they get few, long-lived ones.
@@ -131,14 +144,15 @@ export function topkMask(
   checkCount('keep', keep);
   if (keep > L) throw new RangeError(`topkMask: keep (${keep}) exceeds segmentLength (${L}).`);
   const count = S * L;
-  if (count > 0xffffffff) throw new RangeError('topkMask: more than 2^32 entries.');
+  // Kernels step indices past the end by up to a segment; 2^31 keeps that clear of u32 wrap-around.
+  if (count >= 2 ** 31) throw new RangeError('topkMask: 2^31 entries or more.');
   if (count === 0) return;
   if (keep === 0 || keep === L) {
     fill(gpu, mask, count, keep === 0 ? 0 : 1);
     return;
   }
   const method = o.method ?? 'auto';
-  const useRank = method === 'rank' || (method === 'auto' && L <= (o.rankMaxLength ?? DEFAULT_RANK_MAX));
+  const useRank = method === 'rank' || (method === 'auto' && L <= (o.rankMaxLength ?? (gpu.prefersRegisterTiles ? DEFAULT_RANK_MAX_CPU : DEFAULT_RANK_MAX)));
   if (useRank) {
     gpu.dispatch({
       pipeline: { code, entryPoint: 'rank' },
@@ -199,7 +213,8 @@ export function topkMask(
 
 /**
  * N:M: every group of M consecutive elements (groups never straddle rows because row length % M
- * == 0) keeps the N largest |scores|, ties to the lower index.
+ * == 0) keeps the N largest |scores|, ties to the lower index. With `columns`, groups run down the
+ * columns of a row-major matrix instead (ties to the lower row).
  */
 export function nmMask(gpu: Gpu, scores: Binding, mask: GpuTensor, o: NmMaskOptions): void {
   const { count, n, m } = o;
@@ -208,6 +223,11 @@ export function nmMask(gpu: Gpu, scores: Binding, mask: GpuTensor, o: NmMaskOpti
   checkCount('m', m);
   if (m === 0 || count % m !== 0) throw new RangeError(`nmMask: count (${count}) must be a multiple of m (${m}).`);
   if (n > m) throw new RangeError(`nmMask: n (${n}) exceeds m (${m}).`);
+  const columns = o.columns ?? 0;
+  checkCount('columns', columns);
+  if (columns > 0 && (count % columns !== 0 || (count / columns) % m !== 0)) {
+    throw new RangeError(`nmMask: ${count} entries in ${columns} columns do not form whole groups of ${m} rows.`);
+  }
   if (count === 0) return;
   if (n === 0 || n === m) {
     fill(gpu, mask, count, n === 0 ? 0 : 1);
@@ -215,7 +235,7 @@ export function nmMask(gpu: Gpu, scores: Binding, mask: GpuTensor, o: NmMaskOpti
   }
   gpu.dispatch({
     pipeline: { code, entryPoint: 'nm' },
-    uniforms: params({ count, keep: n, value: m }),
+    uniforms: params({ count, keep: n, value: m, segLen: columns }),
     bindings: [scores, mask],
     workgroups: strideGrid(gpu, count / m),
   });

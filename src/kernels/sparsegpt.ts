@@ -2,8 +2,10 @@ import code from '../../shaders/sparsegpt.wgsl?raw';
 import type { Binding, Gpu } from '../gpu/runtime';
 import { flatGrid } from './grid';
 
-/** Longest N:M group the sweep's in-register selection handles. */
+/** Longest N:M group the sweep's in-register selection handles (MAX_M in the shader). */
 export const MAX_NM_GROUP = 32;
+/** Widest block the sweep holds in private memory (MAX_BLOCK in the shader). */
+export const MAX_BLOCK_SIZE = 256;
 
 export interface BlockShape {
   /** Rows of W (outputs). */
@@ -83,6 +85,7 @@ export function sweepBlock(
   o: { nm?: { n: number; m: number }; pruneAll?: boolean } = {},
 ): void {
   if (s.m === 0 || s.b1 <= s.b0) return;
+  if (s.b1 - s.b0 > MAX_BLOCK_SIZE) throw new RangeError(`sweepBlock: blocks are at most ${MAX_BLOCK_SIZE} columns, got ${s.b1 - s.b0}.`);
   const WG = sweepGroup(gpu);
   if (o.nm) {
     if (o.nm.m < 1 || o.nm.m > MAX_NM_GROUP || o.nm.n < 0 || o.nm.n > o.nm.m) {

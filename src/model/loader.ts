@@ -47,6 +47,8 @@ export interface ModelFolder {
   files(): string[];
   text(file: string): Promise<string>;
   bytes(file: string): Promise<ByteSource>;
+  /** Releases what bytes() opened (file handles in Node). */
+  close?(): Promise<void>;
 }
 
 export interface OpenedModel {
@@ -56,6 +58,8 @@ export interface OpenedModel {
   weights: TensorSource;
   /** Null when the folder has no tokenizer.json. */
   tokenizer: TextTokenizer | null;
+  /** Closes the weight files; the weights must not be read afterwards. */
+  close(): Promise<void>;
 }
 
 export class ModelFolderError extends Error {
@@ -64,6 +68,15 @@ export class ModelFolderError extends Error {
 
 /** Reads config.json, opens the weights (model.safetensors or a sharded index), checks them against the config, loads the tokenizer. */
 export async function openModel(folder: ModelFolder): Promise<OpenedModel> {
+  try {
+    return await openFolder(folder);
+  } catch (error) {
+    await folder.close?.();
+    throw error;
+  }
+}
+
+async function openFolder(folder: ModelFolder): Promise<OpenedModel> {
   const files = new Set(folder.files());
   if (!files.has('config.json')) {
     throw new ModelFolderError(`${folder.name}: no config.json. Choose a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).`);
@@ -92,7 +105,7 @@ export async function openModel(folder: ModelFolder): Promise<OpenedModel> {
     const tokenizerConfig = files.has('tokenizer_config.json') ? JSON.parse(await folder.text('tokenizer_config.json')) : {};
     tokenizer = loadTokenizer(JSON.parse(await folder.text('tokenizer.json')), tokenizerConfig, config);
   }
-  return { name: folder.name, config, arch, weights, tokenizer };
+  return { name: folder.name, config, arch, weights, tokenizer, close: async () => folder.close?.() };
 }
 
 /** A folder from picked or dropped browser files (webkitRelativePath or plain names). */

@@ -2,15 +2,23 @@
 import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { openFileSource } from '../formats/nodeFile';
+import { openFileSource, type NodeFileSource } from '../formats/nodeFile';
 import { openModel, type ModelFolder, type OpenedModel } from './loader';
 
 export function nodeFolder(dir: string): ModelFolder {
+  const opened: NodeFileSource[] = [];
   return {
     name: basename(dir),
     files: () => readdirSync(dir),
     text: (file) => readFile(join(dir, file), 'utf8'),
-    bytes: (file) => openFileSource(join(dir, file)),
+    bytes: async (file) => {
+      const source = await openFileSource(join(dir, file));
+      opened.push(source);
+      return source;
+    },
+    close: async () => {
+      await Promise.all(opened.splice(0).map((s) => s.close()));
+    },
   };
 }
 

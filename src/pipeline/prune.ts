@@ -188,3 +188,41 @@ export async function denseLayerProblem(gpu: Gpu, model: OpenedModel, id: string
     runner.dispose();
   }
 }
+
+/**
+ * Every linear layer's problem from the dense model in one pass over the blocks: each block's four
+ * input sites are captured once. Used by benchmarks and the layer-wise comparisons.
+ */
+export async function denseLayerProblems(gpu: Gpu, model: OpenedModel, calibration: Uint32Array, seqlen: number): Promise<Map<string, LayerProblem>> {
+  const runner = new ModelRunner(gpu, model.arch, model.weights, { maxResidentBlocks: 1 });
+  const problems = new Map<string, LayerProblem>();
+  let h: Hidden | null = null;
+  try {
+    h = await runner.embed(calibration, calibration.length / seqlen, seqlen);
+    runner.releaseEmbedding();
+    for (const block of model.arch.blocks) {
+      const grams = new Map<Site, GpuTensor>();
+      await runner.block(block.index, h, {
+        capture: (c) => {
+          const gram = gpu.zeros([c.cols, c.cols]);
+          accumulateGram(gpu, c.input, c.rows, c.cols, gram);
+          grams.set(c.site, gram);
+        },
+      });
+      for (const spec of block.linears) {
+        const gramTensor = grams.get(spec.site);
+        if (!gramTensor) throw new Error(`Block ${block.index}: no input was captured for ${spec.name}.`);
+        const id = layerId(spec);
+        const gram = await gpu.read(gramTensor);
+        const weight = await runner.getLinear(block.index, spec.name);
+        problems.set(id, { m: spec.out, n: spec.in, weight, gram, rows: calibration.length, meta: { model: model.name, layer: id } });
+      }
+      for (const g of grams.values()) g.dispose();
+      runner.releaseBlock(block.index);
+    }
+    return problems;
+  } finally {
+    h?.x.dispose();
+    runner.dispose();
+  }
+}

@@ -2,7 +2,7 @@ import type { Binding, Gpu, GpuTensor } from '../gpu/runtime';
 import { addDiagonalDamping, assertPositiveDefinite, inverseCholeskyUpper } from '../kernels/cholesky';
 import { matmul } from '../kernels/matmul';
 import { topkMask } from '../kernels/select';
-import { blockScores, fixDeadInputs, MAX_NM_GROUP, sweepBlock } from '../kernels/sparsegpt';
+import { blockScores, fixDeadInputs, MAX_BLOCK_SIZE, MAX_NM_GROUP, sweepBlock } from '../kernels/sparsegpt';
 import type { LayerProblem, Pattern } from './types';
 
 export interface SparseGptOptions {
@@ -42,8 +42,8 @@ function validate(m: number, n: number, pattern: Pattern, blockSize: number, dam
   if (!Number.isInteger(m) || !Number.isInteger(n) || m < 0 || n < 0) {
     throw new RangeError(`SparseGPT: the layer's shape must be non-negative integers, got ${m}×${n}.`);
   }
-  if (!Number.isInteger(blockSize) || blockSize < 1) {
-    throw new RangeError(`SparseGPT: blockSize must be a positive integer, got ${blockSize}.`);
+  if (!Number.isInteger(blockSize) || blockSize < 1 || blockSize > MAX_BLOCK_SIZE) {
+    throw new RangeError(`SparseGPT: blockSize must be an integer from 1 to ${MAX_BLOCK_SIZE}, got ${blockSize}.`);
   }
   if (!(damping >= 0) || !Number.isFinite(damping)) {
     throw new RangeError(`SparseGPT: damping must be a non-negative number, got ${damping}.`);
@@ -76,7 +76,8 @@ export interface GpuLayer {
 /**
  * SparseGPT on tensors already on the GPU (the whole-model pipeline's entry point): prunes
  * `layer.weight` in place. One readback, the positive-definiteness flag (one u32), at the end.
- * Throws NotPositiveDefiniteError when the damped gram cannot be factored.
+ * Throws NotPositiveDefiniteError when the damped gram cannot be factored (the weight's contents
+ * are then meaningless: keep a copy of W0 if it is still needed).
  */
 export async function sparsegptOnGpu(gpu: Gpu, layer: GpuLayer, pattern: Pattern, options: SparseGptOptions = {}): Promise<void> {
   const { m, n, weight: W } = layer;
@@ -98,28 +99,33 @@ export async function sparsegptOnGpu(gpu: Gpu, layer: GpuLayer, pattern: Pattern
   // 4–5: the blocked sweep.
   const width = Math.min(blockSize, n);
   const E = gpu.tensor([m, width]);
-  const unstructured = pattern.kind === 'unstructured';
-  const S = unstructured ? gpu.tensor([m, width]) : null;
-  const mask = unstructured ? gpu.tensor([m, width], 'u32') : null;
-  const counts = unstructured ? unstructuredBlockCounts(m, n, pattern.sparsity, blockSize) : [];
+  const unstructured =
+    pattern.kind === 'unstructured'
+      ? {
+          scores: gpu.tensor([m, width]),
+          mask: gpu.tensor([m, width], 'u32'),
+          counts: unstructuredBlockCounts(m, n, pattern.sparsity, blockSize),
+        }
+      : null;
   try {
     for (let b0 = 0, block = 0; b0 < n; b0 += blockSize, block++) {
       const b1 = Math.min(b0 + blockSize, n);
       const bs = b1 - b0;
       const shape = { m, n, b0, b1 };
-      if (pattern.kind === 'unstructured') {
+      if (unstructured) {
+        const { scores, mask } = unstructured;
         const numel = m * bs;
-        const prune = counts[block];
+        const prune = unstructured.counts[block];
         // Nothing pruned: every error is zero, the block and the rest of W stay as they are.
         if (prune === 0) continue;
         if (prune === numel) {
           sweepBlock(gpu, { W, U, E }, shape, { pruneAll: true });
         } else {
-          blockScores(gpu, W, U, S!, shape);
-          topkMask(gpu, S!, mask!, { segments: 1, segmentLength: numel, keep: numel - prune });
-          sweepBlock(gpu, { W, U, E, mask: mask! }, shape);
+          blockScores(gpu, W, U, scores, shape);
+          topkMask(gpu, scores, mask, { segments: 1, segmentLength: numel, keep: numel - prune });
+          sweepBlock(gpu, { W, U, E, mask }, shape);
         }
-      } else {
+      } else if (pattern.kind === 'nm') {
         sweepBlock(gpu, { W, U, E }, shape, { nm: { n: pattern.n, m: pattern.m } });
       }
       // Lazy update: W[:, b1:] −= E_block · U[b0:b1, b1:].
@@ -137,8 +143,8 @@ export async function sparsegptOnGpu(gpu: Gpu, layer: GpuLayer, pattern: Pattern
     U.dispose();
     flag.dispose();
     E.dispose();
-    S?.dispose();
-    mask?.dispose();
+    unstructured?.scores.dispose();
+    unstructured?.mask.dispose();
   }
 }
 

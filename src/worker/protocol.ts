@@ -13,10 +13,10 @@ export interface AdapterSummary {
 }
 
 export interface LinearSummary {
-  /** Stable id, e.g. "model.layers.0.self_attn.q_proj". */
+  /** Stable id: the module path, e.g. "model.layers.0.self_attn.q_proj" (its weight is `${id}.weight`). */
   id: string;
   block: number;
-  /** Short role name: q, k, v, o, gate, up, down (or the architecture's names). */
+  /** Short role name: q, k, v, qkv, o, gate, up, fc, down. */
   role: string;
   /** [out, in] in nn.Linear layout. */
   shape: [number, number];
@@ -24,17 +24,26 @@ export interface LinearSummary {
 
 export interface ModelSummary {
   name: string;
+  /** Identifies the checkpoint (name, file sizes, config) so stored results are matched to it. */
+  fingerprint: string;
+  /** model_type from config.json (llama, mistral, qwen2, gpt2, opt). */
   architecture: string;
   parameters: number;
+  /** Stored dtypes of the weights, e.g. "F32" or "BF16, F32". */
   dtype: string;
   vocabSize: number;
   contextLength: number;
+  hidden: number;
   blocks: number;
   linears: LinearSummary[];
+  files: string[];
+  hasTokenizer: boolean;
+  /** True when a pruned model from an earlier session was restored from this browser's storage. */
+  restoredPruned: boolean;
 }
 
 export interface CalibrationSettings {
-  /** Text to sample windows from; undefined = the bundled default. */
+  /** Text to sample windows from; undefined = the bundled default calibration.txt. */
   text?: string;
   nsamples: number;
   seqlen: number;
@@ -47,12 +56,19 @@ export interface PruneSettings {
   alps: AlpsOptions;
 }
 
+/** Which kind of run produced a result: one layer on its own (dense inputs) or the sequential whole-model run. */
+export type RunKind = 'layer' | 'model';
+
 /** A layer's outcome, as the per-layer table shows it. */
 export interface LayerResult {
   id: string;
+  run: RunKind;
   method: Method;
   pattern: string;
+  /** Requested unstructured sparsity (N:M patterns: 1 − N/M). */
+  targetSparsity: number;
   shape: [number, number];
+  /** Measured fraction of zeros in the pruned weight. */
   sparsity: number;
   relError: number;
   relErrorBeforeRefit: number;
@@ -60,24 +76,67 @@ export interface LayerResult {
   ms: number;
   history: AlpsIteration[];
   pcg: PcgStep[];
+  /** When the result was finished (ms since epoch). */
+  finishedAt: number;
 }
 
 /** Downsampled views of a layer for the heatmaps and the histogram. */
 export interface LayerView {
   id: string;
+  method: Method;
+  run: RunKind;
+  /** Full weight shape. */
+  shape: [number, number];
+  /** Grid size and how many weight rows/cols each cell covers. */
   rows: number;
   cols: number;
+  cellRows: number;
+  cellCols: number;
   /** Max |W| per cell of a rows×cols grid over the dense weight. */
   magnitude: Float32Array;
   /** Fraction of kept weights per cell (1 = all kept). */
   density: Float32Array;
-  /** Histogram of log10 |W| for kept and pruned weights over shared bin edges. */
+  /** Histogram of log10 |W| (dense values) for kept and pruned weights over shared bin edges. */
   histogram: { edges: number[]; kept: number[]; pruned: number[] };
+}
+
+export interface EvaluationResult {
+  /** Perplexity of the dense model. */
+  dense: number;
+  /** Perplexity with the whole-model run's pruned weights; null when there is none. */
+  pruned: number | null;
+  tokens: number;
+  windows: number;
+  seqlen: number;
+  textSource: string;
+  /** Describes the pruned model that was evaluated (method, pattern). */
+  prunedLabel: string | null;
+  finishedAt: number;
+}
+
+export interface GenerationResult {
+  prompt: string;
+  tokens: number;
+  dense: string;
+  pruned: string | null;
+  finishedAt: number;
+}
+
+export interface ModelRunSummary {
+  report: LayerResult[];
+  settings: PruneSettings;
+  calibration: Omit<CalibrationSettings, 'text'> & { textSource: string };
+  ms: number;
+}
+
+export interface ExportedFile {
+  name: string;
+  bytes: Uint8Array;
 }
 
 export type Request =
   | { type: 'init' }
-  | { type: 'loadModel'; files: File[] }
+  | { type: 'loadModel'; files: File[]; name?: string }
   | { type: 'loadDefaultModel' }
   | { type: 'pruneLayer'; layer: string; settings: PruneSettings; calibration: CalibrationSettings }
   | { type: 'compareLayer'; layer: string; settings: PruneSettings; calibration: CalibrationSettings }
@@ -85,25 +144,53 @@ export type Request =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'cancel' }
-  | { type: 'layerView'; layer: string; method?: Method }
-  | { type: 'evaluate'; text?: string; seqlen: number }
+  | { type: 'layerView'; layer: string; method: Method; run: RunKind }
+  | { type: 'evaluate'; text?: string; seqlen: number; maxTokens: number }
   | { type: 'generate'; prompt: string; tokens: number }
   | { type: 'exportModel' }
-  | { type: 'exportLayerProblem'; layer: string; calibration: CalibrationSettings };
+  | { type: 'exportLayerProblem'; layer: string; calibration: CalibrationSettings }
+  | { type: 'forgetPruned' };
+
+/** What each request resolves to. */
+export interface ResultOf {
+  init: { adapter: AdapterSummary };
+  loadModel: ModelSummary;
+  loadDefaultModel: ModelSummary;
+  pruneLayer: LayerResult;
+  compareLayer: LayerResult[];
+  pruneModel: ModelRunSummary;
+  pause: { paused: boolean };
+  resume: { paused: boolean };
+  cancel: { cancelled: boolean };
+  layerView: LayerView;
+  evaluate: EvaluationResult;
+  generate: GenerationResult;
+  exportModel: ExportedFile[];
+  exportLayerProblem: ExportedFile;
+  forgetPruned: { forgotten: boolean };
+}
 
 export type EngineEvent =
-  | { type: 'progress'; stage: string; layerIndex?: number; layerCount?: number; layer?: string; iteration?: number; elapsedMs: number }
+  | {
+      type: 'progress';
+      stage: 'calibrating' | 'solving' | 'evaluating' | 'generating' | 'exporting';
+      layerIndex?: number;
+      layerCount?: number;
+      layer?: string;
+      method?: Method;
+      elapsedMs: number;
+    }
+  | { type: 'start'; layer: string; method: Method; run: RunKind }
   | { type: 'iteration'; layer: string; method: Method; data: AlpsIteration }
   | { type: 'pcg'; layer: string; method: Method; data: PcgStep }
+  | { type: 'phase'; layer: string; method: Method; phase: string }
   | { type: 'layerDone'; result: LayerResult }
   | { type: 'paused'; paused: boolean };
-
-export interface ExportedFile {
-  name: string;
-  bytes: Uint8Array;
-}
 
 export type Response =
   | { id: number; kind: 'event'; event: EngineEvent }
   | { id: number; kind: 'result'; value: unknown }
   | { id: number; kind: 'error'; message: string; name: string };
+
+/** Requests that run GPU work; only one of them runs at a time. */
+export const LONG_REQUESTS: ReadonlySet<Request['type']> = new Set(['pruneLayer', 'compareLayer', 'pruneModel', 'evaluate', 'generate', 'exportLayerProblem']);

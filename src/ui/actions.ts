@@ -1,0 +1,283 @@
+/**
+ * What the buttons do: each action sends one request to the engine, routes its events into the
+ * stores and turns failures into banners. Components stay free of engine plumbing.
+ */
+import { METHODS } from '../solvers/types';
+import type { EngineEvent, Request, ResultOf } from '../worker/protocol';
+import { engine, EngineError } from './engineClient';
+import { saveBytes, saveText } from './download';
+import { reportCsv, reportJson } from './report';
+import { useDownloads } from './stores/downloads';
+import { live } from './stores/live';
+import { forgetStoredResults, persistResults, restoreResults, useResults } from './stores/results';
+import { useSession, type JobKind } from './stores/session';
+import { calibrationSettings, pruneSettings, settingsToQuery, syncSettingsToUrl, useSettings } from './stores/settings';
+import { METHOD_LABEL, shortLayer } from './format';
+
+const LOAD_ERRORS = new Set(['ModelFolderError', 'SafetensorsError', 'ConfigError', 'CheckpointError', 'TokenizerError', 'SyntaxError', 'RangeError']);
+
+/** A failure as a banner: a title that says what kind of problem it is, and the engine's message. */
+export function reportError(error: unknown, context: 'load' | 'run'): void {
+  const session = useSession.getState();
+  const name = error instanceof EngineError ? error.kind : error instanceof Error ? error.name : 'Error';
+  const message = error instanceof Error ? error.message : String(error);
+  if (name === 'CancelledError') {
+    session.addBanner('info', 'Run cancelled', message);
+    return;
+  }
+  let title = 'The run failed';
+  if (name === 'GpuUnavailableError') title = 'WebGPU is not available';
+  else if (name === 'GpuDeviceLostError') title = 'The GPU device was lost';
+  else if (name === 'GpuOutOfMemoryError') title = 'Out of GPU memory';
+  else if (name === 'GpuValidationError') title = 'GPU error';
+  else if (name === 'CalibrationError') title = 'Calibration text problem';
+  else if (name === 'BusyError') title = 'Busy';
+  else if (context === 'load' || LOAD_ERRORS.has(name)) title = 'Could not load the model';
+  const keep = context === 'load' && session.model ? ` The previously loaded model (${session.model.name}) is still loaded.` : '';
+  session.addBanner('error', title, `${message}${keep}`);
+}
+
+function handleEvent(kind: JobKind, event: EngineEvent): void {
+  const session = useSession.getState();
+  switch (event.type) {
+    case 'progress':
+      session.updateJob({ progress: { stage: event.stage, layerIndex: event.layerIndex, layerCount: event.layerCount, layer: event.layer, method: event.method } });
+      break;
+    case 'start':
+      live.start(event.layer, event.method, event.run);
+      break;
+    case 'iteration':
+      live.iteration(event.data);
+      break;
+    case 'pcg':
+      live.pcg(event.data);
+      break;
+    case 'phase':
+      live.phase(event.phase);
+      break;
+    case 'layerDone':
+      if (kind === 'pruneModel') useResults.getState().addPartial(event.result);
+      else useResults.getState().addLayerRun(event.result);
+      break;
+    case 'paused':
+      session.updateJob({ paused: event.paused });
+      break;
+  }
+}
+
+/** Runs one GPU job: one at a time, events routed, errors bannered. Resolves to null on failure. */
+async function runJob<T extends Request>(kind: JobKind, label: string, request: T): Promise<ResultOf[T['type']] | null> {
+  const session = useSession.getState();
+  if (session.job) {
+    session.addBanner('info', 'Busy', `${session.job.label} is still running; wait for it or cancel it.`);
+    return null;
+  }
+  session.startJob(kind, label);
+  try {
+    return await engine().request(request, (event) => handleEvent(kind, event));
+  } catch (error) {
+    reportError(error, 'run');
+    return null;
+  } finally {
+    live.flushNow();
+    useSession.getState().endJob();
+  }
+}
+
+function chosenLayer(): string | null {
+  const model = useSession.getState().model;
+  if (!model) return null;
+  const wanted = useSettings.getState().layer;
+  return model.linears.some((l) => l.id === wanted) ? wanted : (model.linears[0]?.id ?? null);
+}
+
+function requireModel(): boolean {
+  if (useSession.getState().model) return true;
+  useSession.getState().addBanner('error', 'No model loaded', 'Load the default model or drop a model folder first.');
+  return false;
+}
+
+// ---------------------------------------------------------------- start-up and loading
+
+async function afterLoad(summary: ResultOf['loadModel']): Promise<void> {
+  useSession.getState().setModel(summary);
+  useDownloads.getState().setModelFiles([]);
+  const settings = useSettings.getState();
+  if (!summary.linears.some((l) => l.id === settings.layer)) settings.set({ layer: summary.linears[0]?.id ?? null });
+  if (settings.evalSeqlen > summary.contextLength) settings.set({ evalSeqlen: summary.contextLength });
+  if (settings.seqlen > summary.contextLength) settings.set({ seqlen: summary.contextLength });
+  const restored = await restoreResults(summary.fingerprint);
+  if (restored) useSession.getState().addBanner('info', 'Results restored', `Finished results for ${summary.name} from an earlier session were restored from this browser's storage.`);
+}
+
+export async function loadDefaultModel(): Promise<void> {
+  const session = useSession.getState();
+  if (session.loading || session.job) return;
+  session.setLoading('default model');
+  try {
+    await afterLoad(await engine().request({ type: 'loadDefaultModel' }));
+  } catch (error) {
+    reportError(error, 'load');
+  } finally {
+    useSession.getState().setLoading(null);
+  }
+}
+
+export async function loadModelFiles(files: File[], folder: string | null): Promise<void> {
+  const session = useSession.getState();
+  if (session.loading) return;
+  if (session.job) {
+    session.addBanner('info', 'Busy', 'Cancel the running job before loading another model.');
+    return;
+  }
+  session.setLoading(folder ?? `${files.length} files`);
+  try {
+    await afterLoad(await engine().request({ type: 'loadModel', files, name: folder ?? undefined }));
+  } catch (error) {
+    reportError(error, 'load');
+  } finally {
+    useSession.getState().setLoading(null);
+  }
+}
+
+let started = false;
+
+/** Page start: URL and storage sync, the GPU check, and the default model on a first visit. */
+export function startStudio(): void {
+  if (started) return;
+  started = true;
+  syncSettingsToUrl();
+  persistResults();
+  const session = useSession.getState();
+  engine()
+    .request({ type: 'init' })
+    .then(({ adapter }) => session.setGpu({ state: 'ready', adapter }))
+    .catch((error: unknown) => session.setGpu({ state: 'unavailable', message: error instanceof Error ? error.message : String(error) }));
+  void loadDefaultModel();
+}
+
+// ---------------------------------------------------------------- runs
+
+export async function pruneLayer(): Promise<void> {
+  if (!requireModel()) return;
+  const layer = chosenLayer();
+  if (!layer) return;
+  const s = useSettings.getState();
+  useSession.getState().setTab('live');
+  const result = await runJob('pruneLayer', `Pruning ${shortLayer(layer)} with ${METHOD_LABEL[s.method]}`, {
+    type: 'pruneLayer',
+    layer,
+    settings: pruneSettings(s),
+    calibration: calibrationSettings(s),
+  });
+  if (result) useResults.getState().select({ layer: result.id, method: result.method, run: 'layer' });
+}
+
+export async function compareLayer(): Promise<void> {
+  if (!requireModel()) return;
+  const layer = chosenLayer();
+  if (!layer) return;
+  const s = useSettings.getState();
+  const settings = pruneSettings(s);
+  useSession.getState().setTab('compare');
+  useResults.getState().setCompare(null);
+  const results = await runJob('compareLayer', `Comparing ${METHODS.length} methods on ${shortLayer(layer)}`, {
+    type: 'compareLayer',
+    layer,
+    settings,
+    calibration: calibrationSettings(s),
+  });
+  if (results?.length) {
+    const first = results[0];
+    useResults.getState().setCompare({ layer, pattern: first.pattern, targetSparsity: first.targetSparsity, results });
+  }
+}
+
+export async function pruneWholeModel(): Promise<void> {
+  if (!requireModel()) return;
+  const s = useSettings.getState();
+  useResults.getState().resetPartial();
+  useSession.getState().setTab('live');
+  const run = await runJob('pruneModel', `Pruning the whole model with ${METHOD_LABEL[s.method]}`, {
+    type: 'pruneModel',
+    settings: pruneSettings(s),
+    calibration: calibrationSettings(s),
+  });
+  if (run) {
+    useResults.getState().setModelRun(run);
+    // A new pruned model invalidates prepared downloads and the previous evaluation.
+    useDownloads.getState().setModelFiles([]);
+  } else {
+    useResults.getState().resetPartial();
+  }
+}
+
+export async function evaluate(): Promise<void> {
+  if (!requireModel()) return;
+  const s = useSettings.getState();
+  const result = await runJob('evaluate', 'Measuring perplexity', {
+    type: 'evaluate',
+    text: s.evalSource === 'custom' && s.evalText.trim() ? s.evalText : undefined,
+    seqlen: s.evalSeqlen,
+    maxTokens: s.evalMaxTokens,
+  });
+  if (result) useResults.getState().setEvaluation(result);
+}
+
+export async function generate(): Promise<void> {
+  if (!requireModel()) return;
+  const s = useSettings.getState();
+  const result = await runJob('generate', 'Generating text', { type: 'generate', prompt: s.prompt, tokens: s.genTokens });
+  if (result) useResults.getState().setGeneration(result);
+}
+
+export async function pause(): Promise<void> {
+  const { paused } = await engine().request({ type: 'pause' });
+  useSession.getState().updateJob({ paused });
+}
+
+export async function resume(): Promise<void> {
+  const { paused } = await engine().request({ type: 'resume' });
+  useSession.getState().updateJob({ paused });
+}
+
+export async function cancel(): Promise<void> {
+  useSession.getState().updateJob({ cancelling: true });
+  await engine().request({ type: 'cancel' });
+}
+
+// ---------------------------------------------------------------- keeping and sharing
+
+export async function prepareModelDownload(): Promise<void> {
+  if (!requireModel()) return;
+  const files = await runJob('exportModel', 'Writing the pruned model', { type: 'exportModel' });
+  if (!files) return;
+  useDownloads.getState().setModelFiles(
+    files.map((f) => ({ name: f.name, size: f.bytes.byteLength, url: URL.createObjectURL(new Blob([f.bytes as Uint8Array<ArrayBuffer>])) })),
+  );
+}
+
+export function downloadReport(format: 'json' | 'csv'): void {
+  const model = useSession.getState().model;
+  if (!model) return;
+  const results = useResults.getState();
+  const base = `${model.name}-prune-report`;
+  if (format === 'json') saveText(reportJson(model, results, settingsToQuery(useSettings.getState())), `${base}.json`, 'application/json');
+  else saveText(reportCsv(results), `${base}.csv`, 'text/csv');
+}
+
+export async function exportLayerProblem(layer: string): Promise<void> {
+  if (!requireModel()) return;
+  const s = useSettings.getState();
+  const file = await runJob('exportLayerProblem', `Exporting the problem of ${shortLayer(layer)}`, { type: 'exportLayerProblem', layer, calibration: calibrationSettings(s) });
+  if (file) saveBytes(file.bytes, file.name);
+}
+
+export async function clearResults(): Promise<void> {
+  const { model, job } = useSession.getState();
+  if (!model || job) return;
+  useResults.getState().clear();
+  useDownloads.getState().setModelFiles([]);
+  await forgetStoredResults(model.fingerprint);
+  await engine().request({ type: 'forgetPruned' });
+}

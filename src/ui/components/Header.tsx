@@ -1,0 +1,29 @@
+/** Title, the loaded model and the GPU at a glance. */
+import { formatCount } from '../format';
+import { useSession } from '../stores/session';
+
+export function Header() {
+  const model = useSession((s) => s.model);
+  const gpu = useSession((s) => s.gpu);
+  const gpuText =
+    gpu.state === 'ready'
+      ? `GPU: ${gpu.adapter.description || gpu.adapter.architecture || gpu.adapter.vendor || 'WebGPU adapter'}`
+      : gpu.state === 'checking'
+        ? 'GPU: checking…'
+        : 'GPU: WebGPU unavailable';
+  return (
+    <header className="topbar">
+      <h1>
+        Prune Studio <span className="muted">· ALPS, SparseGPT, Wanda and magnitude pruning on your GPU</span>
+      </h1>
+      <div className="topbar-chips">
+        <span className="chip" data-testid="model-chip">
+          {model ? `${model.name} · ${model.architecture} · ${formatCount(model.parameters)} params` : 'no model'}
+        </span>
+        <span className={`chip ${gpu.state === 'unavailable' ? 'bad' : gpu.state === 'ready' ? 'good' : ''}`} data-testid="gpu-chip">
+          {gpuText}
+        </span>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,78 @@
+/**
+ * Telemetry of the layer being solved right now. The worker sends one event per ADMM iteration
+ * (hundreds per second on a fast GPU); they are buffered here and committed to the store at most
+ * ~10 times a second, so the charts re-render at a readable, affordable rate.
+ */
+import { create } from 'zustand';
+import type { AlpsIteration, Method, PcgStep } from '../../solvers/types';
+import type { RunKind } from '../../worker/protocol';
+
+export interface LiveState {
+  layer: string | null;
+  method: Method | null;
+  run: RunKind | null;
+  phase: string | null;
+  iterations: AlpsIteration[];
+  pcg: PcgStep[];
+  /** Incremented on every commit (tests and charts use it to see fresh data). */
+  version: number;
+}
+
+const EMPTY: LiveState = { layer: null, method: null, run: null, phase: null, iterations: [], pcg: [], version: 0 };
+
+export const useLive = create<LiveState>(() => EMPTY);
+
+export const FLUSH_MS = 100;
+
+let pendingIterations: AlpsIteration[] = [];
+let pendingPcg: PcgStep[] = [];
+let pendingPhase: string | null = null;
+let timer: ReturnType<typeof setTimeout> | null = null;
+
+function flush(): void {
+  timer = null;
+  if (!pendingIterations.length && !pendingPcg.length && pendingPhase === null) return;
+  const s = useLive.getState();
+  useLive.setState({
+    iterations: pendingIterations.length ? [...s.iterations, ...pendingIterations] : s.iterations,
+    pcg: pendingPcg.length ? [...s.pcg, ...pendingPcg] : s.pcg,
+    phase: pendingPhase ?? s.phase,
+    version: s.version + 1,
+  });
+  pendingIterations = [];
+  pendingPcg = [];
+  pendingPhase = null;
+}
+
+function schedule(): void {
+  timer ??= setTimeout(flush, FLUSH_MS);
+}
+
+export const live = {
+  /** A new layer/method starts: clear the charts (committed at once, so old curves never mix in). */
+  start(layer: string, method: Method, run: RunKind): void {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    pendingIterations = [];
+    pendingPcg = [];
+    pendingPhase = null;
+    useLive.setState((s) => ({ layer, method, run, phase: 'solving', iterations: [], pcg: [], version: s.version + 1 }));
+  },
+  iteration(data: AlpsIteration): void {
+    pendingIterations.push(data);
+    schedule();
+  },
+  pcg(data: PcgStep): void {
+    pendingPcg.push(data);
+    schedule();
+  },
+  phase(phase: string): void {
+    pendingPhase = phase;
+    schedule();
+  },
+  /** Commit whatever is buffered (end of a run). */
+  flushNow(): void {
+    if (timer) clearTimeout(timer);
+    flush();
+  },
+};

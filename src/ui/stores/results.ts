@@ -1,0 +1,106 @@
+/**
+ * Finished results of the loaded model: single-layer runs, the whole-model run, the latest method
+ * comparison, evaluation and generation. Kept in IndexedDB per model fingerprint, so they survive
+ * a reload (the engine keeps the matching pruned weights in its own store).
+ */
+import { create } from 'zustand';
+import type { Method } from '../../solvers/types';
+import type { EvaluationResult, GenerationResult, LayerResult, ModelRunSummary, RunKind } from '../../worker/protocol';
+import { openKv } from '../../worker/kv';
+
+export interface Comparison {
+  layer: string;
+  pattern: string;
+  targetSparsity: number;
+  results: LayerResult[];
+}
+
+export interface Selection {
+  layer: string;
+  method: Method;
+  run: RunKind;
+}
+
+export interface ResultsData {
+  layerRuns: LayerResult[];
+  modelRun: ModelRunSummary | null;
+  compare: Comparison | null;
+  evaluation: EvaluationResult | null;
+  generation: GenerationResult | null;
+}
+
+interface ResultsStore extends ResultsData {
+  /** Layers finished so far by the whole-model run in progress (its per-layer chart builds from these). */
+  modelRunPartial: LayerResult[];
+  selected: Selection | null;
+  /** The fingerprint the results belong to; null until a model is loaded. */
+  fingerprint: string | null;
+  addLayerRun(result: LayerResult): void;
+  addPartial(result: LayerResult): void;
+  resetPartial(): void;
+  setModelRun(run: ModelRunSummary): void;
+  setCompare(compare: Comparison | null): void;
+  setEvaluation(evaluation: EvaluationResult): void;
+  setGeneration(generation: GenerationResult): void;
+  select(selection: Selection | null): void;
+  clear(): void;
+}
+
+const EMPTY: ResultsData = { layerRuns: [], modelRun: null, compare: null, evaluation: null, generation: null };
+
+export const useResults = create<ResultsStore>((set) => ({
+  ...EMPTY,
+  modelRunPartial: [],
+  selected: null,
+  fingerprint: null,
+  addLayerRun: (result) =>
+    set((s) => ({
+      // One entry per layer and method: a newer run of the same pair replaces the older one.
+      layerRuns: [...s.layerRuns.filter((r) => !(r.id === result.id && r.method === result.method)), result],
+    })),
+  addPartial: (result) => set((s) => ({ modelRunPartial: [...s.modelRunPartial, result] })),
+  resetPartial: () => set({ modelRunPartial: [] }),
+  setModelRun: (modelRun) => set({ modelRun, modelRunPartial: [] }),
+  setCompare: (compare) => set({ compare }),
+  setEvaluation: (evaluation) => set({ evaluation }),
+  setGeneration: (generation) => set({ generation }),
+  select: (selected) => set({ selected }),
+  clear: () => set({ ...EMPTY, modelRunPartial: [], selected: null }),
+}));
+
+// ---------------------------------------------------------------- persistence
+
+const kv = openKv('prune-studio-ui');
+const key = (fingerprint: string) => `results|${fingerprint}`;
+
+/** Loads the stored results of a model (or empties the store when there are none). */
+export async function restoreResults(fingerprint: string): Promise<boolean> {
+  let stored: ResultsData | undefined;
+  try {
+    stored = await kv.get<ResultsData>(key(fingerprint));
+  } catch {
+    stored = undefined;
+  }
+  useResults.setState({ ...EMPTY, ...(stored ?? {}), modelRunPartial: [], selected: null, fingerprint });
+  return stored !== undefined;
+}
+
+let saveTimer: ReturnType<typeof setTimeout> | null = null;
+
+/** Saves the results whenever they change (debounced; storage errors leave the session unaffected). */
+export function persistResults(): () => void {
+  return useResults.subscribe((s, prev) => {
+    if (!s.fingerprint || s.fingerprint !== prev.fingerprint) return;
+    if (s.layerRuns === prev.layerRuns && s.modelRun === prev.modelRun && s.compare === prev.compare && s.evaluation === prev.evaluation && s.generation === prev.generation) return;
+    if (saveTimer) clearTimeout(saveTimer);
+    const fingerprint = s.fingerprint;
+    saveTimer = setTimeout(() => {
+      const { layerRuns, modelRun, compare, evaluation, generation } = useResults.getState();
+      void kv.put(key(fingerprint), { layerRuns, modelRun, compare, evaluation, generation } satisfies ResultsData).catch(() => undefined);
+    }, 300);
+  });
+}
+
+export async function forgetStoredResults(fingerprint: string): Promise<void> {
+  await kv.deletePrefix(key(fingerprint)).catch(() => undefined);
+}

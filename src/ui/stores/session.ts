@@ -1,0 +1,79 @@
+/** The engine's state as the UI shows it: GPU, loaded model, the running job, banners, open tab. */
+import { create } from 'zustand';
+import type { AdapterSummary, ModelSummary } from '../../worker/protocol';
+
+export type JobKind = 'pruneLayer' | 'compareLayer' | 'pruneModel' | 'evaluate' | 'generate' | 'exportLayerProblem' | 'exportModel';
+
+export interface Progress {
+  stage: string;
+  layerIndex?: number;
+  layerCount?: number;
+  layer?: string;
+  method?: string;
+}
+
+export interface Job {
+  kind: JobKind;
+  label: string;
+  startedAt: number;
+  paused: boolean;
+  /** Set once cancel was asked for, until the worker confirms. */
+  cancelling: boolean;
+  progress: Progress | null;
+}
+
+export interface Banner {
+  id: number;
+  kind: 'error' | 'info';
+  title: string;
+  message: string;
+}
+
+export type Tab = 'overview' | 'live' | 'layers' | 'compare' | 'evaluate' | 'download';
+
+export type GpuStatus = { state: 'checking' } | { state: 'ready'; adapter: AdapterSummary } | { state: 'unavailable'; message: string };
+
+interface SessionStore {
+  gpu: GpuStatus;
+  model: ModelSummary | null;
+  /** What is being loaded right now (a name), or null. */
+  loading: string | null;
+  job: Job | null;
+  banners: Banner[];
+  tab: Tab;
+  setGpu(gpu: GpuStatus): void;
+  setModel(model: ModelSummary | null): void;
+  setLoading(loading: string | null): void;
+  startJob(kind: JobKind, label: string): void;
+  updateJob(patch: Partial<Job>): void;
+  endJob(): void;
+  addBanner(kind: Banner['kind'], title: string, message: string): void;
+  dismissBanner(id: number): void;
+  setTab(tab: Tab): void;
+}
+
+let bannerId = 1;
+
+export const useSession = create<SessionStore>((set) => ({
+  gpu: { state: 'checking' },
+  model: null,
+  loading: null,
+  job: null,
+  banners: [],
+  tab: 'overview',
+  setGpu: (gpu) => set({ gpu }),
+  setModel: (model) => set({ model }),
+  setLoading: (loading) => set({ loading }),
+  startJob: (kind, label) => set({ job: { kind, label, startedAt: Date.now(), paused: false, cancelling: false, progress: null } }),
+  updateJob: (patch) => set((s) => (s.job ? { job: { ...s.job, ...patch } } : {})),
+  endJob: () => set({ job: null }),
+  addBanner: (kind, title, message) =>
+    set((s) => {
+      // The same message twice in a row would only add noise.
+      const last = s.banners[s.banners.length - 1];
+      if (last && last.title === title && last.message === message) return {};
+      return { banners: [...s.banners.slice(-3), { id: bannerId++, kind, title, message }] };
+    }),
+  dismissBanner: (id) => set((s) => ({ banners: s.banners.filter((b) => b.id !== id) })),
+  setTab: (tab) => set({ tab }),
+}));

@@ -1,0 +1,103 @@
+/** Perplexity of the dense and the pruned model on held-out text, and greedy continuations side by side. */
+import { evaluate, generate } from '../actions';
+import { NumberField } from '../components/NumberField';
+import { formatPercent } from '../format';
+import { useResults } from '../stores/results';
+import { useSession } from '../stores/session';
+import { useSettings } from '../stores/settings';
+
+export function EvaluateTab() {
+  const s = useSettings();
+  const model = useSession((x) => x.model);
+  const busy = useSession((x) => x.job !== null);
+  const gpu = useSession((x) => x.gpu);
+  const evaluation = useResults((x) => x.evaluation);
+  const generation = useResults((x) => x.generation);
+  const modelRun = useResults((x) => x.modelRun);
+  const disabled = !model || busy || gpu.state === 'unavailable' || !model.hasTokenizer;
+  return (
+    <div className="stack">
+      {!modelRun ? (
+        <p className="hint panel-hint">No whole-model run yet: only the dense model will be measured. Press “Prune the whole model” to compare dense and pruned.</p>
+      ) : null}
+      <section className="panel">
+        <h3>Perplexity on held-out text</h3>
+        <div className="inline-form">
+          <div className="radio-row" role="radiogroup" aria-label="Evaluation text">
+            <label>
+              <input type="radio" name="eval-source" checked={s.evalSource === 'default'} onChange={() => s.set({ evalSource: 'default' })} /> Bundled <code>evaluation.txt</code>
+            </label>
+            <label>
+              <input type="radio" name="eval-source" checked={s.evalSource === 'custom'} onChange={() => s.set({ evalSource: 'custom' })} /> My own text
+            </label>
+          </div>
+          <NumberField label="Window (tokens)" testId="eval-seqlen" value={s.evalSeqlen} min={2} max={model?.contextLength ?? 4096} onChange={(v) => s.set({ evalSeqlen: v })} />
+          <NumberField label="At most (tokens)" testId="eval-max" value={s.evalMaxTokens} min={2} max={10_000_000} step={256} onChange={(v) => s.set({ evalMaxTokens: v })} />
+          <button type="button" className="button" data-testid="run-eval" onClick={() => void evaluate()} disabled={disabled}>
+            Measure perplexity
+          </button>
+        </div>
+        {s.evalSource === 'custom' ? (
+          <textarea className="wide-text" rows={4} placeholder="Paste held-out text here." value={s.evalText} onChange={(e) => s.set({ evalText: e.target.value })} />
+        ) : null}
+        {evaluation ? (
+          <div className="ppl-cards" data-testid="ppl-result">
+            <div className="ppl-card">
+              <span className="ppl-label">dense</span>
+              <span className="ppl-value" data-testid="ppl-dense">
+                {evaluation.dense.toFixed(3)}
+              </span>
+            </div>
+            <div className="ppl-card">
+              <span className="ppl-label">pruned {evaluation.prunedLabel ? `(${evaluation.prunedLabel})` : ''}</span>
+              <span className="ppl-value" data-testid="ppl-pruned">
+                {evaluation.pruned === null ? '–' : evaluation.pruned.toFixed(3)}
+              </span>
+              {evaluation.pruned !== null ? <span className="muted">{formatPercent(evaluation.pruned / evaluation.dense - 1)} vs dense</span> : null}
+            </div>
+            <p className="muted small">
+              exp(mean next-token NLL) over {evaluation.windows} windows of {evaluation.seqlen} tokens ({evaluation.tokens.toLocaleString()} tokens) of {evaluation.textSource}. Lower is better.
+            </p>
+          </div>
+        ) : null}
+      </section>
+      <section className="panel">
+        <h3>Greedy continuation</h3>
+        <div className="inline-form">
+          <label className="field grow">
+            <span>Prompt</span>
+            <input type="text" data-testid="prompt" value={s.prompt} onChange={(e) => s.set({ prompt: e.target.value })} />
+          </label>
+          <NumberField label="New tokens" testId="gen-tokens" value={s.genTokens} min={1} max={512} onChange={(v) => s.set({ genTokens: v })} />
+          <button type="button" className="button" data-testid="run-generate" onClick={() => void generate()} disabled={disabled || !s.prompt.trim()}>
+            Generate
+          </button>
+        </div>
+        {generation ? (
+          <div className="generation" data-testid="generation">
+            <div>
+              <h4>dense</h4>
+              <p data-testid="gen-dense">
+                <span className="prompt-text">{generation.prompt}</span>
+                {generation.dense.startsWith(generation.prompt) ? generation.dense.slice(generation.prompt.length) : generation.dense}
+              </p>
+            </div>
+            <div>
+              <h4>pruned</h4>
+              <p data-testid="gen-pruned">
+                {generation.pruned === null ? (
+                  <span className="muted">No pruned model yet.</span>
+                ) : (
+                  <>
+                    <span className="prompt-text">{generation.prompt}</span>
+                    {generation.pruned.startsWith(generation.prompt) ? generation.pruned.slice(generation.prompt.length) : generation.pruned}
+                  </>
+                )}
+              </p>
+            </div>
+          </div>
+        ) : null}
+      </section>
+    </div>
+  );
+}

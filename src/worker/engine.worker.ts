@@ -1,0 +1,572 @@
+/// <reference lib="webworker" />
+/**
+ * The studio's engine: owns the GPU device, the loaded model and every pruned weight, and answers
+ * the UI's requests (protocol.ts). One GPU job runs at a time; pause, resume, cancel, layer views
+ * and exports are answered while it runs.
+ */
+import { openSafetensors, openSharded, type SafetensorsFile } from '../formats/safetensors';
+import { writeLayerProblem } from '../formats/layerProblem';
+import { openGpu } from '../gpu/device';
+import { CancelledError, GpuDeviceLostError, GpuOutOfMemoryError, GpuValidationError } from '../gpu/errors';
+import type { Gpu } from '../gpu/runtime';
+import type { LinearSpec } from '../model/architectures';
+import { fromStored } from '../model/architectures';
+import { ModelRunner } from '../model/forward';
+import { filesFolder, ModelFolderError, openModel, type ModelFolder, type OpenedModel } from '../model/loader';
+import { perplexityOfTokens } from '../model/perplexity';
+import { calibrationWindows } from '../pipeline/calibration';
+import { exportPrunedModel } from '../pipeline/export';
+// TEMP(ui): waiting for the lead's pipeline generate
+const generateGreedy = async (_r: ModelRunner, _ids: number[], _n: number, _o: { signal: AbortSignal }): Promise<number[]> => { throw new Error('Generation is not available yet.'); };
+import { denseLayerProblem, layerId, pruneModel, type LayerReport, type PrunedModel } from '../pipeline/prune';
+import { describePattern, METHODS, solveLayer } from '../solvers';
+import type { LayerProblem, Method, Pattern, SolverEvent } from '../solvers/types';
+import { openKv } from './kv';
+import { layerView } from './layerView';
+import type {
+  AdapterSummary,
+  CalibrationSettings,
+  EngineEvent,
+  EvaluationResult,
+  ExportedFile,
+  GenerationResult,
+  LayerResult,
+  LinearSummary,
+  ModelRunSummary,
+  ModelSummary,
+  PruneSettings,
+  Request,
+  Response as EngineResponse,
+  ResultOf,
+  RunKind,
+} from './protocol';
+import { LONG_REQUESTS } from './protocol';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+const DEFAULT_MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
+const assetUrl = (file: string) => new URL(`${import.meta.env.BASE_URL}default-model/${file}`, self.location.origin).href;
+
+interface Loaded {
+  model: OpenedModel;
+  folder: ModelFolder;
+  source: SafetensorsFile;
+  summary: ModelSummary;
+  specs: Map<string, { block: number; spec: LinearSpec }>;
+}
+
+interface PrunedState {
+  model: PrunedModel;
+  settings: PruneSettings;
+}
+
+/** What IndexedDB keeps of a whole-model run, so that evaluation and download work after a reload. */
+interface StoredPruned {
+  model: PrunedModel;
+  settings: PruneSettings;
+}
+
+const kv = openKv('prune-studio-engine');
+
+let gpu: Gpu | null = null;
+let adapter: AdapterSummary | null = null;
+let loaded: Loaded | null = null;
+let pruned: PrunedState | null = null;
+/** Pruned weights of finished single-layer runs, `${layer}|${method}` → [out, in]. */
+const layerWeights = new Map<string, Float32Array>();
+let calibrationCache: { key: string; windows: Uint32Array; problems: Map<string, LayerProblem> } | null = null;
+const textCache = new Map<string, string>();
+
+let running: { type: Request['type']; abort: AbortController; emit: (e: EngineEvent) => void } | null = null;
+let paused = false;
+let releasePause: (() => void) | null = null;
+let pausePromise: Promise<void> = Promise.resolve();
+
+/** Awaited by the solvers between iterations and by the pipeline between layers. */
+const gate = (): Promise<void> => (paused ? pausePromise : Promise.resolve());
+
+function setPaused(value: boolean): void {
+  if (value === paused) return;
+  paused = value;
+  if (value) pausePromise = new Promise((resolve) => (releasePause = resolve));
+  else {
+    releasePause?.();
+    releasePause = null;
+  }
+  running?.emit({ type: 'paused', paused: value });
+}
+
+async function getGpu(): Promise<Gpu> {
+  if (gpu) return gpu;
+  gpu = await openGpu(navigator.gpu);
+  adapter = {
+    vendor: gpu.adapter.vendor,
+    architecture: gpu.adapter.architecture,
+    description: gpu.adapter.description,
+    swiftshader: gpu.isSwiftShader,
+  };
+  return gpu;
+}
+
+/** After a device loss or a GPU error the device is unusable: drop it so the next run opens a new one. */
+function dropGpuAfter(error: unknown): void {
+  if (error instanceof GpuDeviceLostError || error instanceof GpuOutOfMemoryError || error instanceof GpuValidationError) {
+    try {
+      gpu?.destroy();
+    } catch {
+      // Already lost.
+    }
+    gpu = null;
+    calibrationCache = null;
+  }
+}
+
+function requireModel(): Loaded {
+  if (!loaded) throw new ModelFolderError('No model is loaded. Load the default model or drop a model folder first.');
+  return loaded;
+}
+
+async function fetchAsset(file: string): Promise<Response> {
+  const response = await fetch(assetUrl(file));
+  if (!response.ok) throw new ModelFolderError(`The bundled default model has no ${file} (HTTP ${response.status}).`);
+  return response;
+}
+
+async function defaultText(file: 'calibration.txt' | 'evaluation.txt'): Promise<string> {
+  let text = textCache.get(file);
+  if (text === undefined) {
+    text = await (await fetchAsset(file)).text();
+    textCache.set(file, text);
+  }
+  return text;
+}
+
+/** The checkpoint file(s) as SafetensorsFile, for dtypes and for export (the loader keeps its own). */
+async function openCheckpoint(folder: ModelFolder): Promise<SafetensorsFile> {
+  const files = folder.files();
+  if (files.includes('model.safetensors.index.json')) {
+    return openSharded(await folder.bytes('model.safetensors.index.json'), (shard) => folder.bytes(shard));
+  }
+  const name = files.includes('model.safetensors') ? 'model.safetensors' : files.find((f) => f.endsWith('.safetensors'));
+  if (!name) throw new ModelFolderError(`${folder.name}: no .safetensors file.`);
+  return openSafetensors(await folder.bytes(name));
+}
+
+async function load(files: File[], name?: string): Promise<ModelSummary> {
+  if (files.length === 0) throw new ModelFolderError('No files were given. Drop a model folder or pick its files.');
+  const folder = filesFolder(files, name);
+  // Open everything before replacing the current model, so a bad file keeps the previous one.
+  const model = await openModel(folder);
+  const source = await openCheckpoint(folder);
+  const specs = new Map<string, { block: number; spec: LinearSpec }>();
+  const linears: LinearSummary[] = [];
+  for (const block of model.arch.blocks) {
+    for (const spec of block.linears) {
+      const id = layerId(spec);
+      specs.set(id, { block: block.index, spec });
+      linears.push({ id, block: block.index, role: spec.role, shape: [spec.out, spec.in] });
+    }
+  }
+  let parameters = 0;
+  for (const shape of model.weights.shapes.values()) parameters += shape.reduce((a, b) => a * b, 1);
+  const dtypes = new Set<string>();
+  for (const info of source.tensors.values()) dtypes.add(info.dtype);
+  const sizes = files
+    .map((f) => `${f.name}:${f.size}`)
+    .sort()
+    .join(',');
+  const c = model.config;
+  const summary: ModelSummary = {
+    name: folder.name,
+    fingerprint: `${folder.name}|${c.modelType}|${c.hidden}x${c.layers}|${sizes}`,
+    architecture: c.modelType,
+    parameters,
+    dtype: [...dtypes].sort().join(', '),
+    vocabSize: c.vocab,
+    contextLength: c.maxPositions,
+    hidden: c.hidden,
+    blocks: c.layers,
+    linears,
+    files: folder.files().sort(),
+    hasTokenizer: model.tokenizer !== null,
+    restoredPruned: false,
+  };
+  loaded = { model, folder, source, summary, specs };
+  pruned = null;
+  layerWeights.clear();
+  calibrationCache = null;
+  try {
+    const stored = await kv.get<StoredPruned>(`${summary.fingerprint}|model`);
+    if (stored) {
+      pruned = stored;
+      summary.restoredPruned = true;
+    }
+  } catch {
+    // Storage unavailable: start without restored results.
+  }
+  return summary;
+}
+
+async function loadDefault(): Promise<ModelSummary> {
+  const files = await Promise.all(
+    DEFAULT_MODEL_FILES.map(async (name) => {
+      const blob = await (await fetchAsset(name)).blob();
+      return new File([blob], name);
+    }),
+  );
+  return load(files, 'default-model');
+}
+
+function patternSparsity(pattern: Pattern): number {
+  return pattern.kind === 'unstructured' ? pattern.sparsity : 1 - pattern.n / pattern.m;
+}
+
+function hashText(text: string): string {
+  // FNV-1a over the text: only to key the calibration cache, not for security.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return `${text.length}:${(h >>> 0).toString(16)}`;
+}
+
+async function windowsFor(cal: CalibrationSettings): Promise<{ key: string; windows: Uint32Array; problems: Map<string, LayerProblem> }> {
+  const { model } = requireModel();
+  if (!model.tokenizer) throw new ModelFolderError('This model folder has no tokenizer.json, which calibration needs to tokenize text.');
+  const key = `${cal.text === undefined ? 'default' : hashText(cal.text)}|${cal.nsamples}|${cal.seqlen}|${cal.seed}`;
+  if (calibrationCache?.key === key) return calibrationCache;
+  const text = cal.text ?? (await defaultText('calibration.txt'));
+  const windows = calibrationWindows(model.tokenizer, text, { nsamples: cal.nsamples, seqlen: cal.seqlen, seed: cal.seed });
+  calibrationCache = { key, windows, problems: new Map() };
+  return calibrationCache;
+}
+
+async function problemFor(g: Gpu, layer: string, cal: CalibrationSettings): Promise<LayerProblem> {
+  const { model, specs } = requireModel();
+  if (!specs.has(layer)) throw new ModelFolderError(`The model has no linear layer named ${layer}.`);
+  const cache = await windowsFor(cal);
+  let problem = cache.problems.get(layer);
+  if (!problem) {
+    problem = await denseLayerProblem(g, model, layer, cache.windows, cal.seqlen);
+    cache.problems.set(layer, problem);
+  }
+  return problem;
+}
+
+function forward(layer: string, method: Method, emit: (e: EngineEvent) => void) {
+  return (event: SolverEvent) => {
+    if (event.type === 'iteration') emit({ type: 'iteration', layer, method, data: event.data });
+    else if (event.type === 'pcg') emit({ type: 'pcg', layer, method, data: event.data });
+    else emit({ type: 'phase', layer, method, phase: event.phase });
+  };
+}
+
+function countZeros(w: Float32Array): number {
+  let z = 0;
+  for (let i = 0; i < w.length; i++) if (w[i] === 0) z++;
+  return z;
+}
+
+async function solveOne(g: Gpu, problem: LayerProblem, layer: string, settings: PruneSettings, method: Method, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<LayerResult> {
+  emit({ type: 'start', layer, method, run: 'layer' });
+  const out = await solveLayer(g, problem, method, settings.pattern, { alps: settings.alps, signal, gate, onEvent: forward(layer, method, emit) });
+  layerWeights.set(`${layer}|${method}`, out.weight);
+  const result: LayerResult = {
+    id: layer,
+    run: 'layer',
+    method,
+    pattern: describePattern(settings.pattern),
+    targetSparsity: patternSparsity(settings.pattern),
+    shape: [problem.m, problem.n],
+    sparsity: countZeros(out.weight) / out.weight.length,
+    relError: out.relError,
+    relErrorBeforeRefit: out.relErrorBeforeRefit,
+    iterations: out.iterations,
+    ms: out.ms,
+    history: out.history,
+    pcg: out.pcg,
+    finishedAt: Date.now(),
+  };
+  emit({ type: 'layerDone', result });
+  void kv.put(`${requireModel().summary.fingerprint}|layer|${layer}|${method}`, out.weight).catch(() => undefined);
+  return result;
+}
+
+async function pruneLayerRequest(layer: string, settings: PruneSettings, cal: CalibrationSettings, methods: readonly Method[], emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<LayerResult[]> {
+  const started = performance.now();
+  const g = await getGpu();
+  emit({ type: 'progress', stage: 'calibrating', layer, elapsedMs: 0 });
+  const problem = await problemFor(g, layer, cal);
+  const results: LayerResult[] = [];
+  for (const [i, method] of methods.entries()) {
+    await gate();
+    if (signal.aborted) throw new CancelledError();
+    emit({ type: 'progress', stage: 'solving', layer, method, layerIndex: i, layerCount: methods.length, elapsedMs: performance.now() - started });
+    results.push(await solveOne(g, problem, layer, { ...settings, method }, method, emit, signal));
+  }
+  return results;
+}
+
+function fromReport(r: LayerReport, pattern: Pattern): LayerResult {
+  return {
+    id: r.id,
+    run: 'model',
+    method: r.method,
+    pattern: r.pattern,
+    targetSparsity: patternSparsity(pattern),
+    shape: r.shape,
+    sparsity: r.sparsity,
+    relError: r.relError,
+    relErrorBeforeRefit: r.relErrorBeforeRefit,
+    iterations: r.iterations,
+    ms: r.ms,
+    history: r.history,
+    pcg: r.pcg,
+    finishedAt: Date.now(),
+  };
+}
+
+async function pruneModelRequest(settings: PruneSettings, cal: CalibrationSettings, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<ModelRunSummary> {
+  const { model, summary } = requireModel();
+  const started = performance.now();
+  const g = await getGpu();
+  emit({ type: 'progress', stage: 'calibrating', elapsedMs: 0 });
+  const { windows } = await windowsFor(cal);
+  const result = await pruneModel(g, model, {
+    method: settings.method,
+    pattern: settings.pattern,
+    alps: settings.alps,
+    windows,
+    seqlen: cal.seqlen,
+    signal,
+    gate,
+    onProgress: (p) => {
+      emit({ type: 'progress', stage: 'solving', layer: p.layer, method: settings.method, layerIndex: p.layerIndex, layerCount: p.layerCount, elapsedMs: performance.now() - started });
+      emit({ type: 'start', layer: p.layer, method: settings.method, run: 'model' });
+    },
+    onEvent: (layer, event) => forward(layer, settings.method, emit)(event),
+    onLayer: (report) => emit({ type: 'layerDone', result: fromReport(report, settings.pattern) }),
+  });
+  // Only a finished run replaces the pruned model: a cancelled or failed one leaves it as it was.
+  pruned = { model: result, settings };
+  void kv.put(`${summary.fingerprint}|model`, { model: result, settings } satisfies StoredPruned).catch(() => undefined);
+  return {
+    report: result.report.map((r) => fromReport(r, settings.pattern)),
+    settings,
+    calibration: { nsamples: cal.nsamples, seqlen: cal.seqlen, seed: cal.seed, textSource: cal.text === undefined ? 'default' : 'custom' },
+    ms: result.ms,
+  };
+}
+
+/** A runner with the whole-model run's pruned weights in place (or the dense model when `withPruned` is false). */
+function runnerFor(g: Gpu, withPruned: boolean): ModelRunner {
+  const { model, specs } = requireModel();
+  const runner = new ModelRunner(g, model.arch, model.weights);
+  if (withPruned && pruned) {
+    for (const [tensor, weight] of pruned.model.weights) {
+      const entry = specs.get(tensor.replace(/\.weight$/, ''));
+      if (!entry) throw new Error(`The pruned tensor ${tensor} is not a linear layer of the loaded model.`);
+      runner.setLinear(entry.block, entry.spec.name, weight);
+    }
+  }
+  return runner;
+}
+
+function prunedLabel(): string | null {
+  if (!pruned) return null;
+  const p = pruned.settings.pattern;
+  const pattern = p.kind === 'unstructured' ? `${Math.round(p.sparsity * 100)}% unstructured` : `${p.n}:${p.m}`;
+  return `${pruned.settings.method}, ${pattern}`;
+}
+
+async function evaluateRequest(text: string | undefined, seqlen: number, maxTokens: number, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<EvaluationResult> {
+  const { model } = requireModel();
+  if (!model.tokenizer) throw new ModelFolderError('This model folder has no tokenizer.json, which evaluation needs to tokenize text.');
+  const started = performance.now();
+  const g = await getGpu();
+  const body = text ?? (await defaultText('evaluation.txt'));
+  const ids = model.tokenizer.encode(body);
+  const maxWindows = Math.max(1, Math.floor(maxTokens / seqlen));
+  const variants = pruned ? [false, true] : [false];
+  const values: number[] = [];
+  let windows = 0;
+  for (const [i, withPruned] of variants.entries()) {
+    const runner = runnerFor(g, withPruned);
+    try {
+      const r = await perplexityOfTokens(runner, ids, {
+        seqlen,
+        maxWindows,
+        signal,
+        onProgress: (done, total) =>
+          emit({ type: 'progress', stage: 'evaluating', layer: withPruned ? 'pruned model' : 'dense model', layerIndex: i * total + done, layerCount: total * variants.length, elapsedMs: performance.now() - started }),
+      });
+      values.push(r.perplexity);
+      windows = r.windows;
+    } finally {
+      runner.dispose();
+    }
+    await gate();
+  }
+  return {
+    dense: values[0],
+    pruned: values.length > 1 ? values[1] : null,
+    tokens: windows * seqlen,
+    windows,
+    seqlen,
+    textSource: text === undefined ? 'evaluation.txt (bundled)' : 'custom text',
+    prunedLabel: prunedLabel(),
+    finishedAt: Date.now(),
+  };
+}
+
+async function generateRequest(prompt: string, tokens: number, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<GenerationResult> {
+  const { model } = requireModel();
+  const tokenizer = model.tokenizer;
+  if (!tokenizer) throw new ModelFolderError('This model folder has no tokenizer.json, which generation needs.');
+  const started = performance.now();
+  const g = await getGpu();
+  const promptIds = tokenizer.encode(prompt);
+  const texts: string[] = [];
+  for (const withPruned of pruned ? [false, true] : [false]) {
+    emit({ type: 'progress', stage: 'generating', layer: withPruned ? 'pruned model' : 'dense model', elapsedMs: performance.now() - started });
+    const runner = runnerFor(g, withPruned);
+    try {
+      const ids = await generateGreedy(runner, promptIds, tokens, { signal });
+      texts.push(tokenizer.decode(ids));
+    } finally {
+      runner.dispose();
+    }
+  }
+  return { prompt, tokens, dense: texts[0], pruned: texts.length > 1 ? texts[1] : null, finishedAt: Date.now() };
+}
+
+async function layerViewRequest(layer: string, method: Method, run: RunKind) {
+  const { model, specs, summary } = requireModel();
+  const entry = specs.get(layer);
+  if (!entry) throw new ModelFolderError(`The model has no linear layer named ${layer}.`);
+  const { spec } = entry;
+  let weight: Float32Array | undefined;
+  if (run === 'model') {
+    if (pruned && pruned.model.method === method) weight = pruned.model.weights.get(spec.weight);
+  } else {
+    const key = `${layer}|${method}`;
+    weight = layerWeights.get(key);
+    if (!weight) {
+      weight = await kv.get<Float32Array>(`${summary.fingerprint}|layer|${layer}|${method}`).catch(() => undefined);
+      if (weight) layerWeights.set(key, weight);
+    }
+  }
+  if (!weight) throw new Error(`The pruned weights of ${layer} (${method}, ${run === 'model' ? 'whole-model run' : 'layer run'}) are no longer in this browser; run it again to see them.`);
+  const dense = fromStored(spec, await model.weights.readF32(spec.weight));
+  return layerView(layer, method, run, dense, weight, spec.out, spec.in);
+}
+
+async function exportModelRequest(): Promise<ExportedFile[]> {
+  const { model, source, folder } = requireModel();
+  if (!pruned) throw new Error('There is no pruned model yet: run "Prune whole model" first.');
+  return exportPrunedModel(model, source, folder, pruned.model);
+}
+
+async function exportLayerProblemRequest(layer: string, cal: CalibrationSettings): Promise<ExportedFile> {
+  const g = await getGpu();
+  const problem = await problemFor(g, layer, cal);
+  const bytes = writeLayerProblem({ ...problem, meta: { ...problem.meta, model: requireModel().summary.name, layer } });
+  return { name: `${layer}.problem.safetensors`, bytes };
+}
+
+async function dispatch(req: Request, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<ResultOf[Request['type']]> {
+  switch (req.type) {
+    case 'init':
+      await getGpu();
+      return { adapter: adapter! };
+    case 'loadModel':
+      return load(req.files, req.name);
+    case 'loadDefaultModel':
+      return loadDefault();
+    case 'pruneLayer':
+      return (await pruneLayerRequest(req.layer, req.settings, req.calibration, [req.settings.method], emit, signal))[0];
+    case 'compareLayer':
+      return pruneLayerRequest(req.layer, req.settings, req.calibration, METHODS, emit, signal);
+    case 'pruneModel':
+      return pruneModelRequest(req.settings, req.calibration, emit, signal);
+    case 'pause':
+      setPaused(running !== null);
+      return { paused };
+    case 'resume':
+      setPaused(false);
+      return { paused };
+    case 'cancel': {
+      const had = running !== null;
+      running?.abort.abort();
+      // A paused run must wake up to notice the cancellation.
+      setPaused(false);
+      return { cancelled: had };
+    }
+    case 'layerView':
+      return layerViewRequest(req.layer, req.method, req.run);
+    case 'evaluate':
+      return evaluateRequest(req.text, req.seqlen, req.maxTokens, emit, signal);
+    case 'generate':
+      return generateRequest(req.prompt, req.tokens, emit, signal);
+    case 'exportModel':
+      return exportModelRequest();
+    case 'exportLayerProblem':
+      return exportLayerProblemRequest(req.layer, req.calibration);
+    case 'forgetPruned': {
+      const fp = loaded?.summary.fingerprint;
+      pruned = null;
+      layerWeights.clear();
+      if (fp) await kv.deletePrefix(`${fp}|`).catch(() => undefined);
+      return { forgotten: true };
+    }
+  }
+}
+
+function post(message: EngineResponse, transfer: Transferable[] = []): void {
+  self.postMessage(message, transfer);
+}
+
+function transferables(value: unknown): Transferable[] {
+  // Exported files can be large: move their buffers instead of copying them.
+  const files = Array.isArray(value) ? value : [value];
+  return files.flatMap((f) => (f && typeof f === 'object' && 'bytes' in f && (f as ExportedFile).bytes instanceof Uint8Array ? [(f as ExportedFile).bytes.buffer as ArrayBuffer] : []));
+}
+
+async function handle(id: number, req: Request): Promise<void> {
+  const emit = (event: EngineEvent) => post({ id, kind: 'event', event });
+  const long = LONG_REQUESTS.has(req.type);
+  if (long && running) {
+    post({ id, kind: 'error', name: 'BusyError', message: `A ${running.type} run is in progress; wait for it or cancel it first.` });
+    return;
+  }
+  if ((req.type === 'loadModel' || req.type === 'loadDefaultModel') && running) {
+    post({ id, kind: 'error', name: 'BusyError', message: 'Cancel the running job before loading another model.' });
+    return;
+  }
+  const abort = new AbortController();
+  if (long) {
+    running = { type: req.type, abort, emit };
+    setPaused(false);
+  }
+  try {
+    const value = await dispatch(req, emit, abort.signal);
+    post({ id, kind: 'result', value }, req.type === 'exportModel' || req.type === 'exportLayerProblem' ? transferables(value) : []);
+  } catch (error) {
+    dropGpuAfter(error);
+    const e = error instanceof Error ? error : new Error(String(error));
+    // A run cancelled by the person arrives as CancelledError whatever the solver threw on abort.
+    const name = abort.signal.aborted ? 'CancelledError' : e.name;
+    const message = abort.signal.aborted ? 'The run was cancelled; the loaded model and earlier results are unchanged.' : e.message;
+    post({ id, kind: 'error', name, message });
+  } finally {
+    if (long) {
+      running = null;
+      setPaused(false);
+    }
+  }
+}
+
+self.onmessage = (message: MessageEvent<{ id: number; request: Request }>) => {
+  void handle(message.data.id, message.data.request);
+};
