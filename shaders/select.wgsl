@@ -142,8 +142,7 @@ fn histogram(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
   if (w >= p.segments * p.tilesPerSeg) { return; }
   let seg = w / p.tilesPerSeg;
   let tile = w % p.tilesPerSeg;
-  for (var b = lid; b < BINS; b += WG) { atomicStore(&localHist[b], 0u); }
-  workgroupBarrier();
+  // localHist starts at zero: WGSL zero-initialises workgroup memory.
   let st = seg * STATE;
   if (state[st + S_DONE] == 0u) {
     let prefix = state[st + S_PREFIX];
@@ -420,8 +419,27 @@ fn apply_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   }
 }
 
-// The change count is summed per invocation and added once, so the counter sees one atomic per
-// invocation that saw a change rather than one per changed entry.
+// The change count is summed per invocation. With WG_REDUCE (real GPUs) the workgroup then sums
+// its invocations' counts in workgroup memory, one barrier, and adds once to the global counter,
+// so an early ADMM iteration where most entries change does not serialise millions of atomics on
+// one address. Without it (CPU rasterisers: barriers are dear, invocations few) each invocation
+// with changes adds its own count.
+override WG_REDUCE: bool = true;
+var<workgroup> wgChanged: atomic<u32>;
+
+fn addChanges(changed: u32, lid: u32, counter: ptr<storage, array<atomic<u32>>, read_write>) {
+  if (WG_REDUCE) {
+    if (changed != 0u) { atomicAdd(&wgChanged, changed); }
+    workgroupBarrier();
+    if (lid == 0u) {
+      let total = atomicLoad(&wgChanged);
+      if (total != 0u) { atomicAdd(&(*counter)[0], total); }
+    }
+  } else if (changed != 0u) {
+    atomicAdd(&(*counter)[0], changed);
+  }
+}
+
 @compute @workgroup_size(256)
 fn apply_track(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
                @builtin(local_invocation_index) lid: u32) {
@@ -433,7 +451,7 @@ fn apply_track(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) n
     changed += select(0u, 1u, m != select(0u, 1u, asupport[i] != 0u));
     asupport[i] = m;
   }
-  if (changed != 0u) { atomicAdd(&acounter[0], changed); }
+  addChanges(changed, lid, &acounter);
 }
 
 @compute @workgroup_size(256)
@@ -447,5 +465,5 @@ fn apply_track_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workg
     changed += select(0u, 1u, m != select(0u, 1u, bsupport[i] != 0u));
     bsupport[i] = m;
   }
-  if (changed != 0u) { atomicAdd(&bcounter[0], changed); }
+  addChanges(changed, lid, &bcounter);
 }

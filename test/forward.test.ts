@@ -205,3 +205,23 @@ describe('GPU forward pass vs float64 reference', () => {
     run.dispose();
   });
 });
+
+describe('attention kernel', () => {
+  it('gives the same result for 1–4 queries per invocation, with windows not a multiple of them', async () => {
+    const gpu = await testGpu();
+    const { causalAttention } = await import('../src/kernels/attention');
+    const { randn } = await import('./helpers/reference');
+    const H = 4, KV = 2, hd = 8, W = 2, T = 13;
+    const ld = (H + 2 * KV) * hd;
+    const qkv = gpu.upload(Float32Array.from(randn(W * T * ld, 3)), [W * T, ld]);
+    const out = gpu.tensor([W * T, H * hd]);
+    const results: Float32Array[] = [];
+    for (const qb of [1, 2, 3, 4]) {
+      causalAttention(gpu, qkv, out, { windows: W, seqlen: T, heads: H, kvHeads: KV, headDim: hd, ld, kOff: H * hd, vOff: (H + KV) * hd, outLd: H * hd, scale: 0.4, queriesPerInvocation: qb });
+      results.push(await gpu.read(out));
+    }
+    for (const r of results.slice(1)) expect(maxAbsDiff(r, results[0])).toBeLessThan(1e-6);
+    qkv.dispose();
+    out.dispose();
+  });
+});

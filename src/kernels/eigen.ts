@@ -1,19 +1,28 @@
 /**
- * Symmetric eigendecomposition A = Q Λ Qᵀ on the GPU, by the parallel cyclic Jacobi method
- * (shaders/eigen.wgsl).
+ * Symmetric eigendecomposition A = Q Λ Qᵀ on the GPU by the parallel cyclic Jacobi method
+ * (shaders/eigen.wgsl), for ALPS's (Ĝ + ρI)⁻¹.
  *
- * Why: ALPS applies (Ĝ + ρI)⁻¹ many times while ρ changes. One O(n³) decomposition per layer
- * makes every ρ free: (Ĝ + ρI)⁻¹ R = Q diag(1/(λ + ρ)) Qᵀ R is two n×n·n×m products, with no
- * re-factorisation. Jacobi, unlike Householder tridiagonalisation + QR, is made of independent 2×2
- * rotations: a round of N/2 disjoint rotations is one barrier-free dispatch, and it is accurate
- * in f32 (small relative errors in eigenvectors and eigenvalues of well-scaled SPD matrices).
+ * Why this method. ALPS applies (Ĝ + ρI)⁻¹ hundreds of times while ρ changes. One O(n³)
+ * decomposition per layer makes every ρ change free: (Ĝ + ρI)⁻¹ R = Q diag(1/(λ + ρ)) Qᵀ R is two
+ * n×n·n×m products, with no re-factorisation (a Cholesky would be redone at every ρ change).
+ * Jacobi is made of independent rotations, so a round is a few barrier-free dispatches, where
+ * Householder tridiagonalisation needs n dependent steps with a reduction each; and it is accurate
+ * in f32.
  *
- * Cost, with N = n rounded up to a multiple of 4: a sweep is N−1 rounds of two dispatches each
- * (rotations, then A and Qᵀ), so 2(N−1) dispatches plus one reduction and one 8-byte readback
- * per sweep. Each round reads and writes all of A and Qᵀ (4N² floats moved) and does 6N² flops on
- * A (a row and a column rotation per entry) and 3N² on Qᵀ: ≈ 9N³ flops and ≈ 4N³·4 bytes of
- * traffic per sweep. It is memory-bound: n = 256 at ~8 sweeps is ~1.2 GFLOP and ~2 GB moved.
- * Typical sweep counts to reach ‖off(A)‖_F ≤ 1e-6‖A‖_F are 6–9 (quadratic convergence at the end).
+ * Cost, block variant (the default; N = n rounded up to 16). A sweep is N/8 − 1 rounds of three
+ * dispatches (the N/16 subproblems, the left product on A and Qᵀ, the right product on A) plus one
+ * reduction and one 8-byte readback. A round's products do 32N² flops on Qᵀ and ~32N² on A (only
+ * its upper block triangle is formed, then mirrored), so a sweep is ≈ 8N³ flops with every loaded
+ * value used 16 times; the subproblems add ~2·10⁴ flops each, N²/128 per sweep in all
+ * (negligible). Sweeps: 1–9 for n = 1…512 (quadratic at the end; the f32 floor of ‖off‖/‖A‖ is
+ * ~1e-7). The end adds one n×n·n×n product for the Rayleigh quotients (2n³).
+ * n = 256: ~9 sweeps × 31 rounds ≈ 850 dispatches and ≈ 1.2 GFLOP; n = 512: ≈ 1.7k dispatches,
+ * ≈ 10 GFLOP; n = 1024: ≈ 3.4k dispatches, ≈ 80 GFLOP.
+ *
+ * Scalar variant (method: 'scalar'; N = n rounded up to 4): N − 1 rounds of two dispatches per
+ * sweep; each round reads and writes all of A and Qᵀ (4N² floats) for 9N² flops, so a sweep is
+ * ≈ 9N³ flops and 16N³ bytes of traffic, bound by memory and by its 2(N − 1) dispatches. On
+ * SwiftShader it is ~4× slower than the block variant at n = 256.
  */
 import code from '../../shaders/eigen.wgsl?raw';
 import type { Gpu, GpuTensor } from '../gpu/runtime';
@@ -26,7 +35,7 @@ export interface EigenOptions {
   maxSweeps?: number;
   /** Stop once ‖off(A)‖_F / ‖A‖_F is at most this (default 1e-6, near f32's floor). */
   tolerance?: number;
-  /** Force a variant (tests exercise both); default chosen per adapter, see the header. */
+  /** Force a variant (tests exercise both); default 'block', see the header. */
   method?: EigenMethod;
   /** Called after every sweep with the relative off-diagonal norm, for progress reports. */
   onSweep?: (sweep: number, offDiagonal: number) => void;
@@ -56,7 +65,7 @@ export async function symmetricEigen(gpu: Gpu, A: GpuTensor, n: number, options:
   if (A.size < n * n) throw new RangeError(`symmetricEigen: A holds ${A.size} values, fewer than ${n}×${n}`);
   const maxSweeps = options.maxSweeps ?? 15;
   const tolerance = options.tolerance ?? 1e-6;
-  const method = options.method ?? (gpu.prefersRegisterTiles ? 'block' : 'scalar');
+  const method = options.method ?? 'block';
 
   // Units are single indices (scalar) or blocks of 8 (block); both need an even unit count and
   // rows that split into 4-wide quads.
@@ -81,6 +90,9 @@ export async function symmetricEigen(gpu: Gpu, A: GpuTensor, n: number, options:
     const offNorm = async (): Promise<number> => {
       run('jacobi_off_norm', [a, norms], [1]);
       const [off2, total2] = await gpu.read(norms, 2);
+      if (!Number.isFinite(off2) || !Number.isFinite(total2)) {
+        throw new RangeError('symmetricEigen: the matrix has non-finite entries (or entries above ~1e18, whose squares overflow f32)');
+      }
       return total2 > 0 ? Math.sqrt(off2 / total2) : 0;
     };
 

@@ -49,6 +49,11 @@ export interface ApplyMaskOptions {
   support?: GpuTensor;
   /** u32 counter the number of changed entries is added to (atomically; the caller clears it). */
   counter?: GpuTensor;
+  /**
+   * Sum the change count per workgroup before the global atomic (one barrier; the default on real
+   * GPUs) or add per invocation (the default on CPU rasterisers).
+   */
+  reduce?: boolean;
 }
 
 const BINS = 256;
@@ -259,7 +264,7 @@ export function applyMask(gpu: Gpu, values: Binding, mask: Binding, out: Binding
   const bindings: Binding[] = inPlace ? [mask, out] : [values, mask, out];
   if (tracked) bindings.push(support, counter);
   gpu.dispatch({
-    pipeline: { code, entryPoint },
+    pipeline: { code, entryPoint, constants: tracked ? { WG_REDUCE: (o.reduce ?? !gpu.prefersRegisterTiles) ? 1 : 0 } : undefined },
     uniforms: params({ count }),
     bindings,
     workgroups: strideGrid(gpu, count),
