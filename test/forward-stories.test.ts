@@ -2,6 +2,8 @@
  * The real stories260K checkpoint (Llama architecture, GQA 8/4 heads, tied head) from ../shared:
  * GPU vs float64 reference on whole 512-token windows, and perplexity on TinyStories text.
  * The full-file perplexity is printed by scripts/eval-stories.ts; here a prefix keeps it short.
+ * Note: ../shared/docs/ENVIRONMENT.md quotes ≈ 6.6 for this model; three independent
+ * computations here (GPU, the TypeScript float64 reference, a NumPy one) give ≈ 4.0 instead.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -53,21 +55,25 @@ describe.skipIf(!present)('stories260K', () => {
     await model.close();
   });
 
-  it('perplexity ≈ 6.6 on TinyStories (prefix of the validation text, 512-token windows)', async () => {
+  // Reference values, 512-token windows of the whole text tokenized once: the first 16 windows give
+  // 3.97856 with an independent NumPy float64 implementation of HF's LlamaForCausalLM (and the
+  // whole file ≈ 4.0, see scripts/eval-stories.ts). The model's llama2.c training log reports a
+  // validation loss of 1.297 (perplexity 3.66) on TinyStories, consistent with these.
+  it('perplexity of the first 16 windows of TinyStories matches the float64 value (3.9786)', async () => {
     const model = await openModelDir(modelDir);
     const gpu = await testGpu();
     const run = new ModelRunner(gpu, model.arch, model.weights, { maxResidentBlocks: 1 });
     const ids = model.tokenizer!.encode(readFileSync(textPath, 'utf8'));
     const started = performance.now();
-    const result = await perplexityOfTokens(run, ids, { seqlen: 512, maxWindows: 48 });
+    const result = await perplexityOfTokens(run, ids, { seqlen: 512, maxWindows: 16, windowsPerBatch: 8 });
     const seconds = (performance.now() - started) / 1000;
     console.log(
-      `stories260K perplexity over ${result.windows} of ${Math.floor(ids.length / 512)} windows (${result.predicted} predicted tokens): ${result.perplexity.toFixed(4)} in ${seconds.toFixed(1)} s`,
+      `stories260K perplexity over ${result.windows} of ${Math.floor(ids.length / 512)} windows (${result.predicted} predicted tokens): ${result.perplexity.toFixed(5)} in ${seconds.toFixed(1)} s`,
     );
-    expect(result.windows).toBe(48);
-    expect(result.predicted).toBe(48 * 511);
-    expect(result.perplexity).toBeGreaterThan(5.8);
-    expect(result.perplexity).toBeLessThan(7.4);
+    expect(ids.length).toBe(193794);
+    expect(result.windows).toBe(16);
+    expect(result.predicted).toBe(16 * 511);
+    expect(Math.abs(result.perplexity - 3.97856)).toBeLessThan(2e-3);
     run.dispose();
     await model.close();
   });

@@ -225,3 +225,13 @@ describe('attention kernel', () => {
     out.dispose();
   });
 });
+
+describe('refusals at run time', () => {
+  it('refuses windows longer than a sliding window or the learned positions, and unknown tokens', async () => {
+    const mistral = await runner(llamaCheckpoint({ modelType: 'mistral', extraConfig: { sliding_window: 4 } }));
+    await expect(mistral.run.embed(randomTokens(8, 50, 1), 1, 8)).rejects.toThrow(/sliding_window=4/);
+    const gpt2 = await runner(gpt2Checkpoint({ positions: 16 }));
+    await expect(gpt2.run.embed(randomTokens(20, 50, 1), 1, 20)).rejects.toThrow(/16 learned positions/);
+    await expect(gpt2.run.embed([1, 2, 50, 3], 1, 4)).rejects.toThrow(/Token id 50 at position 2/);
+  });
+});

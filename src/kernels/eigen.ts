@@ -13,16 +13,18 @@
  * dispatches (the N/16 subproblems, the left product on A and Qᵀ, the right product on A) plus one
  * reduction and one 8-byte readback. A round's products do 32N² flops on Qᵀ and ~32N² on A (only
  * its upper block triangle is formed, then mirrored), so a sweep is ≈ 8N³ flops with every loaded
- * value used 16 times; the subproblems add ~2·10⁴ flops each, N²/128 per sweep in all
- * (negligible). Sweeps: 1–9 for n = 1…512 (quadratic at the end; the f32 floor of ‖off‖/‖A‖ is
- * ~1e-7). The end adds one n×n·n×n product for the Rayleigh quotients (2n³).
+ * value used 16 times; the N²/128 subproblem sweeps of a sweep add ~3·10⁴ flops each (≈ 230N²,
+ * negligible). Sweeps: 1–9 for n = 1…512 (quadratic at the end; the f32 floor of ‖off‖/‖A‖ is
+ * ~1e-7). The end adds one n×n·n×n product for the Rayleigh quotients (2n³) and O(n²) kernels.
  * n = 256: ~9 sweeps × 31 rounds ≈ 850 dispatches and ≈ 1.2 GFLOP; n = 512: ≈ 1.7k dispatches,
- * ≈ 10 GFLOP; n = 1024: ≈ 3.4k dispatches, ≈ 80 GFLOP.
+ * ≈ 10 GFLOP; n = 1024: ≈ 3.8k dispatches, ≈ 86 GFLOP (10 sweeps). Measured on SwiftShader
+ * (2 shared cores; CPU time of the process, which is the wall time of an idle machine × ~2):
+ * n = 256 ≈ 3 s, n = 512 ≈ 17 s, n = 1024 ≈ 145 s.
  *
  * Scalar variant (method: 'scalar'; N = n rounded up to 4): N − 1 rounds of two dispatches per
  * sweep; each round reads and writes all of A and Qᵀ (4N² floats) for 9N² flops, so a sweep is
  * ≈ 9N³ flops and 16N³ bytes of traffic, bound by memory and by its 2(N − 1) dispatches. On
- * SwiftShader it is ~4× slower than the block variant at n = 256.
+ * SwiftShader it is ~5× slower than the block variant at n = 256 (≈ 14.5 s of CPU time).
  */
 import code from '../../shaders/eigen.wgsl?raw';
 import type { Gpu, GpuTensor } from '../gpu/runtime';

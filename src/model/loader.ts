@@ -58,6 +58,10 @@ export interface OpenedModel {
   weights: TensorSource;
   /** Null when the folder has no tokenizer.json. */
   tokenizer: TextTokenizer | null;
+  /** The checkpoint as opened (dtypes, raw bytes, metadata), for export. */
+  file: SafetensorsFile;
+  /** Where the files came from, to copy config and tokenizer files on export. */
+  folder: ModelFolder;
   /** Closes the weight files; the weights must not be read afterwards. */
   close(): Promise<void>;
 }
@@ -105,7 +109,7 @@ async function openFolder(folder: ModelFolder): Promise<OpenedModel> {
     const tokenizerConfig = files.has('tokenizer_config.json') ? JSON.parse(await folder.text('tokenizer_config.json')) : {};
     tokenizer = loadTokenizer(JSON.parse(await folder.text('tokenizer.json')), tokenizerConfig, config);
   }
-  return { name: folder.name, config, arch, weights, tokenizer, close: async () => folder.close?.() };
+  return { name: folder.name, config, arch, weights, tokenizer, file, folder, close: async () => folder.close?.() };
 }
 
 /** A folder from picked or dropped browser files (webkitRelativePath or plain names). */

@@ -3,9 +3,9 @@
  * input checkpoint (pruned weights rounded back to the original dtype, pruned entries exactly
  * zero), config.json and the tokenizer files copied, and the pruning report as JSON.
  */
-import { writeSafetensors, type SafetensorsFile, type TensorToWrite, type WritableDType } from '../formats/safetensors';
-import { findLinear, toStored } from '../model/architectures';
-import type { ModelFolder, OpenedModel } from '../model/loader';
+import { writeSafetensors, type TensorToWrite, type WritableDType } from '../formats/safetensors';
+import type { LinearSpec } from '../model/architectures';
+import type { OpenedModel } from '../model/loader';
 import type { PrunedModel } from './prune';
 
 export interface ExportedFile {
@@ -22,39 +22,73 @@ export class ExportError extends Error {
   override name = 'ExportError';
 }
 
-/** Maps every pruned tensor name to its block and module, to turn it back into the stored layout. */
-function storedWeight(model: OpenedModel, tensor: string, weight: Float32Array): Float32Array {
-  for (const block of model.arch.blocks) {
-    const spec = block.linears.find((l) => l.weight === tensor);
-    if (spec) return toStored(findLinear(model.arch, block.index, spec.name), weight);
-  }
-  throw new ExportError(`The pruned tensor ${tensor} is not a linear layer of this model.`);
+/** What a pruning run changed: replaced tensors (linears in nn.Linear layout), new shapes, config fields. */
+export interface ModelEdits {
+  weights: ReadonlyMap<string, Float32Array>;
+  /** New nn.Linear-layout shapes ([out, in], or [n] for a bias) of tensors whose shape changed. */
+  shapes?: ReadonlyMap<string, readonly number[]>;
+  /** config.json fields to overwrite (e.g. intermediate_size after removing MLP channels). */
+  configPatch?: Record<string, number>;
+  metadata: Record<string, string>;
+  report: object;
 }
 
-export async function exportPrunedModel(model: OpenedModel, source: SafetensorsFile, folder: ModelFolder, pruned: PrunedModel): Promise<ExportedFile[]> {
+function linearSpec(model: OpenedModel, tensor: string): LinearSpec | null {
+  for (const block of model.arch.blocks) {
+    const spec = block.linears.find((l) => l.weight === tensor);
+    if (spec) return spec;
+  }
+  return null;
+}
+
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
+  return t;
+}
+
+/** A replaced tensor in the checkpoint's stored layout (GPT-2's Conv1D stores [in, out]). */
+function stored(model: OpenedModel, name: string, data: Float32Array, shape: readonly number[]): { data: Float32Array; shape: number[] } {
+  const spec = linearSpec(model, name);
+  if (!spec || !spec.conv1d || shape.length !== 2) return { data, shape: [...shape] };
+  return { data: transpose(data, shape[0], shape[1]), shape: [shape[1], shape[0]] };
+}
+
+export async function exportModel(model: OpenedModel, edits: ModelEdits): Promise<ExportedFile[]> {
+  const { file: source, folder } = model;
   const tensors: TensorToWrite[] = [];
   for (const [name, info] of source.tensors) {
     if (!WRITABLE.has(info.dtype)) {
       throw new ExportError(`${source.name}: tensor ${name} has dtype ${info.dtype}; only F32, F16 and BF16 checkpoints can be exported.`);
     }
     const dtype = info.dtype as WritableDType;
-    const replacement = pruned.weights.get(name);
+    const replacement = edits.weights.get(name);
     if (replacement) {
+      const spec = linearSpec(model, name);
+      const shape = edits.shapes?.get(name) ?? (spec ? [spec.out, spec.in] : info.shape);
+      const out = stored(model, name, replacement, shape);
       // Float32 values are rounded to the stored dtype by the writer; a zero stays exactly zero.
-      tensors.push({ name, dtype, shape: info.shape, data: storedWeight(model, name, replacement) });
+      tensors.push({ name, dtype, shape: out.shape, data: out.data });
     } else {
       tensors.push({ name, dtype, shape: info.shape, data: await source.readRaw(name) });
     }
   }
-  const metadata: Record<string, string> = { ...source.metadata, format: 'pt', pruned_by: 'prune-studio', method: pruned.method, pattern: pruned.pattern };
+  const metadata: Record<string, string> = { ...source.metadata, format: 'pt', pruned_by: 'prune-studio', ...edits.metadata };
   const files: ExportedFile[] = [{ name: 'model.safetensors', bytes: writeSafetensors(tensors, metadata) }];
   const present = new Set(folder.files());
   const encoder = new TextEncoder();
   for (const name of COPIED) {
-    if (present.has(name)) files.push({ name, bytes: encoder.encode(await folder.text(name)) });
+    if (!present.has(name)) continue;
+    let text = await folder.text(name);
+    if (name === 'config.json' && edits.configPatch) text = JSON.stringify({ ...JSON.parse(text), ...edits.configPatch }, null, 2) + '\n';
+    files.push({ name, bytes: encoder.encode(text) });
   }
-  files.push({ name: 'prune_report.json', bytes: encoder.encode(JSON.stringify(reportJson(pruned), null, 2)) });
+  files.push({ name: 'prune_report.json', bytes: encoder.encode(JSON.stringify(edits.report, null, 2)) });
   return files;
+}
+
+export async function exportPrunedModel(model: OpenedModel, pruned: PrunedModel): Promise<ExportedFile[]> {
+  return exportModel(model, { weights: pruned.weights, metadata: { method: pruned.method, pattern: pruned.pattern }, report: reportJson(pruned) });
 }
 
 export function reportJson(pruned: PrunedModel): object {

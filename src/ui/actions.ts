@@ -110,34 +110,33 @@ async function afterLoad(summary: ResultOf['loadModel']): Promise<void> {
   if (restored) useSession.getState().addBanner('info', 'Results restored', `Finished results for ${summary.name} from an earlier session were restored from this browser's storage.`);
 }
 
-export async function loadDefaultModel(): Promise<void> {
-  const session = useSession.getState();
-  if (session.loading || session.job) return;
-  session.setLoading('default model');
-  try {
-    await afterLoad(await engine().request({ type: 'loadDefaultModel' }));
-  } catch (error) {
-    reportError(error, 'load');
-  } finally {
-    useSession.getState().setLoading(null);
-  }
-}
+/** Only the latest load counts: picking files while the default model loads replaces it. */
+let loadSeq = 0;
 
-export async function loadModelFiles(files: File[], folder: string | null): Promise<void> {
+async function loadWith(label: string, request: Request & { type: 'loadModel' | 'loadDefaultModel' }): Promise<void> {
   const session = useSession.getState();
-  if (session.loading) return;
   if (session.job) {
     session.addBanner('info', 'Busy', 'Cancel the running job before loading another model.');
     return;
   }
-  session.setLoading(folder ?? `${files.length} files`);
+  const seq = ++loadSeq;
+  session.setLoading(label);
   try {
-    await afterLoad(await engine().request({ type: 'loadModel', files, name: folder ?? undefined }));
+    const summary = await engine().request(request);
+    if (seq === loadSeq) await afterLoad(summary);
   } catch (error) {
-    reportError(error, 'load');
+    if (seq === loadSeq && !(error instanceof EngineError && error.kind === 'SupersededError')) reportError(error, 'load');
   } finally {
-    useSession.getState().setLoading(null);
+    if (seq === loadSeq) useSession.getState().setLoading(null);
   }
+}
+
+export function loadDefaultModel(): Promise<void> {
+  return loadWith('the default model', { type: 'loadDefaultModel' });
+}
+
+export function loadModelFiles(files: File[], folder: string | null): Promise<void> {
+  return loadWith(folder ?? `${files.length} files`, { type: 'loadModel', files, name: folder ?? undefined });
 }
 
 let started = false;

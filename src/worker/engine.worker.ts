@@ -4,7 +4,6 @@
  * the UI's requests (protocol.ts). One GPU job runs at a time; pause, resume, cancel, layer views
  * and exports are answered while it runs.
  */
-import { openSafetensors, openSharded, type SafetensorsFile } from '../formats/safetensors';
 import { writeLayerProblem } from '../formats/layerProblem';
 import { openGpu } from '../gpu/device';
 import { CancelledError, GpuDeviceLostError, GpuOutOfMemoryError, GpuValidationError } from '../gpu/errors';
@@ -12,12 +11,11 @@ import type { Gpu } from '../gpu/runtime';
 import type { LinearSpec } from '../model/architectures';
 import { fromStored } from '../model/architectures';
 import { ModelRunner } from '../model/forward';
-import { filesFolder, ModelFolderError, openModel, type ModelFolder, type OpenedModel } from '../model/loader';
+import { filesFolder, ModelFolderError, openModel, type OpenedModel } from '../model/loader';
 import { perplexityOfTokens } from '../model/perplexity';
 import { calibrationWindows } from '../pipeline/calibration';
 import { exportPrunedModel } from '../pipeline/export';
-// TEMP(ui): waiting for the lead's pipeline generate
-const generateGreedy = async (_r: ModelRunner, _ids: number[], _n: number, _o: { signal: AbortSignal }): Promise<number[]> => { throw new Error('Generation is not available yet.'); };
+import { applyPrunedWeights, generateGreedy } from '../pipeline/generate';
 import { denseLayerProblem, layerId, pruneModel, type LayerReport, type PrunedModel } from '../pipeline/prune';
 import { describePattern, METHODS, solveLayer } from '../solvers';
 import type { LayerProblem, Method, Pattern, SolverEvent } from '../solvers/types';
@@ -49,8 +47,6 @@ const assetUrl = (file: string) => new URL(`${import.meta.env.BASE_URL}default-m
 
 interface Loaded {
   model: OpenedModel;
-  folder: ModelFolder;
-  source: SafetensorsFile;
   summary: ModelSummary;
   specs: Map<string, { block: number; spec: LinearSpec }>;
 }
@@ -128,7 +124,11 @@ function requireModel(): Loaded {
 
 async function fetchAsset(file: string): Promise<Response> {
   const response = await fetch(assetUrl(file));
-  if (!response.ok) throw new ModelFolderError(`The bundled default model has no ${file} (HTTP ${response.status}).`);
+  // Dev and preview servers answer unknown paths with index.html: that is a missing file too.
+  const html = (response.headers.get('content-type') ?? '').includes('text/html');
+  if (!response.ok || html) {
+    throw new ModelFolderError(`The bundled default model is not available: ${file} is missing from /default-model/ (HTTP ${response.status}${html ? ', got a web page' : ''}). Drop a model folder instead.`);
+  }
   return response;
 }
 
@@ -141,23 +141,19 @@ async function defaultText(file: 'calibration.txt' | 'evaluation.txt'): Promise<
   return text;
 }
 
-/** The checkpoint file(s) as SafetensorsFile, for dtypes and for export (the loader keeps its own). */
-async function openCheckpoint(folder: ModelFolder): Promise<SafetensorsFile> {
-  const files = folder.files();
-  if (files.includes('model.safetensors.index.json')) {
-    return openSharded(await folder.bytes('model.safetensors.index.json'), (shard) => folder.bytes(shard));
-  }
-  const name = files.includes('model.safetensors') ? 'model.safetensors' : files.find((f) => f.endsWith('.safetensors'));
-  if (!name) throw new ModelFolderError(`${folder.name}: no .safetensors file.`);
-  return openSafetensors(await folder.bytes(name));
+/** A load that a later load request overtook: its model is dropped, the newer one wins. */
+class SupersededError extends Error {
+  override name = 'SupersededError';
 }
 
+let loadGeneration = 0;
+
 async function load(files: File[], name?: string): Promise<ModelSummary> {
+  const generation = ++loadGeneration;
   if (files.length === 0) throw new ModelFolderError('No files were given. Drop a model folder or pick its files.');
   const folder = filesFolder(files, name);
   // Open everything before replacing the current model, so a bad file keeps the previous one.
   const model = await openModel(folder);
-  const source = await openCheckpoint(folder);
   const specs = new Map<string, { block: number; spec: LinearSpec }>();
   const linears: LinearSummary[] = [];
   for (const block of model.arch.blocks) {
@@ -170,7 +166,7 @@ async function load(files: File[], name?: string): Promise<ModelSummary> {
   let parameters = 0;
   for (const shape of model.weights.shapes.values()) parameters += shape.reduce((a, b) => a * b, 1);
   const dtypes = new Set<string>();
-  for (const info of source.tensors.values()) dtypes.add(info.dtype);
+  for (const info of model.file.tensors.values()) dtypes.add(info.dtype);
   const sizes = files
     .map((f) => `${f.name}:${f.size}`)
     .sort()
@@ -191,7 +187,13 @@ async function load(files: File[], name?: string): Promise<ModelSummary> {
     hasTokenizer: model.tokenizer !== null,
     restoredPruned: false,
   };
-  loaded = { model, folder, source, summary, specs };
+  if (generation !== loadGeneration) {
+    await model.close();
+    throw new SupersededError(`Loading ${folder.name} was replaced by a newer load.`);
+  }
+  const previous = loaded;
+  loaded = { model, summary, specs };
+  void previous?.model.close().catch(() => undefined);
   pruned = null;
   layerWeights.clear();
   calibrationCache = null;
@@ -208,12 +210,14 @@ async function load(files: File[], name?: string): Promise<ModelSummary> {
 }
 
 async function loadDefault(): Promise<ModelSummary> {
+  const generation = ++loadGeneration;
   const files = await Promise.all(
     DEFAULT_MODEL_FILES.map(async (name) => {
       const blob = await (await fetchAsset(name)).blob();
       return new File([blob], name);
     }),
   );
+  if (generation !== loadGeneration) throw new SupersededError('Loading the default model was replaced by a newer load.');
   return load(files, 'default-model');
 }
 
@@ -361,15 +365,9 @@ async function pruneModelRequest(settings: PruneSettings, cal: CalibrationSettin
 
 /** A runner with the whole-model run's pruned weights in place (or the dense model when `withPruned` is false). */
 function runnerFor(g: Gpu, withPruned: boolean): ModelRunner {
-  const { model, specs } = requireModel();
+  const { model } = requireModel();
   const runner = new ModelRunner(g, model.arch, model.weights);
-  if (withPruned && pruned) {
-    for (const [tensor, weight] of pruned.model.weights) {
-      const entry = specs.get(tensor.replace(/\.weight$/, ''));
-      if (!entry) throw new Error(`The pruned tensor ${tensor} is not a linear layer of the loaded model.`);
-      runner.setLinear(entry.block, entry.spec.name, weight);
-    }
-  }
+  if (withPruned && pruned) applyPrunedWeights(runner, model, pruned.model.weights);
   return runner;
 }
 
@@ -432,7 +430,7 @@ async function generateRequest(prompt: string, tokens: number, emit: (e: EngineE
     emit({ type: 'progress', stage: 'generating', layer: withPruned ? 'pruned model' : 'dense model', elapsedMs: performance.now() - started });
     const runner = runnerFor(g, withPruned);
     try {
-      const ids = await generateGreedy(runner, promptIds, tokens, { signal });
+      const ids = await generateGreedy(runner, promptIds, tokens, { signal, eos: model.config.eosTokenId ?? undefined });
       texts.push(tokenizer.decode(ids));
     } finally {
       runner.dispose();
@@ -463,9 +461,9 @@ async function layerViewRequest(layer: string, method: Method, run: RunKind) {
 }
 
 async function exportModelRequest(): Promise<ExportedFile[]> {
-  const { model, source, folder } = requireModel();
-  if (!pruned) throw new Error('There is no pruned model yet: run "Prune whole model" first.');
-  return exportPrunedModel(model, source, folder, pruned.model);
+  const { model } = requireModel();
+  if (!pruned) throw new Error('There is no pruned model yet: run "Prune the whole model" first.');
+  return exportPrunedModel(model, pruned.model);
 }
 
 async function exportLayerProblemRequest(layer: string, cal: CalibrationSettings): Promise<ExportedFile> {

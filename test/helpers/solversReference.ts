@@ -152,7 +152,7 @@ export function alpsRef(W0: ArrayLike<number>, Graw: ArrayLike<number>, m: numbe
     for (let i = 0; i < n; i++) if (X[i * m + r] !== 0) S.push(i);
     const x = S.map((i) => X[i * m + r]);
     const gx = (v: number[]) => S.map((i) => S.reduce((acc, j, q) => acc + Gh[i * n + j] * v[q], 0));
-    let res = S.map((i, q) => Y[i * m + r] - gx(x)[q]);
+    const res = S.map((i, q) => Y[i * m + r] - gx(x)[q]);
     let p = res.slice();
     let rr = res.reduce((a, v) => a + v * v, 0);
     for (let step = 0; step < 10 && rr > 0; step++) {
@@ -169,7 +169,7 @@ export function alpsRef(W0: ArrayLike<number>, Graw: ArrayLike<number>, m: numbe
       rr = rrNew;
     }
     S.forEach((i, q) => (X[i * m + r] = x[q]));
-    res = [];
+
   }
   const weight = unscale(X);
   return {

@@ -1,8 +1,10 @@
+import { evalCommand } from './eval';
+import { prune } from './prune';
 import { pruneLayer } from './pruneLayer';
 import type { Command } from './types';
 
 /** Every subcommand, in the order --help lists them. */
-export const COMMANDS: readonly Command[] = [pruneLayer];
+export const COMMANDS: readonly Command[] = [prune, evalCommand, pruneLayer];
 
 export function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name);

@@ -49,9 +49,13 @@ export function logAxis(values: number[]): { domain: [number, number]; ticks: nu
   lo = Math.max(lo, -30);
   const step = Math.max(1, Math.ceil((hi - lo) / 6));
   const ticks: number[] = [];
-  for (let e = lo; e <= hi; e += step) ticks.push(10 ** e);
+  for (let e = lo; e <= hi; e += step) {
+    ticks.push(10 ** e);
+    // Over one or two decades, 2× and 5× ticks keep the axis readable.
+    if (hi - lo <= 2 && e < hi) ticks.push(2 * 10 ** e, 5 * 10 ** e);
+  }
   if (Math.log10(ticks[ticks.length - 1]) < hi) ticks.push(10 ** hi);
-  return { domain: [10 ** lo, 10 ** Math.log10(ticks[ticks.length - 1])], ticks };
+  return { domain: [10 ** lo, 10 ** hi], ticks };
 }
 
 export function LogLineChart({ title, data, series, xLabel, yLabel, log = true, height = 220, refLines = [], caption, testId, emptyText }: Props) {
@@ -114,11 +118,22 @@ export function LogLineChart({ title, data, series, xLabel, yLabel, log = true, 
               />
             ))}
             {refLines.map((r) => (
-              <ReferenceLine key={r.label} y={r.y} stroke={r.color} strokeDasharray="6 3" ifOverflow="extendDomain" label={{ value: r.label, position: 'insideTopRight', fontSize: 11, fill: r.color }} />
+              <ReferenceLine key={r.label} y={r.y} stroke={r.color} strokeDasharray="6 3" ifOverflow="extendDomain" />
             ))}
           </LineChart>
         </ResponsiveContainer>
       )}
+      {refLines.length ? (
+        // Reference lines are labelled here rather than on the plot, where close values would overlap.
+        <ul className="ref-legend">
+          {refLines.map((r) => (
+            <li key={r.label}>
+              <span className="ref-swatch" style={{ borderColor: r.color }} />
+              {r.label} <span className="muted">{formatSci(r.y, 3)}</span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
       {caption ? <p className="chart-caption">{caption}</p> : null}
     </figure>
   );

@@ -85,7 +85,7 @@ export function Heatmap({ title, values, rows, cols, cellRows, cellCols, shape, 
           ref={canvas}
           width={cols}
           height={rows}
-          style={{ width: cols * scale, height: rows * scale, maxWidth: '100%' }}
+          style={{ width: cols * scale, maxWidth: '100%', height: 'auto', aspectRatio: `${cols} / ${rows}` }}
           onPointerMove={onMove}
           onPointerLeave={() => setHover(null)}
         />

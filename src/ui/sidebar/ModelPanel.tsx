@@ -44,7 +44,7 @@ export function ModelPanel() {
         <div className="button-row">
           <label className="button secondary">
             Choose files…
-            <input type="file" multiple hidden data-testid="model-files-input" onChange={onPick} disabled={busy || loading !== null} />
+            <input type="file" multiple hidden data-testid="model-files-input" onChange={onPick} disabled={busy} />
           </label>
           <label className="button secondary">
             Choose folder…
@@ -53,13 +53,13 @@ export function ModelPanel() {
               hidden
               data-testid="model-folder-input"
               onChange={onPick}
-              disabled={busy || loading !== null}
+              disabled={busy}
               {...({ webkitdirectory: '', directory: '' } as Record<string, string>)}
             />
           </label>
         </div>
       </div>
-      <button type="button" className="button secondary wide" data-testid="load-default" onClick={() => void loadDefaultModel()} disabled={busy || loading !== null}>
+      <button type="button" className="button secondary wide" data-testid="load-default" onClick={() => void loadDefaultModel()} disabled={busy}>
         Load the bundled default model
       </button>
       {loading ? (

@@ -62,13 +62,6 @@ interface SettingsStore extends Settings {
   setAlps(patch: Partial<AlpsSettings>): void;
 }
 
-export const useSettings = create<SettingsStore>((set) => ({
-  ...DEFAULT_SETTINGS,
-  ...settingsFromQuery(typeof location === 'undefined' ? '' : location.search),
-  set: (patch) => set(patch),
-  setAlps: (patch) => set((s) => ({ alps: { ...s.alps, ...patch } })),
-}));
-
 export function patternOf(s: Pick<Settings, 'patternKind' | 'sparsity'>): Pattern {
   if (s.patternKind === '2:4') return { kind: 'nm', n: 2, m: 4 };
   if (s.patternKind === '4:8') return { kind: 'nm', n: 4, m: 8 };
@@ -159,3 +152,11 @@ export function syncSettingsToUrl(): () => void {
     if (query !== location.search) history.replaceState(null, '', `${location.pathname}${query}${location.hash}`);
   });
 }
+
+// Created after the query helpers above: its initial state reads the URL through them.
+export const useSettings = create<SettingsStore>((set) => ({
+  ...DEFAULT_SETTINGS,
+  ...settingsFromQuery(typeof location === 'undefined' ? '' : location.search),
+  set: (patch) => set(patch),
+  setAlps: (patch) => set((s) => ({ alps: { ...s.alps, ...patch } })),
+}));

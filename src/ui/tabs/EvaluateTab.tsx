@@ -53,7 +53,8 @@ export function EvaluateTab() {
               <span className="ppl-value" data-testid="ppl-pruned">
                 {evaluation.pruned === null ? '–' : evaluation.pruned.toFixed(3)}
               </span>
-              {evaluation.pruned !== null ? <span className="muted">{formatPercent(evaluation.pruned / evaluation.dense - 1)} vs dense</span> : null}
+              {evaluation.pruned !== null ? <span className="muted">{evaluation.pruned >= evaluation.dense ? '+' : ''}
+                  {formatPercent(evaluation.pruned / evaluation.dense - 1)} vs dense</span> : null}
             </div>
             <p className="muted small">
               exp(mean next-token NLL) over {evaluation.windows} windows of {evaluation.seqlen} tokens ({evaluation.tokens.toLocaleString()} tokens) of {evaluation.textSource}. Lower is better.

@@ -48,7 +48,7 @@ export function LayersTab() {
                     data-testid="result-row"
                     data-layer={r.id}
                     data-method={r.method}
-                    onClick={() => select(isSelected ? null : { layer: r.id, method: r.method, run: r.run })}
+                    onClick={() => select({ layer: r.id, method: r.method, run: r.run })}
                   >
                     <td title={r.id}>{shortLayer(r.id)}</td>
                     <td>{r.run === 'model' ? 'whole model' : 'layer'}</td>

@@ -1,0 +1,91 @@
+/** Shared steps of the end-to-end tests: screenshots, waiting for jobs, reading safetensors files. */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect, type Browser, type Page } from '@playwright/test';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const SCREENSHOTS = join(here, 'screenshots');
+export const REPO = join(here, '..');
+export const SHARED_MODELS = join(REPO, '..', 'shared', 'models');
+
+let shotIndex = 0;
+
+/** A full-page screenshot named after the stage it shows, in e2e/screenshots (gitignored). */
+export async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  shotIndex++;
+  await page.screenshot({ path: join(SCREENSHOTS, `${String(shotIndex).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+/** A page like a first-time visitor's: fresh context (empty storage), a desktop viewport, downloads on. */
+export async function newVisitor(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') console.log(`[console] ${message.text()}`);
+  });
+  return page;
+}
+
+/** Waits until no job runs (the job bar is gone). */
+export async function waitForIdle(page: Page, timeout = 5 * 60_000): Promise<void> {
+  await expect(page.getByTestId('job-bar')).toHaveCount(0, { timeout });
+}
+
+/** Waits until a job has started (its bar is shown). */
+export async function waitForJob(page: Page): Promise<void> {
+  await expect(page.getByTestId('job-bar')).toBeVisible({ timeout: 30_000 });
+}
+
+export async function points(page: Page, testId: string): Promise<number> {
+  const value = await page.getByTestId(testId).first().getAttribute('data-points').catch(() => null);
+  return value === null ? 0 : Number(value);
+}
+
+export async function setNumber(page: Page, testId: string, value: number): Promise<void> {
+  const input = page.getByTestId(testId);
+  await input.fill(String(value));
+  await expect(input).toHaveValue(String(value));
+}
+
+export interface SafetensorsTensor {
+  dtype: string;
+  shape: number[];
+  data: Uint8Array;
+}
+
+/** Parses a safetensors file: 8-byte little-endian header length, JSON header, data region. */
+export function parseSafetensors(bytes: Uint8Array): { metadata: Record<string, string>; tensors: Map<string, SafetensorsTensor> } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = Number(view.getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, unknown>;
+  const tensors = new Map<string, SafetensorsTensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(header)) {
+    if (name === '__metadata__') {
+      metadata = value as Record<string, string>;
+      continue;
+    }
+    const info = value as { dtype: string; shape: number[]; data_offsets: [number, number] };
+    const start = 8 + headerLength + info.data_offsets[0];
+    const end = 8 + headerLength + info.data_offsets[1];
+    tensors.set(name, { dtype: info.dtype, shape: info.shape, data: bytes.subarray(start, end) });
+  }
+  return { metadata, tensors };
+}
+
+/** Fraction of exact zeros in an F32 tensor. */
+export function zeroFraction(t: SafetensorsTensor): number {
+  if (t.dtype !== 'F32') throw new Error(`expected F32, got ${t.dtype}`);
+  const copy = new Uint8Array(t.data);
+  const values = new Float32Array(copy.buffer, 0, copy.byteLength / 4);
+  let zeros = 0;
+  for (const v of values) if (v === 0) zeros++;
+  return zeros / values.length;
+}
+
+export function readJson(path: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+}

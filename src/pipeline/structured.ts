@@ -1,0 +1,201 @@
+/**
+ * Structured pruning of whole MLP channels (SPAP and its two baselines), with the same sequential
+ * calibration as unstructured pruning: block by block, capture down_proj's (fc2's) inputs from the
+ * model as pruned so far, choose the channels to remove, refit down_proj on the kept ones, and cut
+ * the channels out of gate/up (fc1) and down (fc2) so the model is physically smaller.
+ */
+import type { Gpu } from '../gpu/runtime';
+import { matmul } from '../kernels/matmul';
+import type { LinearSpec } from '../model/architectures';
+import type { Family } from '../model/config';
+import { ModelRunner, type Hidden } from '../model/forward';
+import type { OpenedModel } from '../model/loader';
+import { throwIfAborted } from '../solvers/layer';
+import { channelsToRemove, pruneChannels, type ChannelSelection, type SpapOptions, type SpapStep } from '../solvers/spap';
+import type { ModelEdits } from './export';
+import { layerId } from './prune';
+
+export interface BlockChannelReport {
+  block: number;
+  /** down_proj's id. */
+  layer: string;
+  selection: ChannelSelection;
+  channels: number;
+  kept: number[];
+  removed: number[];
+  /** down_proj's relative output error after the refit. */
+  relError: number;
+  steps: SpapStep[];
+  ms: number;
+}
+
+export interface StructuredModel {
+  selection: ChannelSelection;
+  fraction: number;
+  /** Replaced tensors (linears in nn.Linear layout, biases) by checkpoint name. */
+  weights: Map<string, Float32Array>;
+  /** Their new shapes ([out, in] or [n]). */
+  shapes: Map<string, number[]>;
+  configPatch: Record<string, number>;
+  report: BlockChannelReport[];
+  parameters: { before: number; after: number };
+  ms: number;
+}
+
+export interface StructuredOptions {
+  selection: ChannelSelection;
+  /** Fraction of each block's MLP channels to remove. */
+  fraction: number;
+  windows: Uint32Array;
+  seqlen: number;
+  spap?: Partial<SpapOptions>;
+  signal?: AbortSignal;
+  gate?: () => Promise<void>;
+  onStep?: (layer: string, step: SpapStep) => void;
+  onBlock?: (report: BlockChannelReport) => void;
+  onProgress?: (p: { block: number; blocks: number; layer: string }) => void;
+}
+
+/** The config.json field that holds the MLP width, per architecture family. */
+const WIDTH_FIELD: Record<Family, string> = { llama: 'intermediate_size', gpt2: 'n_inner', opt: 'ffn_dim' };
+
+function mlpLinears(linears: LinearSpec[]): { inputs: LinearSpec[]; output: LinearSpec } {
+  const inputs = linears.filter((l) => l.site === 'mlp_in');
+  const output = linears.find((l) => l.site === 'mlp_mid');
+  if (!inputs.length || !output) throw new Error('This architecture has no MLP of the form in-projection(s) → down-projection.');
+  return { inputs, output };
+}
+
+function keepRows(w: Float32Array, cols: number, rows: number[]): Float32Array {
+  const out = new Float32Array(rows.length * cols);
+  rows.forEach((r, i) => out.set(w.subarray(r * cols, (r + 1) * cols), i * cols));
+  return out;
+}
+
+export function countParameters(model: OpenedModel): number {
+  let total = 0;
+  for (const shape of model.weights.shapes.values()) total += shape.reduce((a, b) => a * b, 1);
+  return total; // a tied head is stored, and counted, once
+}
+
+export async function pruneMlpChannels(gpu: Gpu, model: OpenedModel, o: StructuredOptions): Promise<StructuredModel> {
+  const started = performance.now();
+  const { arch } = model;
+  const windows = o.windows.length / o.seqlen;
+  const runner = new ModelRunner(gpu, arch, model.weights, { maxResidentBlocks: 1 });
+  const weights = new Map<string, Float32Array>();
+  const shapes = new Map<string, number[]>();
+  const report: BlockChannelReport[] = [];
+  const before = countParameters(model);
+  let removedParams = 0;
+  let width = arch.config.intermediate;
+  let h: Hidden | null = null;
+  try {
+    h = await runner.embed(o.windows, windows, o.seqlen);
+    runner.releaseEmbedding();
+    for (const block of arch.blocks) {
+      await o.gate?.();
+      throwIfAborted(o.signal);
+      const { inputs, output } = mlpLinears(block.linears);
+      const id = layerId(output);
+      o.onProgress?.({ block: block.index, blocks: arch.blocks.length, layer: id });
+      const n = output.in;
+      const gramTensor = gpu.zeros([n, n]);
+      let gram: Float32Array;
+      try {
+        await runner.block(block.index, h, {
+          captureSites: ['mlp_mid'],
+          stopAfter: 'mlp_mid',
+          capture: (c) => matmul(gpu, c.input, c.input, gramTensor, { M: c.cols, N: c.cols, K: c.rows, transA: true, beta: 1 }),
+        });
+        gram = await gpu.read(gramTensor);
+      } finally {
+        gramTensor.dispose();
+      }
+      const W0 = await runner.getLinear(block.index, output.name);
+      const remove = channelsToRemove(n, o.fraction);
+      const result = await pruneChannels(gpu, { m: output.out, n, weight: W0, gram }, remove, o.selection, {
+        spap: o.spap,
+        signal: o.signal,
+        gate: o.gate,
+        onStep: (step) => o.onStep?.(id, step),
+      });
+      const k = result.kept.length;
+      width = k;
+      for (const spec of inputs) {
+        const w = keepRows(await runner.getLinear(block.index, spec.name), spec.in, result.kept);
+        const bias = spec.bias ? keepRows(await model.weights.readF32(spec.bias), 1, result.kept) : undefined;
+        runner.setLinear(block.index, spec.name, w, { out: k, in: spec.in, ...(bias ? { bias } : {}) });
+        weights.set(spec.weight, w);
+        shapes.set(spec.weight, [k, spec.in]);
+        if (spec.bias && bias) {
+          weights.set(spec.bias, bias);
+          shapes.set(spec.bias, [k]);
+        }
+        removedParams += (n - k) * spec.in + (spec.bias ? n - k : 0);
+      }
+      runner.setLinear(block.index, output.name, result.weight, { out: output.out, in: k });
+      weights.set(output.weight, result.weight);
+      shapes.set(output.weight, [output.out, k]);
+      removedParams += (n - k) * output.out;
+      const entry: BlockChannelReport = {
+        block: block.index,
+        layer: id,
+        selection: o.selection,
+        channels: n,
+        kept: result.kept,
+        removed: result.removed,
+        relError: result.relError,
+        steps: result.steps,
+        ms: result.ms,
+      };
+      report.push(entry);
+      o.onBlock?.(entry);
+      await runner.block(block.index, h);
+      runner.releaseBlock(block.index);
+    }
+    return {
+      selection: o.selection,
+      fraction: o.fraction,
+      weights,
+      shapes,
+      configPatch: { [WIDTH_FIELD[arch.config.family]]: width },
+      report,
+      parameters: { before, after: before - removedParams },
+      ms: performance.now() - started,
+    };
+  } finally {
+    h?.x.dispose();
+    runner.dispose();
+  }
+}
+
+/** The edits export needs to write the smaller checkpoint. */
+export function structuredEdits(s: StructuredModel): ModelEdits {
+  return {
+    weights: s.weights,
+    shapes: s.shapes,
+    configPatch: s.configPatch,
+    metadata: { method: s.selection === 'spap' ? 'spap' : `channels-${s.selection}`, mlp_channels_removed: String(s.fraction) },
+    report: {
+      method: s.selection,
+      fraction: s.fraction,
+      parameters: s.parameters,
+      ms: Math.round(s.ms),
+      blocks: s.report,
+    },
+  };
+}
+
+/** Installs a structured result's smaller linears (and sliced biases) into a runner. */
+export function applyStructured(runner: ModelRunner, model: OpenedModel, s: StructuredModel): void {
+  for (const block of model.arch.blocks) {
+    for (const spec of block.linears) {
+      const w = s.weights.get(spec.weight);
+      if (!w) continue;
+      const [out, inp] = s.shapes.get(spec.weight)!;
+      const bias = spec.bias ? s.weights.get(spec.bias) : undefined;
+      runner.setLinear(block.index, spec.name, w, { out, in: inp, ...(bias ? { bias } : {}) });
+    }
+  }
+}
