@@ -17,8 +17,9 @@
 //     with key == T, the remaining-k-th smallest index I. They are skipped (the `done` flag) as
 //     soon as a chosen bin is taken whole, which is the usual case without ties.
 //  4. mask: keep = key > T || (key == T && index <= I). Exactly k per segment.
-// Each step has a barrier-free variant for CPU rasterisers and a workgroup-memory variant for real
-// GPUs. Short segments use `rank` instead: each entry counts the entries that beat it, one dispatch.
+// Histogram, pick and change counting each come barrier-free and with workgroup memory; the wrapper
+// picks per adapter and shape. Short segments use `rank` instead: each entry counts the entries
+// that beat it, in one dispatch.
 
 struct Params {
   // Elements (mask, rank, apply, fill), segments × 256 (init) or segments (pick).
@@ -109,12 +110,12 @@ fn init(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 
 // Histogram of one digit. `histogram` gives each workgroup one tile of one segment, counts in
-// workgroup memory and merges the non-empty bins into the segment's global histogram (two barriers
-// per tile: the choice for real GPUs, where one global histogram would serialise on its atomics).
-// `histogram_global` gives each workgroup one tile of the flat array (tiles may span segments, so
-// many short segments do not mean many workgroups) and adds to the global histograms directly (no
-// barriers: the fast path on CPU rasterisers such as SwiftShader, where barriers and workgroup
-// launches cost far more than uncontended atomics).
+// workgroup memory and merges the non-empty bins into the segment's global histogram (one barrier
+// per tile: the choice for real GPUs, where one global histogram would serialise on its atomics,
+// and for few long segments on CPU rasterisers, as a handful of big tiles). `histogram_global`
+// gives each workgroup one tile of the flat array (tiles may span segments, so many short segments
+// do not mean many workgroups) and adds to the global histograms directly (no barriers: for many
+// segments on CPU rasterisers such as SwiftShader, where barriers and workgroup launches are dear).
 //
 // Both aggregate runs of equal bins in a register before touching an atomic: in the first value
 // pass nearly every weight shares the top byte (the high exponent bits), so this turns one

@@ -64,7 +64,7 @@ describe('GPU forward pass vs float64 reference', () => {
 
   it('splits the vocabulary table and the logits into chunks when buffers are small', async () => {
     // 32 floats per row: 10 rows per weight chunk, 2 rows × 10 columns per logits chunk.
-    const opts = { maxBufferBytes: 10 * 32 * 4 + 4, maxLogitsBytes: 2 * 10 * 4 + 4 };
+    const opts = { maxTableChunkBytes: 10 * 32 * 4 + 4, maxLogitsBytes: 2 * 10 * 4 + 4 };
     const ck = llamaCheckpoint({ tie: true, seed: 11 });
     expect(await compareLogits(ck, 2, 5, opts)).toBeLessThan(1e-4);
     expect(await compareLogits(gpt2Checkpoint({ seed: 12 }), 1, 5, opts)).toBeLessThan(1e-4);

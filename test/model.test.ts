@@ -209,6 +209,7 @@ describe('perplexity bookkeeping', () => {
     // A stand-in runner: the NLL of row r is the token id, NaN on each window's last row.
     const fake = {
       bytesPerRow: () => 1000,
+      maxBatchRows: () => 1e9,
       windowsNll: async (tokens: ArrayLike<number>, windows: number, seqlen: number) => {
         calls.push([windows, tokens[0]]);
         return Float64Array.from({ length: windows * seqlen }, (_, r) => ((r + 1) % seqlen === 0 ? NaN : tokens[r]));

@@ -25,8 +25,8 @@ import type { TensorSource } from './loader';
 export interface RunnerOptions {
   /** Keep at most this many blocks' weights on the GPU, least recently used evicted. Default: all. */
   maxResidentBlocks?: number;
-  /** Largest single weight-table or logits buffer in bytes; default: what the device allows. */
-  maxBufferBytes?: number;
+  /** Largest chunk of the embedding / lm_head table in bytes; default: what one binding allows. */
+  maxTableChunkBytes?: number;
   /** Budget for one chunk of logits [rows, vocab chunk] in the head; default 128 MiB. */
   maxLogitsBytes?: number;
 }
@@ -114,7 +114,9 @@ export class ModelRunner {
   private readonly rotary = new Map<number, GpuTensor>();
   private useClock = 0;
   private readonly maxResident: number;
+  /** Largest storage binding we use (device limits less the pool's rounding). */
   private readonly bufferLimit: number;
+  private readonly tableChunkLimit: number;
   private readonly logitsBudget: number;
 
   constructor(
@@ -128,7 +130,8 @@ export class ModelRunner {
     const limits = gpu.limits;
     // The pool rounds buffers up to whole MiB: keep one MiB of headroom below the device limits.
     const device = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize) - MiB;
-    this.bufferLimit = Math.max(4 * this.config.hidden, Math.min(device, options.maxBufferBytes ?? Infinity));
+    this.bufferLimit = Math.max(4 * this.config.hidden, device);
+    this.tableChunkLimit = Math.max(4 * this.config.hidden, Math.min(device, options.maxTableChunkBytes ?? Infinity));
     this.logitsBudget = Math.min(this.bufferLimit, options.maxLogitsBytes ?? 128 * MiB);
   }
 
@@ -320,7 +323,7 @@ export class ModelRunner {
         const { vocab, hidden } = this.config;
         const data = await this.source.readF32(name);
         if (data.length !== vocab * hidden) throw new ForwardError(`Tensor ${name} has ${data.length} values, expected ${vocab}×${hidden}.`);
-        const rowsPerChunk = Math.max(1, Math.floor(this.bufferLimit / (4 * hidden)));
+        const rowsPerChunk = Math.max(1, Math.floor(this.tableChunkLimit / (4 * hidden)));
         const chunks: VocabTable['chunks'] = [];
         for (let start = 0; start < vocab; start += rowsPerChunk) {
           const count = Math.min(rowsPerChunk, vocab - start);
@@ -400,11 +403,21 @@ export class ModelRunner {
     return 4 * (3 * c.hidden + qkv + this.arch.qCols + (c.gatedMlp ? 2 : 1) * c.intermediate);
   }
 
+  /** Most rows (windows × seqlen) one batch may have: every activation must fit one storage binding. */
+  maxBatchRows(): number {
+    const c = this.config;
+    const widest = Math.max(c.hidden, this.arch.qCols + 2 * this.arch.kvCols, c.intermediate);
+    return Math.floor(this.bufferLimit / (4 * widest));
+  }
+
   /** Token (+ learned position) embeddings of `windows` windows of `seqlen` tokens, row-major. */
   async embed(tokens: ArrayLike<number>, windows: number, seqlen: number): Promise<Hidden> {
     const c = this.config;
     this.checkSeqlen(seqlen);
     const rows = windows * seqlen;
+    if (rows > this.maxBatchRows()) {
+      throw new ForwardError(`A batch of ${rows} tokens is more than this GPU can hold in one buffer (${this.maxBatchRows()}); use fewer windows per batch.`);
+    }
     if (tokens.length !== rows) throw new ForwardError(`embed: ${tokens.length} tokens for ${windows} windows of ${seqlen}.`);
     const ids = new Uint32Array(rows);
     for (let i = 0; i < rows; i++) {

@@ -45,10 +45,9 @@ export async function perplexityOfTokens(runner: ModelRunner, ids: ArrayLike<num
   if (windows < 1) {
     throw new PerplexityError(`The text has ${ids.length} tokens, fewer than one window of ${seqlen}; use a longer text or a shorter window.`);
   }
-  const perBatch = Math.max(
-    1,
-    Math.min(windows, options.windowsPerBatch ?? Math.floor((options.batchBytes ?? 256 * 2 ** 20) / (runner.bytesPerRow() * seqlen))),
-  );
+  const byMemory = Math.floor((options.batchBytes ?? 256 * 2 ** 20) / (runner.bytesPerRow() * seqlen));
+  const byBinding = Math.floor(runner.maxBatchRows() / seqlen);
+  const perBatch = Math.max(1, Math.min(windows, byBinding, options.windowsPerBatch ?? byMemory));
   let sum = 0;
   let count = 0;
   for (let w0 = 0; w0 < windows; w0 += perBatch) {

@@ -34,7 +34,8 @@ export function reportError(error: unknown, context: 'load' | 'run'): void {
   else if (name === 'BusyError') title = 'Busy';
   else if (context === 'load' || LOAD_ERRORS.has(name)) title = 'Could not load the model';
   const keep = context === 'load' && session.model ? ` The previously loaded model (${session.model.name}) is still loaded.` : '';
-  session.addBanner('error', title, `${message}${keep}`);
+  const sentence = /[.!?)]$/.test(message.trim()) ? message.trim() : `${message.trim()}.`;
+  session.addBanner('error', title, `${sentence}${keep}`);
 }
 
 function handleEvent(kind: JobKind, event: EngineEvent): void {

@@ -28,6 +28,8 @@ export function JobBar() {
   const p = job.progress;
   const last = iterations[iterations.length - 1];
   const pruning = job.kind === 'pruneLayer' || job.kind === 'compareLayer' || job.kind === 'pruneModel';
+  // Writing files is short and cannot stop half-way; everything else checks for cancellation.
+  const cancellable = job.kind !== 'exportModel' && job.kind !== 'exportLayerProblem';
   const fraction = p?.layerCount ? (p.layerIndex ?? 0) / p.layerCount : null;
   let step = '';
   if (p?.stage === 'solving' && p.layerCount !== undefined && p.layerIndex !== undefined) {
@@ -58,7 +60,7 @@ export function JobBar() {
         </div>
       ) : null}
       <div className="job-buttons">
-        {pruning || job.kind === 'evaluate' ? (
+        {pruning ? (
           job.paused ? (
             <button type="button" className="button small" data-testid="resume" onClick={() => void resume()}>
               Resume
@@ -69,9 +71,11 @@ export function JobBar() {
             </button>
           )
         ) : null}
-        <button type="button" className="button small danger" data-testid="cancel" onClick={() => void cancel()} disabled={job.cancelling}>
-          {job.cancelling ? 'Cancelling…' : 'Cancel'}
-        </button>
+        {cancellable ? (
+          <button type="button" className="button small danger" data-testid="cancel" onClick={() => void cancel()} disabled={job.cancelling}>
+            {job.cancelling ? 'Cancelling…' : 'Cancel'}
+          </button>
+        ) : null}
       </div>
     </div>
   );

@@ -71,7 +71,7 @@ export function PrunePanel() {
           </div>
         </div>
       </section>
-      <section className="side-section">
+      <section className="side-section run-section">
         <h2>Run</h2>
         <label className="field">
           <span>Layer</span>
@@ -89,14 +89,14 @@ export function PrunePanel() {
             ))}
           </select>
         </label>
-        <div className="button-stack">
+        <div className="run-buttons">
           <button type="button" className="button" data-testid="run-layer" onClick={() => void pruneLayer()} disabled={!canRun}>
             Prune this layer
           </button>
-          <button type="button" className="button secondary" data-testid="run-compare" onClick={() => void compareLayer()} disabled={!canRun}>
-            Compare all methods on it
+          <button type="button" className="button secondary" data-testid="run-compare" onClick={() => void compareLayer()} disabled={!canRun} title="Run ALPS, SparseGPT, Wanda and magnitude on this layer with the same settings">
+            Compare methods
           </button>
-          <button type="button" className="button" data-testid="run-model" onClick={() => void pruneWholeModel()} disabled={!canRun}>
+          <button type="button" className="button wide-cell" data-testid="run-model" onClick={() => void pruneWholeModel()} disabled={!canRun}>
             Prune the whole model
           </button>
         </div>

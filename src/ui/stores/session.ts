@@ -53,6 +53,7 @@ interface SessionStore {
 }
 
 let bannerId = 1;
+const INFO_BANNER_MS = 12_000;
 
 export const useSession = create<SessionStore>((set) => ({
   gpu: { state: 'checking' },
@@ -72,7 +73,10 @@ export const useSession = create<SessionStore>((set) => ({
       // The same message twice in a row would only add noise.
       const last = s.banners[s.banners.length - 1];
       if (last && last.title === title && last.message === message) return {};
-      return { banners: [...s.banners.slice(-3), { id: bannerId++, kind, title, message }] };
+      const id = bannerId++;
+      // Notices go away by themselves; errors stay until dismissed.
+      if (kind === 'info') setTimeout(() => useSession.getState().dismissBanner(id), INFO_BANNER_MS);
+      return { banners: [...s.banners.slice(-3), { id, kind, title, message }] };
     }),
   dismissBanner: (id) => set((s) => ({ banners: s.banners.filter((b) => b.id !== id) })),
   setTab: (tab) => set({ tab }),

@@ -22,24 +22,24 @@ export function EvaluateTab() {
       ) : null}
       <section className="panel">
         <h3>Perplexity on held-out text</h3>
+        <div className="radio-row" role="radiogroup" aria-label="Evaluation text">
+          <label>
+            <input type="radio" name="eval-source" checked={s.evalSource === 'default'} onChange={() => s.set({ evalSource: 'default' })} /> Bundled <code>evaluation.txt</code>
+          </label>
+          <label>
+            <input type="radio" name="eval-source" checked={s.evalSource === 'custom'} onChange={() => s.set({ evalSource: 'custom' })} /> My own text
+          </label>
+        </div>
+        {s.evalSource === 'custom' ? (
+          <textarea className="wide-text" rows={4} placeholder="Paste held-out text here." value={s.evalText} onChange={(e) => s.set({ evalText: e.target.value })} />
+        ) : null}
         <div className="inline-form">
-          <div className="radio-row" role="radiogroup" aria-label="Evaluation text">
-            <label>
-              <input type="radio" name="eval-source" checked={s.evalSource === 'default'} onChange={() => s.set({ evalSource: 'default' })} /> Bundled <code>evaluation.txt</code>
-            </label>
-            <label>
-              <input type="radio" name="eval-source" checked={s.evalSource === 'custom'} onChange={() => s.set({ evalSource: 'custom' })} /> My own text
-            </label>
-          </div>
           <NumberField label="Window (tokens)" testId="eval-seqlen" value={s.evalSeqlen} min={2} max={model?.contextLength ?? 4096} onChange={(v) => s.set({ evalSeqlen: v })} />
           <NumberField label="At most (tokens)" testId="eval-max" value={s.evalMaxTokens} min={2} max={10_000_000} step={256} onChange={(v) => s.set({ evalMaxTokens: v })} />
           <button type="button" className="button" data-testid="run-eval" onClick={() => void evaluate()} disabled={disabled}>
             Measure perplexity
           </button>
         </div>
-        {s.evalSource === 'custom' ? (
-          <textarea className="wide-text" rows={4} placeholder="Paste held-out text here." value={s.evalText} onChange={(e) => s.set({ evalText: e.target.value })} />
-        ) : null}
         {evaluation ? (
           <div className="ppl-cards" data-testid="ppl-result">
             <div className="ppl-card">
