@@ -9,13 +9,10 @@ export const SCREENSHOTS = join(here, 'screenshots');
 export const REPO = join(here, '..');
 export const SHARED_MODELS = join(REPO, '..', 'shared', 'models');
 
-let shotIndex = 0;
-
-/** A full-page screenshot named after the stage it shows, in e2e/screenshots (gitignored). */
+/** A full-page screenshot named after the stage it shows (e.g. "studio-03-compare"), in e2e/screenshots (gitignored). */
 export async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  shotIndex++;
-  await page.screenshot({ path: join(SCREENSHOTS, `${String(shotIndex).padStart(2, '0')}-${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
 /** A page like a first-time visitor's: fresh context (empty storage), a desktop viewport, downloads on. */

@@ -27,5 +27,5 @@ test('without WebGPU the studio explains how to enable it', async ({ page }) => 
     await expect(page.getByTestId('run-layer')).toBeDisabled();
     await expect(page.getByTestId('run-model')).toBeDisabled();
   }
-  await shot(page, 'no-webgpu');
+  await shot(page, 'no-webgpu-01-notice');
 });

@@ -21,10 +21,17 @@ test('stories260K picked as a folder loads and prunes a layer', async ({ browser
   // Seven linear layers per Llama block.
   await expect(page.getByTestId('linears-table').locator('tbody tr')).toHaveCount(7 * config.num_hidden_layers);
   await expect(page.getByTestId('model-chip')).toContainText('stories260K');
-  await shot(page, 'stories260k-loaded');
+  await shot(page, 'stories260k-01-loaded');
   // Whatever the first visit's default-model load said is not this test's concern: clear it.
   for (const close of await page.locator('.banner-close').all()) await close.click();
 
+  // Calibrate on the model's own domain: pasted TinyStories text when the shared data is here.
+  const stories = join(SHARED_MODELS, '..', 'data', 'tinystories-val.txt');
+  if (existsSync(stories)) {
+    await page.getByTestId('cal-custom').check();
+    await page.getByTestId('cal-text').fill(readFileSync(stories, 'utf8').slice(0, 20_000));
+    await expect(page).toHaveURL(/cal=custom/);
+  }
   await page.getByTestId('layer-select').selectOption('model.layers.1.self_attn.o_proj');
   await page.getByTestId('pattern-2:4').check();
   await setNumber(page, 'cal-samples', 4);
@@ -39,6 +46,6 @@ test('stories260K picked as a folder loads and prunes a layer', async ({ browser
   await expect(row).toContainText('50.0%');
   await row.click();
   await expect(page.getByTestId('heatmap-mask').locator('canvas')).toBeVisible({ timeout: 30_000 });
-  await shot(page, 'stories260k-layer');
+  await shot(page, 'stories260k-02-layer');
   await page.context().close();
 });

@@ -43,7 +43,7 @@ test('a first visit loads the bundled default model and shows its layers and the
   await setNumber(page, 'cal-samples', 4);
   await setNumber(page, 'cal-seqlen', 64);
   await expect(page).toHaveURL(/samples=4/);
-  await shot(page, 'default-model-loaded');
+  await shot(page, 'studio-01-default-model-loaded');
 });
 
 test('pruning one layer with ALPS plots its convergence while it runs', async () => {
@@ -64,7 +64,7 @@ test('pruning one layer with ALPS plots its convergence while it runs', async ()
     if (n > 0 && n !== seen[seen.length - 1]) seen.push(n);
     if (!midShot && n > 5) {
       midShot = true;
-      await shot(page, 'alps-layer-running');
+      await shot(page, 'studio-02-alps-layer-running');
     }
     await page.waitForTimeout(40);
   }
@@ -75,7 +75,7 @@ test('pruning one layer with ALPS plots its convergence while it runs', async ()
   expect(await points(page, 'live-pcg-chart')).toBeGreaterThan(0);
   expect(await points(page, 'live-rho-chart')).toBeGreaterThan(0);
   await expect(page.getByTestId('live-stats')).toContainText('iteration');
-  await shot(page, 'alps-layer-finished');
+  await shot(page, 'studio-03-alps-layer-finished');
 
   // The result is in the table; opening it shows heatmaps, histogram and its charts.
   await page.getByTestId('tab-button-layers').click();
@@ -92,7 +92,7 @@ test('pruning one layer with ALPS plots its convergence while it runs', async ()
   await expect(page.getByTestId('heatmap-mask-readout')).toContainText('kept');
   expect(await points(page, 'layer-histogram')).toBeGreaterThan(0);
   expect(await points(page, 'layer-error-chart')).toBeGreaterThan(0);
-  await shot(page, 'layer-view');
+  await shot(page, 'studio-04-layer-view');
 });
 
 test('comparing all methods on that layer shows their errors side by side', async () => {
@@ -114,7 +114,7 @@ test('comparing all methods on that layer shows their errors side by side', asyn
   expect(errors.alps).toBeLessThanOrEqual(errors.magnitude);
   expect(await points(page, 'compare-bars')).toBe(4);
   expect(await points(page, 'compare-curves')).toBeGreaterThan(0);
-  await shot(page, 'compare-methods');
+  await shot(page, 'studio-05-compare-methods');
 });
 
 test('cancelling a whole-model run keeps what was there', async () => {
@@ -139,21 +139,23 @@ test('pruning the whole model shows per-layer errors building up, with pause and
   await page.getByTestId('run-model').click();
   await waitForJob(page);
   await expect.poll(() => points(page, 'model-layer-chart'), { timeout: 120_000 }).toBeGreaterThanOrEqual(2);
-  await shot(page, 'whole-model-running');
+  await shot(page, 'studio-06-whole-model-running');
 
   await page.getByTestId('pause').click();
   await expect(page.getByTestId('job-progress')).toContainText('Paused');
+  // A layer already past its last solver step may still report; after that nothing moves.
+  await page.waitForTimeout(500);
   const frozen = await points(page, 'model-layer-chart');
   await page.waitForTimeout(1500);
   expect(await points(page, 'model-layer-chart')).toBe(frozen);
-  await shot(page, 'whole-model-paused');
+  await shot(page, 'studio-07-whole-model-paused');
   await page.getByTestId('resume').click();
   await expect(page.getByTestId('job-progress')).not.toContainText('Paused');
 
   await waitForIdle(page, 7 * 60_000);
   await expect(page.getByTestId('error-banner')).toHaveCount(0);
   expect(await points(page, 'model-layer-chart')).toBe(linearCount);
-  await shot(page, 'whole-model-finished');
+  await shot(page, 'studio-08-whole-model-finished');
   await page.getByTestId('tab-button-layers').click();
   await expect(page.locator('[data-testid="result-row"]', { hasText: 'whole model' })).toHaveCount(linearCount);
 });
@@ -182,7 +184,7 @@ test('perplexity and a greedy continuation, dense vs pruned', async () => {
   const prompt = await page.getByTestId('prompt').inputValue();
   expect((await page.getByTestId('gen-dense').innerText()).length).toBeGreaterThan(prompt.length);
   expect((await page.getByTestId('gen-pruned').innerText()).length).toBeGreaterThan(prompt.length);
-  await shot(page, 'evaluate');
+  await shot(page, 'studio-09-evaluate');
 });
 
 test('the downloaded pruned model has the requested sparsity in every linear layer', async () => {
@@ -230,7 +232,7 @@ test('the downloaded pruned model has the requested sparsity in every linear lay
   const p = parseSafetensors(readFileSync(await problem.path())).tensors;
   expect(p.get('weight')?.shape.length).toBe(2);
   expect(p.get('gram')?.shape).toEqual([p.get('weight')!.shape[1], p.get('weight')!.shape[1]]);
-  await shot(page, 'download');
+  await shot(page, 'studio-10-download');
 });
 
 test('settings live in the URL and finished results survive a reload', async () => {
@@ -251,7 +253,7 @@ test('settings live in the URL and finished results survive a reload', async () 
   await expect(page.getByTestId('heatmap-mask').locator('canvas')).toBeVisible({ timeout: 30_000 });
   await page.getByTestId('tab-button-evaluate').click();
   await expect(page.getByTestId('ppl-pruned')).not.toHaveText('–');
-  await shot(page, 'after-reload');
+  await shot(page, 'studio-11-after-reload');
 });
 
 test('a truncated safetensors file shows an error and keeps the loaded model', async () => {
@@ -272,5 +274,5 @@ test('a truncated safetensors file shows an error and keeps the loaded model', a
   await expect(page.getByTestId('model-chip')).toHaveText(chipBefore);
   await page.getByTestId('tab-button-overview').click();
   await expect(page.getByTestId('linears-table').locator('tbody tr')).toHaveCount(linearCount);
-  await shot(page, 'bad-file');
+  await shot(page, 'studio-12-bad-file');
 });

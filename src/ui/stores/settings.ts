@@ -88,6 +88,7 @@ const NUMBER_KEYS: [keyof Settings, string][] = [
   ['evalMaxTokens', 'evalTokens'],
   ['genTokens', 'genTokens'],
 ];
+const MIN_COUNT: Partial<Record<keyof Settings, number>> = { nsamples: 1, seqlen: 2, seed: 0, evalSeqlen: 2, evalMaxTokens: 2, genTokens: 1 };
 const ALPS_KEYS: [keyof AlpsSettings, string][] = [
   ['rho0', 'rho0'],
   ['maxIterations', 'iters'],
@@ -111,13 +112,17 @@ export function settingsFromQuery(search: string): Partial<Settings> {
   if (pattern === 'unstructured' || pattern === '2:4' || pattern === '4:8') out.patternKind = pattern;
   for (const [key, name] of NUMBER_KEYS) {
     const v = finite(q.get(name));
-    if (v !== null) (out as Record<string, number>)[key] = v;
+    if (v === null) continue;
+    // Everything but the sparsity is a count: a whole number, at least its minimum.
+    (out as Record<string, number>)[key] = key === 'sparsity' ? Math.min(0.99, Math.max(0, v)) : Math.max(MIN_COUNT[key] ?? 0, Math.round(v));
   }
-  if (out.sparsity !== undefined) out.sparsity = Math.min(0.99, Math.max(0, out.sparsity));
   const alps: Partial<AlpsSettings> = {};
   for (const [key, name] of ALPS_KEYS) {
     const v = finite(q.get(name));
-    if (v !== null && v > 0) alps[key] = v;
+    if (v === null) continue;
+    if (key === 'rho0') {
+      if (v > 0) alps.rho0 = v;
+    } else alps[key] = Math.max(key === 'pcgSteps' ? 0 : 1, Math.round(v));
   }
   if (Object.keys(alps).length) out.alps = { ...DEFAULT_SETTINGS.alps, ...alps };
   const layer = q.get('layer');
