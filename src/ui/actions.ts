@@ -34,7 +34,7 @@ export function reportError(error: unknown, context: 'load' | 'run'): void {
   else if (name === 'BusyError') title = 'Busy';
   else if (context === 'load' || LOAD_ERRORS.has(name)) title = 'Could not load the model';
   const keep = context === 'load' && session.model ? ` The previously loaded model (${session.model.name}) is still loaded.` : '';
-  const sentence = /[.!?)]$/.test(message.trim()) ? message.trim() : `${message.trim()}.`;
+  const sentence = /[.!?]$/.test(message.trim()) ? message.trim() : `${message.trim()}.`;
   session.addBanner('error', title, `${sentence}${keep}`);
 }
 
@@ -108,7 +108,12 @@ async function afterLoad(summary: ResultOf['loadModel']): Promise<void> {
   if (settings.evalSeqlen > summary.contextLength) settings.set({ evalSeqlen: summary.contextLength });
   if (settings.seqlen > summary.contextLength) settings.set({ seqlen: summary.contextLength });
   const restored = await restoreResults(summary.fingerprint);
-  if (restored) useSession.getState().addBanner('info', 'Results restored', `Finished results for ${summary.name} from an earlier session were restored from this browser's storage.`);
+  if (!restored) return;
+  useSession.getState().addBanner('info', 'Results restored', `Finished results for ${summary.name} from an earlier session were restored from this browser's storage.`);
+  if (useResults.getState().modelRun && !summary.restoredPruned) {
+    // The report came back but the engine's copy of the weights did not (storage was refused or cleared).
+    useSession.getState().addBanner('info', 'Pruned weights not kept', 'The last whole-model run\'s report is shown, but its weights were not kept in this browser: run it again to evaluate or download the pruned model.');
+  }
 }
 
 /** Only the latest load counts: picking files while the default model loads replaces it. */

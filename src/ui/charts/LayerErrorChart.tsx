@@ -39,7 +39,7 @@ export function LayerErrorChart({ results, total, title, onSelect }: Props) {
               label={{ value: 'relative error (ratio)', angle: -90, position: 'insideLeft', offset: -8, fontSize: 12, fill: '#374151', style: { textAnchor: 'middle' } }}
             />
             <Tooltip formatter={(v) => formatSci(Number(v), 4)} isAnimationActive={false} />
-            <Bar dataKey="relError" name="relative error" isAnimationActive={false} onClick={(d) => onSelect?.((d.payload as { result: LayerResult }).result)} cursor={onSelect ? 'pointer' : undefined}>
+            <Bar dataKey="relError" name="relative error" maxBarSize={48} isAnimationActive={false} onClick={(d) => onSelect?.((d.payload as { result: LayerResult }).result)} cursor={onSelect ? 'pointer' : undefined}>
               {data.map((d) => (
                 <Cell key={d.index} fill={METHOD_COLOR[d.result.method] ?? '#2563eb'} />
               ))}
