@@ -1,21 +1,11 @@
 import type { Gpu, GpuTensor } from '../gpu/runtime';
-import {
-  admmDual,
-  admmRhs,
-  admmShift,
-  dampingOf,
-  pcgInit,
-  pcgStep,
-  rhoFactor,
-  scaleGram,
-  scaleWeight,
-  unscaleWeight,
-} from '../kernels/admm';
+import { admmDual, admmRhs, admmShift, pcgInit, pcgStep, rhoFactor, unscaleWeight } from '../kernels/admm';
 import { symmetricEigen } from '../kernels/eigen';
 import { matmul } from '../kernels/matmul';
 import { objectiveRows, reduceSlots } from '../kernels/objective';
 import { applyMask } from '../kernels/select';
 import { projectionFor } from './projection';
+import { relativeTo, scaleProblem } from './scaled';
 import { throwIfAborted } from './layer';
 import { DEFAULT_ALPS, type AlpsIteration, type AlpsOptions, type LayerProblem, type Pattern, type PcgStep, type SolveOptions } from './types';
 
@@ -56,18 +46,9 @@ export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, op
   try {
     // ---- preparation: damping, scaling, target, eigendecomposition
     emit({ type: 'phase', phase: 'prepare' });
-    const G = keep(gpu.upload(problem.gram, [n, n]));
-    const W0 = keep(gpu.upload(problem.weight, [m, n]));
-    const scalars = keep(gpu.zeros([4]));
-    const Ghat = keep(gpu.tensor([n, n]));
-    const d = keep(gpu.tensor([n]));
-    dampingOf(gpu, n, G, scalars, o.damping);
-    scaleGram(gpu, n, G, scalars, Ghat, d);
-    const B0 = mat();
-    scaleWeight(gpu, s, W0, d, B0);
-    const Y = mat();
-    matmul(gpu, B0, Ghat, Y, { M: m, N: n, K: n });
-    const [lambda] = await gpu.read(scalars, 1);
+    const sp = await scaleProblem(gpu, problem, o.damping);
+    owned.push(sp.G, sp.W0, sp.Ghat, sp.d, sp.B0, sp.Y);
+    const { Ghat, d, B0, Y, lambda } = sp;
     emit({ type: 'phase', phase: 'eigendecomposition' });
     const eigen = await symmetricEigen(gpu, Ghat, n);
     owned.push(eigen.Q, eigen.lambda);
@@ -75,13 +56,7 @@ export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, op
     const partials = keep(gpu.tensor([3 * m]));
     const counter = keep(gpu.zeros([1], 'u32'));
     const stats = keep(gpu.tensor([4]));
-    const zero = mat();
-    gpu.clear(zero);
-    // tr(W0 G W0ᵀ): the objective of W = 0.
-    objectiveRows(gpu, s, { X: zero, XG: zero, X0: B0, Y, d, partials }, 0, lambda);
-    reduceSlots(gpu, m, 1, { partials, counter, stats });
-    const [denominator] = await gpu.read(stats, 1);
-    const relative = (f: number) => (denominator > 0 ? Math.max(f, 0) / denominator : 0);
+    const relative = (f: number) => relativeTo(sp, f);
 
     // ---- ADMM state
     const B = mat();

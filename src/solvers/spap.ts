@@ -25,12 +25,12 @@
  * Wanda-style) and use the same refit, so comparisons isolate the selection.
  */
 import type { Gpu, GpuTensor } from '../gpu/runtime';
-import { dampingOf, scaleGram, scaleWeight } from '../kernels/admm';
 import { assertPositiveDefinite, inverseCholeskyUpper } from '../kernels/cholesky';
 import { matmul } from '../kernels/matmul';
 import { objectiveRows, reduceSlots } from '../kernels/objective';
 import { columnEnergy, gatherColumns, gatherSquare, penalisedGram, zeroColumns } from '../kernels/spap';
 import { relativeError, throwIfAborted, validateProblem } from './layer';
+import { relativeTo, scaleProblem } from './scaled';
 import type { LayerProblem } from './types';
 
 export type ChannelSelection = 'spap' | 'weight-norm' | 'activation-norm';
@@ -120,17 +120,9 @@ export async function pruneChannels(
   const owned: GpuTensor[] = [];
   const keep = <T extends GpuTensor>(t: T) => (owned.push(t), t);
   try {
-    const G = keep(gpu.upload(problem.gram, [n, n]));
-    const W0 = keep(gpu.upload(problem.weight, [m, n]));
-    const scalars = keep(gpu.zeros([4]));
-    const Ghat = keep(gpu.tensor([n, n]));
-    const d = keep(gpu.tensor([n]));
-    dampingOf(gpu, n, G, scalars, o.damping);
-    scaleGram(gpu, n, G, scalars, Ghat, d);
-    const B0 = keep(gpu.tensor([m, n]));
-    scaleWeight(gpu, { m, n }, W0, d, B0);
-    const Y = keep(gpu.tensor([m, n]));
-    matmul(gpu, B0, Ghat, Y, { M: m, N: n, K: n });
+    const sp = await scaleProblem(gpu, problem, o.damping);
+    owned.push(sp.G, sp.W0, sp.Ghat, sp.d, sp.B0, sp.Y);
+    const { G, W0, Ghat, d, B0, Y, lambda } = sp;
     const flag = keep(gpu.zeros([1], 'u32'));
     const steps: SpapStep[] = [];
 
@@ -178,7 +170,6 @@ export async function pruneChannels(
     return { selection, kept: keptIdx, removed: removedIdx, weight, relError, steps, ms: performance.now() - started };
 
     async function penaltyPath(): Promise<Float32Array> {
-      const [lambda] = await gpu.read(scalars, 1);
       const energy = keep(gpu.tensor([n]));
       const selected = keep(gpu.tensor([n]));
       const A = keep(gpu.tensor([n, n]));
@@ -190,12 +181,6 @@ export async function pruneChannels(
       const partials = keep(gpu.tensor([m]));
       const counter = keep(gpu.zeros([1], 'u32'));
       const stats = keep(gpu.tensor([2]));
-      // tr(W0 H W0ᵀ) for the relative errors.
-      const zero = keep(gpu.zeros([m, n]));
-      objectiveRows(gpu, { m, n }, { X: zero, XG: zero, X0: B0, Y, d, partials }, 0, lambda);
-      reduceSlots(gpu, m, 1, { partials, counter, stats });
-      const [denominator] = await gpu.read(stats, 1);
-
       const inverseDiagonal = keep(gpu.tensor([n]));
       // cost_i = ‖B_{:,i}‖² / [A⁻¹]_ii for the current B and A = Ĥ + ρ·diag(s).
       const costs = async (Bcur: GpuTensor) => {
@@ -239,7 +224,7 @@ export async function pruneChannels(
         const entry: SpapStep = {
           step,
           rho,
-          relError: denominator > 0 ? Math.max(f, 0) / denominator : 0,
+          relError: relativeTo(sp, f),
           changed,
           penaltyMass: total > 0 ? removedMass / total : 0,
         };
