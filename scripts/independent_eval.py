@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Independent perplexity of a Llama-family Hugging Face folder, in float64 NumPy.
 
-    python3 scripts/independent_eval.py <model-dir> <tokens.u32> --seqlen N
+    python3 scripts/independent_eval.py --tokens <tokens.u32> --seqlen N <model-dir> [<model-dir> ...]
 
 <tokens.u32> holds the token ids (little-endian uint32) of consecutive windows of N tokens; a trailing
-partial window is dropped. Prints one JSON object: {"perplexity", "nll", "windows", "predicted",
-"window_nll"} with exp(mean NLL) over every predicted token (N - 1 per window).
+partial window is dropped. Prints one JSON line per model folder: {"model", "perplexity", "nll",
+"windows", "predicted", "window_nll"}, the perplexity being exp(mean NLL) over every predicted token
+(N - 1 per window). Several folders in one call pay NumPy's start-up once.
 
 This is the test oracle for the exported pruned models: it shares no code with the studio. It parses
 safetensors itself, reads config.json itself and writes the forward pass from the Hugging Face
@@ -13,6 +14,7 @@ LlamaModel definition (RMSNorm, rotate-half rotary embedding, grouped-query atte
 key/value heads, SiLU-gated MLP, tied or separate head). Anything it does not implement is refused
 rather than approximated.
 """
+import argparse
 import json
 import struct
 import sys
@@ -102,10 +104,7 @@ def window_nll(cfg, t, ids):
     return logz - logits[np.arange(T - 1), ids[1:]]
 
 
-def main(argv):
-    if len(argv) != 4 or argv[2] != "--seqlen":
-        raise SystemExit("usage: independent_eval.py <model-dir> <tokens.u32> --seqlen N")
-    folder, tokens_path, seqlen = argv[0], argv[1], int(argv[3])
+def evaluate(folder, ids, seqlen):
     with open(f"{folder}/config.json") as f:
         cfg = json.load(f)
     if cfg.get("model_type") not in ("llama", "mistral", "qwen2"):
@@ -116,22 +115,32 @@ def main(argv):
     if cfg.get("hidden_act", "silu") != "silu":
         raise SystemExit(f"{folder}: hidden_act {cfg.get('hidden_act')!r} is not implemented here")
     tensors = read_safetensors(f"{folder}/model.safetensors")
-    ids = np.fromfile(tokens_path, dtype="<u4").astype(np.int64)
     windows = len(ids) // seqlen
-    if windows < 1:
-        raise SystemExit(f"{tokens_path}: {len(ids)} tokens, fewer than one window of {seqlen}")
     per_window = [window_nll(cfg, tensors, ids[w * seqlen : (w + 1) * seqlen]) for w in range(windows)]
-    total = float(sum(n.sum() for n in per_window))
     predicted = windows * (seqlen - 1)
-    nll = total / predicted
-    print(json.dumps({
+    nll = float(sum(n.sum() for n in per_window)) / predicted
+    return {
+        "model": folder,
         "perplexity": float(np.exp(nll)),
         "nll": nll,
         "windows": windows,
         "predicted": predicted,
         "window_nll": [float(n.mean()) for n in per_window],
-    }))
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Independent float64 perplexity of Llama-family model folders.")
+    parser.add_argument("--tokens", required=True, help="token ids, little-endian uint32")
+    parser.add_argument("--seqlen", required=True, type=int, help="window length in tokens")
+    parser.add_argument("models", nargs="+", help="Hugging Face model folders")
+    args = parser.parse_args()
+    ids = np.fromfile(args.tokens, dtype="<u4").astype(np.int64)
+    if args.seqlen < 2 or len(ids) < args.seqlen:
+        raise SystemExit(f"{args.tokens}: {len(ids)} tokens, fewer than one window of {args.seqlen}")
+    for folder in args.models:
+        print(json.dumps(evaluate(folder, ids, args.seqlen)), flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -127,7 +127,11 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-const prune = (model: string, ...rest: string[]) => ['prune', model, '--calib', TEXT, '--method', 'magnitude', '--sparsity', '0.5', '--out', at('out-never'), ...rest];
+/** A `prune` command line on `model`; `changes` replaces options (null drops one). */
+function prune(model: string, changes: Record<string, string | null> = {}): string[] {
+  const options: Record<string, string | null> = { calib: TEXT, method: 'magnitude', sparsity: '0.5', out: at('out-never'), ...changes };
+  return ['prune', model, ...Object.entries(options).flatMap(([name, value]) => (value === null ? [] : [`--${name}`, value]))];
+}
 
 /** [label, arguments, exit code, what the one error line must say] */
 const failures: [string, () => string[], number, RegExp][] = [
@@ -141,15 +145,15 @@ const failures: [string, () => string[], number, RegExp][] = [
   ['offsets past the end', () => prune(at('offsets-past-end')), 1, /offsets-past-end\/model\.safetensors: tensor "model\.norm\.weight" data_offsets \[\d+, \d+\] run past the end/],
   ['config does not match the tensors', () => prune(at('config-mismatch')), 1, /config-mismatch\/model\.safetensors: Tensor model\.embed_tokens\.weight has shape \[512, 64\], but config\.json implies \[512, 128\]/],
   ['tokenizer vocabulary larger than vocab_size', () => prune(at('tokenizer-too-big')), 1, /tokenizer-too-big\/tokenizer\.json: The tokenizer has 600 tokens but the model's vocab_size is 512/],
-  ['calibration text too short', () => [...prune(MODEL), '--seqlen', '64'].map((a) => (a === TEXT ? at('short.txt') : a)), 1, /short\.txt has \d+ tokens, fewer than one calibration window of 64/],
-  ['calibration file missing', () => prune(MODEL).map((a) => (a === TEXT ? at('nope.txt') : a)), 1, /cannot read .*nope\.txt: no such file or directory/],
-  ['--seqlen not a number', () => prune(MODEL, '--seqlen', 'long'), 2, /--seqlen "long" is not a whole number/],
-  ['--seqlen 0', () => prune(MODEL, '--seqlen', '0'), 2, /--seqlen 0 is too small/],
-  ['--seqlen beyond the context', () => prune(MODEL, '--seqlen', '4096'), 1, /--seqlen 4096 is longer than the context of .*stories260K \(2048 tokens\)/],
-  ['--nsamples fractional', () => prune(MODEL, '--nsamples', '2.5'), 2, /--nsamples "2\.5" is not a whole number/],
-  ['pattern does not fit a layer', () => prune(MODEL, '--sparsity', '', '--pattern', '4:8').filter((a, i, all) => a !== '--sparsity' && all[i - 1] !== '--sparsity'), 1, /4:8 pattern needs the input width to be a multiple of 8, but model\.layers\.0\.mlp\.down_proj .* is 64×172/],
-  ['output is the input folder', () => prune(MODEL).map((a) => (a === at('out-never') ? MODEL : a)), 1, /--out .*stories260K is the input model folder/],
-  ['no --out', () => prune(MODEL).slice(0, -2), 2, /--out <dir> .* is required/],
+  ['calibration text too short', () => prune(MODEL, { calib: at('short.txt'), seqlen: '64' }), 1, /short\.txt has \d+ tokens, fewer than one calibration window of 64/],
+  ['calibration file missing', () => prune(MODEL, { calib: at('nope.txt') }), 1, /cannot read .*nope\.txt: no such file or directory/],
+  ['--seqlen not a number', () => prune(MODEL, { seqlen: 'long' }), 2, /--seqlen "long" is not a whole number/],
+  ['--seqlen 0', () => prune(MODEL, { seqlen: '0' }), 2, /--seqlen 0 is too small/],
+  ['--seqlen beyond the context', () => prune(MODEL, { seqlen: '4096' }), 1, /--seqlen 4096 is longer than the context of .*stories260K \(2048 tokens\)/],
+  ['--nsamples fractional', () => prune(MODEL, { nsamples: '2.5' }), 2, /--nsamples "2\.5" is not a whole number/],
+  ['pattern does not fit a layer', () => prune(MODEL, { sparsity: null, pattern: '4:8' }), 1, /4:8 pattern needs the input width to be a multiple of 8, but model\.layers\.0\.mlp\.down_proj .* is 64×172/],
+  ['output is the input folder', () => prune(MODEL, { out: MODEL }), 1, /--out .*stories260K is the input model folder/],
+  ['no --out', () => prune(MODEL, { out: null }), 2, /--out <dir> .* is required/],
   ['eval: text too short', () => ['eval', MODEL, '--text', at('short.txt'), '--seqlen', '64'], 1, /short\.txt has \d+ tokens, fewer than one window of 64/],
   ['eval: --seqlen 1', () => ['eval', MODEL, '--text', TEXT, '--seqlen', '1'], 2, /--seqlen 1 is too small/],
   ['eval: damaged weights', () => ['eval', at('truncated'), '--text', TEXT], 1, /truncated\/model\.safetensors: .* run past the end/],
@@ -242,7 +246,7 @@ describe.skipIf(!present)('prune and eval on stories260K', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/someone-else is a non-empty folder that prune-studio did not write/);
     console.log(`cli success cases: ${((performance.now() - started) / 1000).toFixed(0)} s`);
-  });
+  }, 900_000);
 
   it('stops cleanly on Ctrl-C, with exit code 130 and nothing written', async () => {
     const out = at('interrupted');
@@ -261,5 +265,5 @@ describe.skipIf(!present)('prune and eval on stories260K', () => {
     expect(r.code, r.stderr).toBe(130);
     expect(r.stderr.trimEnd().split('\n').pop()).toMatch(/^prune-studio: error: .*cancelled/);
     expect(existsSync(out)).toBe(false);
-  });
+  }, 180_000);
 });

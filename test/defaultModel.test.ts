@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 const dir = resolve(__dirname, '..', 'public', 'default-model');
 const shared = resolve(__dirname, '..', '..', 'shared');
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- config.json fields are checked one by one below
 const readJson = (name: string): any => JSON.parse(readFileSync(join(dir, name), 'utf8'));
 const readText = (name: string): string => readFileSync(join(dir, name), 'utf8');
 

@@ -111,7 +111,10 @@ describe('safetensors round trip', () => {
     }
     const data = new Uint8Array(off);
     let at = 0;
-    for (const c of chunks) (data.set(c, at), (at += c.length));
+    for (const c of chunks) {
+      data.set(c, at);
+      at += c.length;
+    }
     const file = await openSafetensors(bytesSource(craft(header, data), 'dtypes.safetensors'));
     for (const [dtype, , , expected] of parts) expect(Array.from(await file.readF32(dtype)), dtype).toEqual(expected);
     const f8 = await openSafetensors(bytesSource(craft({ x: t('F8_E4M3', [1], [0, 1]) }, new Uint8Array(1)), 'f8.safetensors'));

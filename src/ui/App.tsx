@@ -10,6 +10,7 @@ import { CalibrationPanel } from './sidebar/CalibrationPanel';
 import { ModelPanel } from './sidebar/ModelPanel';
 import { PrunePanel } from './sidebar/PrunePanel';
 import { useSession } from './stores/session';
+import { ChannelsTab } from './tabs/ChannelsTab';
 import { CompareTab } from './tabs/CompareTab';
 import { DownloadTab } from './tabs/DownloadTab';
 import { EvaluateTab } from './tabs/EvaluateTab';
@@ -38,6 +39,7 @@ export function App() {
             {tab === 'overview' ? <OverviewTab /> : null}
             {tab === 'live' ? <LiveTab /> : null}
             {tab === 'layers' ? <LayersTab /> : null}
+            {tab === 'channels' ? <ChannelsTab /> : null}
             {tab === 'compare' ? <CompareTab /> : null}
             {tab === 'evaluate' ? <EvaluateTab /> : null}
             {tab === 'download' ? <DownloadTab /> : null}

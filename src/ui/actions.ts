@@ -6,13 +6,13 @@ import { METHODS } from '../solvers/types';
 import type { EngineEvent, Request, ResultOf } from '../worker/protocol';
 import { engine, EngineError } from './engineClient';
 import { saveBytes, saveText } from './download';
-import { reportCsv, reportJson } from './report';
+import { channelReportCsv, reportCsv, reportJson } from './report';
 import { useDownloads } from './stores/downloads';
 import { live } from './stores/live';
 import { forgetStoredResults, persistResults, restoreResults, useResults } from './stores/results';
 import { useSession, type JobKind } from './stores/session';
-import { calibrationSettings, pruneSettings, settingsToQuery, syncSettingsToUrl, useSettings } from './stores/settings';
-import { METHOD_LABEL, shortLayer } from './format';
+import { calibrationSettings, pruneSettings, settingsToQuery, structuredSettings, syncSettingsToUrl, useSettings } from './stores/settings';
+import { METHOD_LABEL, SELECTION_LABEL, shortLayer } from './format';
 
 const LOAD_ERRORS = new Set(['ModelFolderError', 'SafetensorsError', 'ConfigError', 'CheckpointError', 'TokenizerError', 'SyntaxError', 'RangeError']);
 
@@ -60,6 +60,15 @@ function handleEvent(kind: JobKind, event: EngineEvent): void {
       if (kind === 'pruneModel') useResults.getState().addPartial(event.result);
       else useResults.getState().addLayerRun(event.result);
       break;
+    case 'blockStart':
+      live.startBlock(event.layer, { index: event.block, blocks: event.blocks, channels: event.channels, selection: event.selection });
+      break;
+    case 'spapStep':
+      live.spapStep(event.data);
+      break;
+    case 'blockDone':
+      useResults.getState().addBlock(event.report);
+      break;
     case 'paused':
       session.updateJob({ paused: event.paused });
       break;
@@ -92,6 +101,13 @@ function chosenLayer(): string | null {
   return model.linears.some((l) => l.id === wanted) ? wanted : (model.linears[0]?.id ?? null);
 }
 
+/** SPAP chooses whole MLP channels block by block, so it has no single-layer run. */
+function refuseStructured(action: string): boolean {
+  if (useSettings.getState().method !== 'spap') return false;
+  useSession.getState().addBanner('info', 'SPAP runs on the whole model', `${action} needs one of the unstructured methods; SPAP removes MLP channels block by block with “Prune the whole model”.`);
+  return true;
+}
+
 function requireModel(): boolean {
   if (useSession.getState().model) return true;
   useSession.getState().addBanner('error', 'No model loaded', 'Load the default model or drop a model folder first.');
@@ -113,6 +129,9 @@ async function afterLoad(summary: ResultOf['loadModel']): Promise<void> {
   if (useResults.getState().modelRun && !summary.restoredPruned) {
     // The report came back but the engine's copy of the weights did not (storage was refused or cleared).
     useSession.getState().addBanner('info', 'Pruned weights not kept', 'The last whole-model run\'s report is shown, but its weights were not kept in this browser: run it again to evaluate or download the pruned model.');
+  }
+  if (useResults.getState().structuredRun && !summary.restoredStructured) {
+    useSession.getState().addBanner('info', 'Structured model not kept', 'The last SPAP run\'s report is shown, but its weights were not kept in this browser: run it again to evaluate or download the smaller model.');
   }
 }
 
@@ -164,26 +183,28 @@ export function startStudio(): void {
 // ---------------------------------------------------------------- runs
 
 export async function pruneLayer(): Promise<void> {
-  if (!requireModel()) return;
+  if (!requireModel() || refuseStructured('Pruning one layer')) return;
   const layer = chosenLayer();
   if (!layer) return;
   const s = useSettings.getState();
+  if (s.method === 'spap') return;
   useSession.getState().setTab('live');
   const result = await runJob('pruneLayer', `Pruning ${shortLayer(layer)} with ${METHOD_LABEL[s.method]}`, {
     type: 'pruneLayer',
     layer,
-    settings: pruneSettings(s),
+    settings: pruneSettings(s, s.method),
     calibration: calibrationSettings(s),
   });
   if (result) useResults.getState().select({ layer: result.id, method: result.method, run: 'layer' });
 }
 
 export async function compareLayer(): Promise<void> {
-  if (!requireModel()) return;
+  if (!requireModel() || refuseStructured('Comparing methods on one layer')) return;
   const layer = chosenLayer();
   if (!layer) return;
   const s = useSettings.getState();
-  const settings = pruneSettings(s);
+  if (s.method === 'spap') return;
+  const settings = pruneSettings(s, s.method);
   useSession.getState().setTab('compare');
   useResults.getState().setCompare(null);
   const results = await runJob('compareLayer', `Comparing ${METHODS.length} methods on ${shortLayer(layer)}`, {
@@ -201,11 +222,12 @@ export async function compareLayer(): Promise<void> {
 export async function pruneWholeModel(): Promise<void> {
   if (!requireModel()) return;
   const s = useSettings.getState();
+  if (s.method === 'spap') return pruneStructured();
   useResults.getState().resetPartial();
   useSession.getState().setTab('live');
   const run = await runJob('pruneModel', `Pruning the whole model with ${METHOD_LABEL[s.method]}`, {
     type: 'pruneModel',
-    settings: pruneSettings(s),
+    settings: pruneSettings(s, s.method),
     calibration: calibrationSettings(s),
   });
   if (run) {
@@ -214,6 +236,25 @@ export async function pruneWholeModel(): Promise<void> {
     useDownloads.getState().setModelFiles([]);
   } else {
     useResults.getState().resetPartial();
+  }
+}
+
+/** SPAP (or a baseline selection) on every block's MLP channels: the structured whole-model run. */
+async function pruneStructured(): Promise<void> {
+  const s = useSettings.getState();
+  const settings = structuredSettings(s);
+  useResults.getState().resetBlocks();
+  useSession.getState().setTab('live');
+  const run = await runJob('pruneStructured', `Removing ${Math.round(settings.fraction * 100)}% of MLP channels (${SELECTION_LABEL[settings.selection]})`, {
+    type: 'pruneStructured',
+    settings,
+    calibration: calibrationSettings(s),
+  });
+  if (run) {
+    useResults.getState().setStructuredRun(run);
+    useDownloads.getState().setStructuredFiles([]);
+  } else {
+    useResults.getState().resetBlocks();
   }
 }
 
@@ -253,13 +294,14 @@ export async function cancel(): Promise<void> {
 
 // ---------------------------------------------------------------- keeping and sharing
 
-export async function prepareModelDownload(): Promise<void> {
+export async function prepareModelDownload(which: 'sparse' | 'structured' = 'sparse'): Promise<void> {
   if (!requireModel()) return;
-  const files = await runJob('exportModel', 'Writing the pruned model', { type: 'exportModel' });
+  const label = which === 'structured' ? 'Writing the structured (smaller) model' : 'Writing the pruned model';
+  const files = await runJob('exportModel', label, { type: 'exportModel', which });
   if (!files) return;
-  useDownloads.getState().setModelFiles(
-    files.map((f) => ({ name: f.name, size: f.bytes.byteLength, url: URL.createObjectURL(new Blob([f.bytes as Uint8Array<ArrayBuffer>])) })),
-  );
+  const prepared = files.map((f) => ({ name: f.name, size: f.bytes.byteLength, url: URL.createObjectURL(new Blob([f.bytes as Uint8Array<ArrayBuffer>])) }));
+  if (which === 'structured') useDownloads.getState().setStructuredFiles(prepared);
+  else useDownloads.getState().setModelFiles(prepared);
 }
 
 export function downloadReport(format: 'json' | 'csv'): void {
@@ -269,6 +311,14 @@ export function downloadReport(format: 'json' | 'csv'): void {
   const base = `${model.name}-prune-report`;
   if (format === 'json') saveText(reportJson(model, results, settingsToQuery(useSettings.getState())), `${base}.json`, 'application/json');
   else saveText(reportCsv(results), `${base}.csv`, 'text/csv');
+}
+
+/** The structured run's per-block channel report (one row per block). */
+export function downloadChannelReport(): void {
+  const model = useSession.getState().model;
+  const run = useResults.getState().structuredRun;
+  if (!model || !run) return;
+  saveText(channelReportCsv(run), `${model.name}-channel-report.csv`, 'text/csv');
 }
 
 export async function exportLayerProblem(layer: string): Promise<void> {
@@ -283,6 +333,7 @@ export async function clearResults(): Promise<void> {
   if (!model || job) return;
   useResults.getState().clear();
   useDownloads.getState().setModelFiles([]);
+  useDownloads.getState().setStructuredFiles([]);
   await forgetStoredResults(model.fingerprint);
   await engine().request({ type: 'forgetPruned' });
 }

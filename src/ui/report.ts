@@ -1,5 +1,5 @@
 /** The studio's report of finished results, as JSON (everything, histories included) and CSV (one row per layer result). */
-import type { LayerResult, ModelSummary } from '../worker/protocol';
+import type { LayerResult, ModelSummary, StructuredRunSummary } from '../worker/protocol';
 import type { ResultsData } from './stores/results';
 
 export function allLayerResults(r: Pick<ResultsData, 'layerRuns' | 'modelRun'>): LayerResult[] {
@@ -13,6 +13,7 @@ export function reportJson(model: ModelSummary, results: ResultsData, settingsQu
       model: { name: model.name, architecture: model.architecture, parameters: model.parameters, dtype: model.dtype, blocks: model.blocks },
       settings: settingsQuery.replace(/^\?/, ''),
       modelRun: results.modelRun,
+      structuredRun: results.structuredRun,
       layerRuns: results.layerRuns,
       compare: results.compare,
       evaluation: results.evaluation,
@@ -34,6 +35,15 @@ export function reportCsv(results: Pick<ResultsData, 'layerRuns' | 'modelRun'>):
     [r.run, r.id, r.method, r.pattern, r.targetSparsity, r.shape[0], r.shape[1], r.sparsity.toFixed(6), r.relError.toExponential(6), r.relErrorBeforeRefit.toExponential(6), r.iterations, Math.round(r.ms)]
       .map(csvCell)
       .join(','),
+  );
+  return [header.join(','), ...rows].join('\n') + '\n';
+}
+
+/** One row per block of a structured run; the kept channel indices are space-separated in one cell. */
+export function channelReportCsv(run: StructuredRunSummary): string {
+  const header = ['block', 'layer', 'selection', 'fraction', 'channels', 'kept', 'removed', 'rel_error', 'penalty_steps', 'ms', 'kept_channels'];
+  const rows = run.report.map((r) =>
+    [r.block, r.layer, r.selection, run.settings.fraction, r.channels, r.kept.length, r.removed.length, r.relError.toExponential(6), r.steps.length, Math.round(r.ms), r.kept.join(' ')].map(csvCell).join(','),
   );
   return [header.join(','), ...rows].join('\n') + '\n';
 }

@@ -14,9 +14,10 @@ import { ModelRunner } from '../model/forward';
 import { filesFolder, ModelFolderError, openModel, type OpenedModel } from '../model/loader';
 import { perplexityOfTokens } from '../model/perplexity';
 import { calibrationWindows } from '../pipeline/calibration';
-import { exportPrunedModel } from '../pipeline/export';
+import { exportModel, exportPrunedModel } from '../pipeline/export';
 import { applyPrunedWeights, generateGreedy } from '../pipeline/generate';
 import { denseLayerProblem, layerId, pruneModel, type LayerReport, type PrunedModel } from '../pipeline/prune';
+import { applyStructured, pruneMlpChannels, structuredEdits, type StructuredModel } from '../pipeline/structured';
 import { describePattern, METHODS, solveLayer } from '../solvers';
 import type { LayerProblem, Method, Pattern, SolverEvent } from '../solvers/types';
 import { openKv } from './kv';
@@ -37,6 +38,8 @@ import type {
   Response as EngineResponse,
   ResultOf,
   RunKind,
+  StructuredRunSummary,
+  StructuredSettings,
 } from './protocol';
 import { LONG_REQUESTS } from './protocol';
 
@@ -62,12 +65,19 @@ interface StoredPruned {
   settings: PruneSettings;
 }
 
+/** The last structured (MLP-channel) run: its smaller linears, kept beside the sparse run so both can be evaluated. */
+interface StructuredState {
+  model: StructuredModel;
+  settings: StructuredSettings;
+}
+
 const kv = openKv('prune-studio-engine');
 
 let gpu: Gpu | null = null;
 let adapter: AdapterSummary | null = null;
 let loaded: Loaded | null = null;
 let pruned: PrunedState | null = null;
+let structured: StructuredState | null = null;
 /** Pruned weights of finished single-layer runs, `${layer}|${method}` → [out, in]. */
 const layerWeights = new Map<string, Float32Array>();
 let calibrationCache: { key: string; windows: Uint32Array; problems: Map<string, LayerProblem> } | null = null;
@@ -186,6 +196,7 @@ async function load(files: File[], name?: string): Promise<ModelSummary> {
     files: folder.files().sort(),
     hasTokenizer: model.tokenizer !== null,
     restoredPruned: false,
+    restoredStructured: false,
   };
   if (generation !== loadGeneration) {
     await model.close();
@@ -195,6 +206,7 @@ async function load(files: File[], name?: string): Promise<ModelSummary> {
   loaded = { model, summary, specs };
   void previous?.model.close().catch(() => undefined);
   pruned = null;
+  structured = null;
   layerWeights.clear();
   calibrationCache = null;
   try {
@@ -205,6 +217,15 @@ async function load(files: File[], name?: string): Promise<ModelSummary> {
     }
   } catch {
     // Storage unavailable: start without restored results.
+  }
+  try {
+    const stored = await kv.get<StructuredState>(`${summary.fingerprint}|structured`);
+    if (stored) {
+      structured = stored;
+      summary.restoredStructured = true;
+    }
+  } catch {
+    // As above.
   }
   return summary;
 }
@@ -363,19 +384,77 @@ async function pruneModelRequest(settings: PruneSettings, cal: CalibrationSettin
   };
 }
 
-/** A runner with the whole-model run's pruned weights in place (or the dense model when `withPruned` is false). */
-function runnerFor(g: Gpu, withPruned: boolean): ModelRunner {
+async function pruneStructuredRequest(settings: StructuredSettings, cal: CalibrationSettings, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<StructuredRunSummary> {
+  const { model, summary } = requireModel();
+  const started = performance.now();
+  const g = await getGpu();
+  emit({ type: 'progress', stage: 'calibrating', elapsedMs: 0 });
+  const { windows } = await windowsFor(cal);
+  const blocks = model.arch.blocks;
+  let current = 0;
+  const result = await pruneMlpChannels(g, model, {
+    selection: settings.selection,
+    fraction: settings.fraction,
+    spap: settings.spap,
+    windows,
+    seqlen: cal.seqlen,
+    signal,
+    gate,
+    onProgress: (p) => {
+      current = p.block;
+      const down = blocks[p.block].linears.find((l) => l.site === 'mlp_mid');
+      emit({ type: 'progress', stage: 'solving', layer: p.layer, layerIndex: p.block, layerCount: p.blocks, elapsedMs: performance.now() - started });
+      emit({ type: 'blockStart', block: p.block, blocks: p.blocks, layer: p.layer, channels: down?.in ?? 0, selection: settings.selection });
+    },
+    onStep: (layer, step) => emit({ type: 'spapStep', block: current, layer, data: step }),
+    onBlock: (report) => emit({ type: 'blockDone', report }),
+  });
+  // As for the sparse run: only a finished run replaces the structured model.
+  structured = { model: result, settings };
+  void kv.put(`${summary.fingerprint}|structured`, structured satisfies StructuredState).catch(() => undefined);
+  const [field, after] = Object.entries(result.configPatch)[0] ?? ['intermediate_size', 0];
+  return {
+    settings,
+    calibration: { nsamples: cal.nsamples, seqlen: cal.seqlen, seed: cal.seed, textSource: cal.text === undefined ? 'default' : 'custom' },
+    report: result.report,
+    parameters: result.parameters,
+    width: { field, before: model.arch.config.intermediate, after },
+    ms: result.ms,
+    finishedAt: Date.now(),
+  };
+}
+
+type Variant = 'dense' | 'sparse' | 'structured';
+
+/** A runner with the chosen run's weights in place: the dense model, the sparse run's, or the structured run's smaller MLPs. */
+function runnerFor(g: Gpu, variant: Variant): ModelRunner {
   const { model } = requireModel();
   const runner = new ModelRunner(g, model.arch, model.weights);
-  if (withPruned && pruned) applyPrunedWeights(runner, model, pruned.model.weights);
+  if (variant === 'sparse' && pruned) applyPrunedWeights(runner, model, pruned.model.weights);
+  if (variant === 'structured' && structured) applyStructured(runner, model, structured.model);
   return runner;
 }
+
+/** The variants there is something to evaluate for: always the dense model, then each finished run. */
+function variants(): Variant[] {
+  return ['dense', ...(pruned ? (['sparse'] as const) : []), ...(structured ? (['structured'] as const) : [])];
+}
+
+const VARIANT_NAME: Record<Variant, string> = { dense: 'dense model', sparse: 'pruned model', structured: 'structured model' };
 
 function prunedLabel(): string | null {
   if (!pruned) return null;
   const p = pruned.settings.pattern;
   const pattern = p.kind === 'unstructured' ? `${Math.round(p.sparsity * 100)}% unstructured` : `${p.n}:${p.m}`;
   return `${pruned.settings.method}, ${pattern}`;
+}
+
+const SELECTION_NAME: Record<string, string> = { spap: 'SPAP', 'weight-norm': 'weight norm', 'activation-norm': 'activation-weighted norm' };
+
+function structuredLabel(): string | null {
+  if (!structured) return null;
+  const { selection, fraction } = structured.settings;
+  return `${SELECTION_NAME[selection] ?? selection}, ${Math.round(fraction * 100)}% of MLP channels removed`;
 }
 
 async function evaluateRequest(text: string | undefined, seqlen: number, maxTokens: number, emit: (e: EngineEvent) => void, signal: AbortSignal): Promise<EvaluationResult> {
@@ -386,20 +465,20 @@ async function evaluateRequest(text: string | undefined, seqlen: number, maxToke
   const body = text ?? (await defaultText('evaluation.txt'));
   const ids = model.tokenizer.encode(body);
   const maxWindows = Math.max(1, Math.floor(maxTokens / seqlen));
-  const variants = pruned ? [false, true] : [false];
-  const values: number[] = [];
+  const todo = variants();
+  const values = new Map<Variant, number>();
   let windows = 0;
-  for (const [i, withPruned] of variants.entries()) {
-    const runner = runnerFor(g, withPruned);
+  for (const [i, variant] of todo.entries()) {
+    const runner = runnerFor(g, variant);
     try {
       const r = await perplexityOfTokens(runner, ids, {
         seqlen,
         maxWindows,
         signal,
         onProgress: (done, total) =>
-          emit({ type: 'progress', stage: 'evaluating', layer: withPruned ? 'pruned model' : 'dense model', layerIndex: i * total + done, layerCount: total * variants.length, elapsedMs: performance.now() - started }),
+          emit({ type: 'progress', stage: 'evaluating', layer: VARIANT_NAME[variant], layerIndex: i * total + done, layerCount: total * todo.length, elapsedMs: performance.now() - started }),
       });
-      values.push(r.perplexity);
+      values.set(variant, r.perplexity);
       windows = r.windows;
     } finally {
       runner.dispose();
@@ -407,13 +486,15 @@ async function evaluateRequest(text: string | undefined, seqlen: number, maxToke
     await gate();
   }
   return {
-    dense: values[0],
-    pruned: values.length > 1 ? values[1] : null,
+    dense: values.get('dense')!,
+    pruned: values.get('sparse') ?? null,
     tokens: windows * seqlen,
     windows,
     seqlen,
     textSource: text === undefined ? 'evaluation.txt (bundled)' : 'custom text',
     prunedLabel: prunedLabel(),
+    structured: values.get('structured') ?? null,
+    structuredLabel: structuredLabel(),
     finishedAt: Date.now(),
   };
 }
@@ -425,18 +506,19 @@ async function generateRequest(prompt: string, tokens: number, emit: (e: EngineE
   const started = performance.now();
   const g = await getGpu();
   const promptIds = tokenizer.encode(prompt);
-  const texts: string[] = [];
-  for (const withPruned of pruned ? [false, true] : [false]) {
-    emit({ type: 'progress', stage: 'generating', layer: withPruned ? 'pruned model' : 'dense model', elapsedMs: performance.now() - started });
-    const runner = runnerFor(g, withPruned);
+  const texts = new Map<Variant, string>();
+  for (const variant of variants()) {
+    emit({ type: 'progress', stage: 'generating', layer: VARIANT_NAME[variant], elapsedMs: performance.now() - started });
+    const runner = runnerFor(g, variant);
     try {
       const ids = await generateGreedy(runner, promptIds, tokens, { signal, eos: model.config.eosTokenId ?? undefined });
-      texts.push(tokenizer.decode(ids));
+      texts.set(variant, tokenizer.decode(ids));
     } finally {
       runner.dispose();
     }
+    await gate();
   }
-  return { prompt, tokens, dense: texts[0], pruned: texts.length > 1 ? texts[1] : null, finishedAt: Date.now() };
+  return { prompt, tokens, dense: texts.get('dense')!, pruned: texts.get('sparse') ?? null, structured: texts.get('structured') ?? null, finishedAt: Date.now() };
 }
 
 async function layerViewRequest(layer: string, method: Method, run: RunKind) {
@@ -460,8 +542,13 @@ async function layerViewRequest(layer: string, method: Method, run: RunKind) {
   return layerView(layer, method, run, dense, weight, spec.out, spec.in);
 }
 
-async function exportModelRequest(): Promise<ExportedFile[]> {
+async function exportModelRequest(which: 'sparse' | 'structured'): Promise<ExportedFile[]> {
   const { model } = requireModel();
+  if (which === 'structured') {
+    if (!structured) throw new Error('There is no structured model yet: choose SPAP and run "Prune the whole model" first.');
+    // The smaller gate/up/down tensors and config.json's MLP width, with the channel report.
+    return exportModel(model, structuredEdits(structured.model));
+  }
   if (!pruned) throw new Error('There is no pruned model yet: run "Prune the whole model" first.');
   return exportPrunedModel(model, pruned.model);
 }
@@ -488,6 +575,8 @@ async function dispatch(req: Request, emit: (e: EngineEvent) => void, signal: Ab
       return pruneLayerRequest(req.layer, req.settings, req.calibration, METHODS, emit, signal);
     case 'pruneModel':
       return pruneModelRequest(req.settings, req.calibration, emit, signal);
+    case 'pruneStructured':
+      return pruneStructuredRequest(req.settings, req.calibration, emit, signal);
     case 'pause':
       setPaused(running !== null);
       return { paused };
@@ -508,12 +597,13 @@ async function dispatch(req: Request, emit: (e: EngineEvent) => void, signal: Ab
     case 'generate':
       return generateRequest(req.prompt, req.tokens, emit, signal);
     case 'exportModel':
-      return exportModelRequest();
+      return exportModelRequest(req.which ?? 'sparse');
     case 'exportLayerProblem':
       return exportLayerProblemRequest(req.layer, req.calibration);
     case 'forgetPruned': {
       const fp = loaded?.summary.fingerprint;
       pruned = null;
+      structured = null;
       layerWeights.clear();
       if (fp) await kv.deletePrefix(`${fp}|`).catch(() => undefined);
       return { forgotten: true };

@@ -3,6 +3,8 @@
  * it posts requests and renders the events that come back. Every request carries an id; the
  * worker answers with exactly one `result` or `error` for it, and any number of `event`s before.
  */
+import type { BlockChannelReport } from '../pipeline/structured';
+import type { ChannelSelection, SpapOptions, SpapStep } from '../solvers/spap';
 import type { AlpsIteration, AlpsOptions, Method, Pattern, PcgStep } from '../solvers/types';
 
 export interface AdapterSummary {
@@ -40,6 +42,8 @@ export interface ModelSummary {
   hasTokenizer: boolean;
   /** True when a pruned model from an earlier session was restored from this browser's storage. */
   restoredPruned: boolean;
+  /** Likewise for the structured (MLP-channel) model. */
+  restoredStructured: boolean;
 }
 
 export interface CalibrationSettings {
@@ -54,6 +58,27 @@ export interface PruneSettings {
   method: Method;
   pattern: Pattern;
   alps: AlpsOptions;
+}
+
+/** Structured pruning: remove this fraction of every block's MLP channels, chosen by `selection`. */
+export interface StructuredSettings {
+  selection: ChannelSelection;
+  fraction: number;
+  /** Penalty schedule of the SPAP selection (the baselines ignore it). */
+  spap: Partial<SpapOptions>;
+}
+
+/** A finished structured (MLP-channel) run, as the UI keeps and shows it; the weights stay in the engine. */
+export interface StructuredRunSummary {
+  settings: StructuredSettings;
+  calibration: Omit<CalibrationSettings, 'text'> & { textSource: string };
+  /** One entry per block: kept/removed channel indices, refit error, the penalty path. */
+  report: BlockChannelReport[];
+  parameters: { before: number; after: number };
+  /** MLP width before and after (the config field that changes). */
+  width: { field: string; before: number; after: number };
+  ms: number;
+  finishedAt: number;
 }
 
 /** Which kind of run produced a result: one layer on its own (dense inputs) or the sequential whole-model run. */
@@ -111,6 +136,9 @@ export interface EvaluationResult {
   textSource: string;
   /** Describes the pruned model that was evaluated (method, pattern). */
   prunedLabel: string | null;
+  /** Perplexity of the structured (MLP channels removed) model; null or absent when there is none. */
+  structured?: number | null;
+  structuredLabel?: string | null;
   finishedAt: number;
 }
 
@@ -119,6 +147,8 @@ export interface GenerationResult {
   tokens: number;
   dense: string;
   pruned: string | null;
+  /** The structured model's continuation; null or absent when there is none. */
+  structured?: string | null;
   finishedAt: number;
 }
 
@@ -141,13 +171,15 @@ export type Request =
   | { type: 'pruneLayer'; layer: string; settings: PruneSettings; calibration: CalibrationSettings }
   | { type: 'compareLayer'; layer: string; settings: PruneSettings; calibration: CalibrationSettings }
   | { type: 'pruneModel'; settings: PruneSettings; calibration: CalibrationSettings }
+  | { type: 'pruneStructured'; settings: StructuredSettings; calibration: CalibrationSettings }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'cancel' }
   | { type: 'layerView'; layer: string; method: Method; run: RunKind }
   | { type: 'evaluate'; text?: string; seqlen: number; maxTokens: number }
   | { type: 'generate'; prompt: string; tokens: number }
-  | { type: 'exportModel' }
+  /** `which`: the sparse whole-model run (default) or the structured one. */
+  | { type: 'exportModel'; which?: 'sparse' | 'structured' }
   | { type: 'exportLayerProblem'; layer: string; calibration: CalibrationSettings }
   | { type: 'forgetPruned' };
 
@@ -159,6 +191,7 @@ export interface ResultOf {
   pruneLayer: LayerResult;
   compareLayer: LayerResult[];
   pruneModel: ModelRunSummary;
+  pruneStructured: StructuredRunSummary;
   pause: { paused: boolean };
   resume: { paused: boolean };
   cancel: { cancelled: boolean };
@@ -185,6 +218,10 @@ export type EngineEvent =
   | { type: 'pcg'; layer: string; method: Method; data: PcgStep }
   | { type: 'phase'; layer: string; method: Method; phase: string }
   | { type: 'layerDone'; result: LayerResult }
+  /** Structured run: a block's channel selection starts (its penalty steps follow). */
+  | { type: 'blockStart'; block: number; blocks: number; layer: string; channels: number; selection: ChannelSelection }
+  | { type: 'spapStep'; block: number; layer: string; data: SpapStep }
+  | { type: 'blockDone'; report: BlockChannelReport }
   | { type: 'paused'; paused: boolean };
 
 export type Response =
@@ -193,4 +230,4 @@ export type Response =
   | { id: number; kind: 'error'; message: string; name: string };
 
 /** Requests that run GPU work; only one of them runs at a time. */
-export const LONG_REQUESTS: ReadonlySet<Request['type']> = new Set(['pruneLayer', 'compareLayer', 'pruneModel', 'evaluate', 'generate', 'exportLayerProblem']);
+export const LONG_REQUESTS: ReadonlySet<Request['type']> = new Set(['pruneLayer', 'compareLayer', 'pruneModel', 'pruneStructured', 'evaluate', 'generate', 'exportLayerProblem']);

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { ParsedArgs } from '../args';
 import { describeFsError, EXIT_OK, InputError, UsageError } from '../errors';
 import { checkPatternFits, describePattern, keptWeights, parseMethod, parsePattern } from '../options';
+import { CancelledError } from '../../gpu/errors';
 import type { Method, Pattern } from '../../solvers/types';
 import type { LayerReport, PrunedModel } from '../../pipeline/prune';
 import type { OpenedModel } from '../../model/loader';
@@ -255,7 +256,8 @@ export const prune: Command = {
       }
 
       const files = await exportPrunedModel(model, pruned);
-      if (ctx.signal.aborted) throw new (await import('../../gpu/errors')).CancelledError();
+      // Ctrl-C after the last layer: still nothing written.
+      if (ctx.signal.aborted) throw new CancelledError();
       await writeFolder(out, files);
       const { layers, sparsity } = summarize(pruned);
       const report: PruneReport = {

@@ -33,6 +33,8 @@ interface Props {
   caption?: string;
   testId?: string;
   emptyText?: string;
+  /** Tick labels of a linear y-axis (counts read better as integers than in scientific form). */
+  yFormat?: (v: number) => string;
 }
 
 function usable(v: number | null | undefined, log: boolean): v is number {
@@ -58,7 +60,7 @@ export function logAxis(values: number[]): { domain: [number, number]; ticks: nu
   return { domain: [10 ** lo, 10 ** hi], ticks };
 }
 
-export function LogLineChart({ title, data, series, xLabel, yLabel, log = true, height = 220, refLines = [], caption, testId, emptyText }: Props) {
+export function LogLineChart({ title, data, series, xLabel, yLabel, log = true, height = 220, refLines = [], caption, testId, emptyText, yFormat }: Props) {
   // Values a log axis cannot show become gaps, not zeros.
   const rows = data.map((d) => {
     const row: Point = { x: d.x };
@@ -92,13 +94,14 @@ export function LogLineChart({ title, data, series, xLabel, yLabel, log = true, 
               domain={axis ? axis.domain : ['auto', 'auto']}
               ticks={axis?.ticks}
               allowDataOverflow={log}
-              tickFormatter={(v: number) => (log ? formatPow10(v) : formatSci(v, 2))}
+              tickFormatter={(v: number) => (log ? formatPow10(v) : yFormat ? yFormat(v) : formatSci(v, 2))}
+              allowDecimals={log || !yFormat}
               tick={{ fontSize: 11 }}
               width={54}
               label={{ value: yLabel, angle: -90, position: 'insideLeft', offset: -8, fontSize: 12, fill: '#374151', style: { textAnchor: 'middle' } }}
             />
             <Tooltip
-              formatter={(v) => formatSci(typeof v === 'number' ? v : Number(v), 4)}
+              formatter={(v) => (!log && yFormat ? yFormat(Number(v)) : formatSci(typeof v === 'number' ? v : Number(v), 4))}
               labelFormatter={(x) => `${xLabel.replace(/\s*\(.*\)$/, '')} ${String(x)}`}
               isAnimationActive={false}
             />

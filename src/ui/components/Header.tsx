@@ -14,7 +14,7 @@ export function Header() {
   return (
     <header className="topbar">
       <h1>
-        Prune Studio <span className="muted">· ALPS, SparseGPT, Wanda and magnitude pruning on your GPU</span>
+        Prune Studio <span className="muted">· ALPS, SparseGPT, Wanda, magnitude and SPAP (structured) pruning on your GPU</span>
       </h1>
       <div className="topbar-chips">
         <span className="chip" data-testid="model-chip">

@@ -1,7 +1,7 @@
 /** The running job: what it does, layer i of L, iteration, elapsed time; pause, resume, cancel. */
 import { useEffect, useState } from 'react';
 import { cancel, pause, resume } from '../actions';
-import { formatMs, METHOD_LABEL, shortLayer } from '../format';
+import { formatMs, formatSci, METHOD_LABEL, SELECTION_LABEL, shortLayer } from '../format';
 import { useLive } from '../stores/live';
 import { useSession } from '../stores/session';
 
@@ -18,6 +18,8 @@ export function JobBar() {
   const iterations = useLive((s) => s.iterations);
   const pcg = useLive((s) => s.pcg);
   const phase = useLive((s) => s.phase);
+  const spapSteps = useLive((s) => s.spapSteps);
+  const block = useLive((s) => s.block);
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     if (!job) return;
@@ -27,18 +29,29 @@ export function JobBar() {
   if (!job) return null;
   const p = job.progress;
   const last = iterations[iterations.length - 1];
-  const pruning = job.kind === 'pruneLayer' || job.kind === 'compareLayer' || job.kind === 'pruneModel';
+  const pruning = job.kind === 'pruneLayer' || job.kind === 'compareLayer' || job.kind === 'pruneModel' || job.kind === 'pruneStructured';
   // Writing files is short and cannot stop half-way; everything else checks for cancellation.
   const cancellable = job.kind !== 'exportModel' && job.kind !== 'exportLayerProblem';
   const fraction = p?.layerCount ? (p.layerIndex ?? 0) / p.layerCount : null;
   let step = '';
   if (p?.stage === 'solving' && p.layerCount !== undefined && p.layerIndex !== undefined) {
-    step = job.kind === 'pruneModel' ? `Layer ${p.layerIndex + 1} of ${p.layerCount}` : job.kind === 'compareLayer' ? `Method ${p.layerIndex + 1} of ${p.layerCount}` : '';
+    step =
+      job.kind === 'pruneModel'
+        ? `Layer ${p.layerIndex + 1} of ${p.layerCount}`
+        : job.kind === 'pruneStructured'
+          ? `Block ${p.layerIndex + 1} of ${p.layerCount}`
+          : job.kind === 'compareLayer'
+            ? `Method ${p.layerIndex + 1} of ${p.layerCount}`
+            : '';
   } else if (p?.stage === 'evaluating' && p.layerCount) {
     step = `${p.layer ?? ''}: window ${p.layerIndex} of ${p.layerCount}`;
   }
   const detail: string[] = [];
-  if (pruning && p?.stage === 'solving') {
+  if (job.kind === 'pruneStructured' && p?.stage === 'solving') {
+    const last = spapSteps[spapSteps.length - 1];
+    if (p.layer) detail.push(`${shortLayer(p.layer)}${block ? ` · ${SELECTION_LABEL[block.selection]}` : ''}`);
+    if (last) detail.push(`penalty step ${last.step} · ρ ${formatSci(last.rho, 2)}`);
+  } else if (pruning && p?.stage === 'solving') {
     if (p.layer) detail.push(`${shortLayer(p.layer)}${p.method ? ` · ${METHOD_LABEL[p.method]}` : ''}`);
     if (phase === 'pcg' && pcg.length) detail.push(`PCG step ${pcg[pcg.length - 1].step}`);
     else if (last) detail.push(`iteration ${last.iter}`);

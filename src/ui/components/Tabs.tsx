@@ -8,10 +8,12 @@ export function Tabs() {
   const job = useSession((s) => s.job);
   const layerRuns = useResults((s) => s.layerRuns.length);
   const modelRun = useResults((s) => s.modelRun?.report.length ?? 0);
+  const structuredBlocks = useResults((s) => s.structuredRun?.report.length ?? 0);
   const tabs: { id: Tab; label: string }[] = [
     { id: 'overview', label: 'Model' },
-    { id: 'live', label: job && (job.kind === 'pruneLayer' || job.kind === 'pruneModel') ? 'Live ●' : 'Live' },
+    { id: 'live', label: job && (job.kind === 'pruneLayer' || job.kind === 'pruneModel' || job.kind === 'pruneStructured') ? 'Live ●' : 'Live' },
     { id: 'layers', label: layerRuns + modelRun ? `Layers (${layerRuns + modelRun})` : 'Layers' },
+    { id: 'channels', label: structuredBlocks ? `Channels (${structuredBlocks} blocks)` : 'Channels' },
     { id: 'compare', label: 'Compare' },
     { id: 'evaluate', label: 'Evaluate' },
     { id: 'download', label: 'Download' },

@@ -1,10 +1,14 @@
-/** Method, sparsity pattern, ALPS settings, the layer to work on, and the run buttons. */
+/**
+ * Method, sparsity pattern (or, for SPAP, the fraction of MLP channels and how they are chosen),
+ * the method's settings, the layer to work on, and the run buttons.
+ */
+import { CHANNEL_SELECTIONS } from '../../solvers/spap';
 import { METHODS } from '../../solvers/types';
 import { compareLayer, pruneLayer, pruneWholeModel } from '../actions';
 import { NumberField } from '../components/NumberField';
-import { METHOD_LABEL, shortLayer } from '../format';
+import { METHOD_LABEL, SELECTION_LABEL, shortLayer } from '../format';
 import { useSession } from '../stores/session';
-import { useSettings, type PatternKind } from '../stores/settings';
+import { CHANNEL_FRACTION, useSettings, type PatternKind, type Settings } from '../stores/settings';
 
 const PATTERNS: { kind: PatternKind; label: string }[] = [
   { kind: 'unstructured', label: 'Unstructured' },
@@ -17,7 +21,57 @@ const METHOD_HINT: Record<string, string> = {
   sparsegpt: 'One pass of OBS updates column block by column block.',
   wanda: '|W| · ‖x‖ per output row, no weight update.',
   magnitude: 'Keep the largest |W|, no calibration needed.',
+  spap: 'Removes whole MLP channels block by block, so the model gets smaller. A growing penalty picks them; down_proj is refit on the rest.',
 };
+
+const SELECTION_HINT: Record<string, string> = {
+  spap: 'Penalty path: ρ grows until the choice of channels stops changing.',
+  'weight-norm': 'Baseline: remove the channels with the smallest ‖W_down[:, i]‖.',
+  'activation-norm': 'Baseline: smallest ‖W_down[:, i]‖ · ‖x_i‖ (Wanda-style).',
+};
+
+/** SPAP's controls: how many channels go, how they are chosen, the penalty schedule. */
+function StructuredControls({ s, busy, channels }: { s: Settings & { setSpap: (p: Partial<Settings['spap']>) => void; set: (p: Partial<Settings>) => void }; busy: boolean; channels: number | null }) {
+  const removed = channels === null ? null : Math.round(s.channelFraction * channels);
+  return (
+    <>
+      <label className="slider">
+        <span>
+          <strong data-testid="channel-fraction-value">{Math.round(s.channelFraction * 100)}%</strong> of MLP channels removed
+          {channels !== null ? <span className="muted"> ({removed} of {channels} per block)</span> : null}
+        </span>
+        <input
+          type="range"
+          min={CHANNEL_FRACTION.min}
+          max={CHANNEL_FRACTION.max}
+          step={CHANNEL_FRACTION.step}
+          value={s.channelFraction}
+          data-testid="channel-fraction"
+          aria-label="Fraction of MLP channels to remove"
+          onChange={(e) => s.set({ channelFraction: Number(e.target.value) })}
+          disabled={busy}
+        />
+      </label>
+      <div className="radio-column" role="radiogroup" aria-label="Channel selection">
+        <span className="group-label">Channel selection (same refit for all)</span>
+        {CHANNEL_SELECTIONS.map((sel) => (
+          <label key={sel} title={SELECTION_HINT[sel]}>
+            <input type="radio" name="selection" data-testid={`selection-${sel}`} checked={s.selection === sel} onChange={() => s.set({ selection: sel })} disabled={busy} /> {SELECTION_LABEL[sel]}
+          </label>
+        ))}
+      </div>
+      <p className="hint">{SELECTION_HINT[s.selection]}</p>
+      <div className={`alps-settings${s.selection === 'spap' ? '' : ' dimmed'}`}>
+        <h3>SPAP penalty {s.selection === 'spap' ? null : <span className="muted">(used by the SPAP selection)</span>}</h3>
+        <div className="field-grid">
+          <NumberField label="ρ₀ (initial penalty)" testId="spap-rho0" integer={false} value={s.spap.rho0} min={1e-9} max={1e6} step={0.001} onChange={(v) => s.setSpap({ rho0: v })} disabled={busy} />
+          <NumberField label="ρ growth" title="ρ is multiplied by this after every penalty step" testId="spap-growth" integer={false} value={s.spap.growth} min={1.01} max={100} step={0.1} onChange={(v) => s.setSpap({ growth: v })} disabled={busy} />
+          <NumberField label="Step cap" testId="spap-steps" value={s.spap.maxSteps} min={1} max={10000} step={10} onChange={(v) => s.setSpap({ maxSteps: v })} disabled={busy} />
+        </div>
+      </div>
+    </>
+  );
+}
 
 export function PrunePanel() {
   const s = useSettings();
@@ -29,19 +83,35 @@ export function PrunePanel() {
   const canRun = !!model && !busy && loading === null && gpu.state !== 'unavailable';
   const why = !model ? 'Load a model first.' : gpu.state === 'unavailable' ? 'WebGPU is not available in this browser.' : busy ? `${job.label}…` : null;
   const blocks = model ? [...new Set(model.linears.map((l) => l.block))] : [];
+  const structured = s.method === 'spap';
+  // The MLP width is down_proj's (c_proj's, fc2's: role "down") input size.
+  const down = model?.linears.find((l) => l.role === 'down');
+  const channels = down ? down.shape[1] : null;
 
   return (
     <>
       <section className="side-section">
         <h2>Pruning</h2>
-        <div className="segmented" role="radiogroup" aria-label="Method">
-          {METHODS.map((m) => (
-            <button key={m} type="button" role="radio" aria-checked={s.method === m} data-testid={`method-${m}`} className={s.method === m ? 'active' : ''} onClick={() => s.set({ method: m })} disabled={busy}>
-              {METHOD_LABEL[m]}
+        <div role="radiogroup" aria-label="Method" className="method-groups">
+          <span className="group-label">Unstructured (single weights)</span>
+          <div className="segmented">
+            {METHODS.map((m) => (
+              <button key={m} type="button" role="radio" aria-checked={s.method === m} data-testid={`method-${m}`} className={s.method === m ? 'active' : ''} onClick={() => s.set({ method: m })} disabled={busy}>
+                {METHOD_LABEL[m]}
+              </button>
+            ))}
+          </div>
+          <span className="group-label">Structured (whole MLP channels)</span>
+          <div className="segmented single">
+            <button type="button" role="radio" aria-checked={structured} data-testid="method-spap" className={structured ? 'active' : ''} onClick={() => s.set({ method: 'spap' })} disabled={busy}>
+              SPAP
             </button>
-          ))}
+          </div>
         </div>
         <p className="hint">{METHOD_HINT[s.method]}</p>
+        {structured ? <StructuredControls s={s} busy={busy} channels={channels} /> : null}
+        {structured ? null : (
+        <>
         <div className="radio-row" role="radiogroup" aria-label="Sparsity pattern">
           {PATTERNS.map((p) => (
             <label key={p.kind}>
@@ -70,9 +140,15 @@ export function PrunePanel() {
             <NumberField label="PCG steps" testId="alps-pcg" value={s.alps.pcgSteps} min={0} max={1000} step={1} onChange={(v) => s.setAlps({ pcgSteps: v })} disabled={busy} />
           </div>
         </div>
+        </>
+        )}
       </section>
       <section className="side-section run-section">
         <h2>Run</h2>
+        {structured ? (
+          <p className="hint">SPAP has no single-layer run: it chooses each block's channels with the earlier blocks already pruned.</p>
+        ) : (
+        <>
         <label className="field">
           <span>Layer</span>
           <select data-testid="layer-select" value={s.layer ?? ''} onChange={(e) => s.set({ layer: e.target.value })} disabled={!model || busy}>
@@ -96,6 +172,10 @@ export function PrunePanel() {
           <button type="button" className="button secondary" data-testid="run-compare" onClick={() => void compareLayer()} disabled={!canRun} title="Run ALPS, SparseGPT, Wanda and magnitude on this layer with the same settings">
             Compare methods
           </button>
+        </div>
+        </>
+        )}
+        <div className="run-buttons">
           <button type="button" className="button wide-cell" data-testid="run-model" onClick={() => void pruneWholeModel()} disabled={!canRun}>
             Prune the whole model
           </button>

@@ -4,6 +4,7 @@
  * ~10 times a second, so the charts re-render at a readable, affordable rate.
  */
 import { create } from 'zustand';
+import type { ChannelSelection, SpapStep } from '../../solvers/spap';
 import type { AlpsIteration, Method, PcgStep } from '../../solvers/types';
 import type { RunKind } from '../../worker/protocol';
 
@@ -14,11 +15,14 @@ export interface LiveState {
   phase: string | null;
   iterations: AlpsIteration[];
   pcg: PcgStep[];
+  /** Set while a structured run's block is the live one (then `method` is null and the ALPS arrays stay empty). */
+  block: { index: number; blocks: number; channels: number; selection: ChannelSelection } | null;
+  spapSteps: SpapStep[];
   /** Incremented on every commit (tests and charts use it to see fresh data). */
   version: number;
 }
 
-const EMPTY: LiveState = { layer: null, method: null, run: null, phase: null, iterations: [], pcg: [], version: 0 };
+const EMPTY: LiveState = { layer: null, method: null, run: null, phase: null, iterations: [], pcg: [], block: null, spapSteps: [], version: 0 };
 
 export const useLive = create<LiveState>(() => EMPTY);
 
@@ -27,20 +31,23 @@ export const FLUSH_MS = 100;
 let pendingIterations: AlpsIteration[] = [];
 let pendingPcg: PcgStep[] = [];
 let pendingPhase: string | null = null;
+let pendingSteps: SpapStep[] = [];
 let timer: ReturnType<typeof setTimeout> | null = null;
 
 function flush(): void {
   timer = null;
-  if (!pendingIterations.length && !pendingPcg.length && pendingPhase === null) return;
+  if (!pendingIterations.length && !pendingPcg.length && !pendingSteps.length && pendingPhase === null) return;
   const s = useLive.getState();
   useLive.setState({
     iterations: pendingIterations.length ? [...s.iterations, ...pendingIterations] : s.iterations,
     pcg: pendingPcg.length ? [...s.pcg, ...pendingPcg] : s.pcg,
+    spapSteps: pendingSteps.length ? [...s.spapSteps, ...pendingSteps] : s.spapSteps,
     phase: pendingPhase ?? s.phase,
     version: s.version + 1,
   });
   pendingIterations = [];
   pendingPcg = [];
+  pendingSteps = [];
   pendingPhase = null;
 }
 
@@ -55,8 +62,23 @@ export const live = {
     timer = null;
     pendingIterations = [];
     pendingPcg = [];
+    pendingSteps = [];
     pendingPhase = null;
-    useLive.setState((s) => ({ layer, method, run, phase: 'solving', iterations: [], pcg: [], version: s.version + 1 }));
+    useLive.setState((s) => ({ layer, method, run, phase: 'solving', iterations: [], pcg: [], block: null, spapSteps: [], version: s.version + 1 }));
+  },
+  /** A structured run's block starts its channel selection. */
+  startBlock(layer: string, block: LiveState['block']): void {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    pendingIterations = [];
+    pendingPcg = [];
+    pendingSteps = [];
+    pendingPhase = null;
+    useLive.setState((s) => ({ layer, method: null, run: 'model', phase: 'selecting', iterations: [], pcg: [], block, spapSteps: [], version: s.version + 1 }));
+  },
+  spapStep(data: SpapStep): void {
+    pendingSteps.push(data);
+    schedule();
   },
   iteration(data: AlpsIteration): void {
     pendingIterations.push(data);

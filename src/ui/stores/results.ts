@@ -5,7 +5,8 @@
  */
 import { create } from 'zustand';
 import type { Method } from '../../solvers/types';
-import type { EvaluationResult, GenerationResult, LayerResult, ModelRunSummary, RunKind } from '../../worker/protocol';
+import type { BlockChannelReport } from '../../pipeline/structured';
+import type { EvaluationResult, GenerationResult, LayerResult, ModelRunSummary, RunKind, StructuredRunSummary } from '../../worker/protocol';
 import { openKv } from '../../worker/kv';
 
 export interface Comparison {
@@ -24,6 +25,10 @@ export interface Selection {
 export interface ResultsData {
   layerRuns: LayerResult[];
   modelRun: ModelRunSummary | null;
+  /** The last structured (MLP-channel) run, kept beside the sparse one. */
+  structuredRun: StructuredRunSummary | null;
+  /** Recent structured runs (reports only, newest last), so selections and fractions can be compared. */
+  structuredHistory: StructuredRunSummary[];
   compare: Comparison | null;
   evaluation: EvaluationResult | null;
   generation: GenerationResult | null;
@@ -32,6 +37,8 @@ export interface ResultsData {
 interface ResultsStore extends ResultsData {
   /** Layers finished so far by the whole-model run in progress (its per-layer chart builds from these). */
   modelRunPartial: LayerResult[];
+  /** Blocks finished so far by the structured run in progress. */
+  structuredPartial: BlockChannelReport[];
   selected: Selection | null;
   /** The fingerprint the results belong to; null until a model is loaded. */
   fingerprint: string | null;
@@ -39,6 +46,9 @@ interface ResultsStore extends ResultsData {
   addPartial(result: LayerResult): void;
   resetPartial(): void;
   setModelRun(run: ModelRunSummary): void;
+  addBlock(report: BlockChannelReport): void;
+  resetBlocks(): void;
+  setStructuredRun(run: StructuredRunSummary): void;
   setCompare(compare: Comparison | null): void;
   setEvaluation(evaluation: EvaluationResult): void;
   setGeneration(generation: GenerationResult): void;
@@ -46,11 +56,15 @@ interface ResultsStore extends ResultsData {
   clear(): void;
 }
 
-const EMPTY: ResultsData = { layerRuns: [], modelRun: null, compare: null, evaluation: null, generation: null };
+/** Structured runs kept for comparison. */
+const HISTORY = 8;
+
+const EMPTY: ResultsData = { layerRuns: [], modelRun: null, structuredRun: null, structuredHistory: [], compare: null, evaluation: null, generation: null };
 
 export const useResults = create<ResultsStore>((set) => ({
   ...EMPTY,
   modelRunPartial: [],
+  structuredPartial: [],
   selected: null,
   fingerprint: null,
   addLayerRun: (result) =>
@@ -61,11 +75,14 @@ export const useResults = create<ResultsStore>((set) => ({
   addPartial: (result) => set((s) => ({ modelRunPartial: [...s.modelRunPartial, result] })),
   resetPartial: () => set({ modelRunPartial: [] }),
   setModelRun: (modelRun) => set({ modelRun, modelRunPartial: [] }),
+  addBlock: (report) => set((s) => ({ structuredPartial: [...s.structuredPartial, report] })),
+  resetBlocks: () => set({ structuredPartial: [] }),
+  setStructuredRun: (structuredRun) => set((s) => ({ structuredRun, structuredPartial: [], structuredHistory: [...s.structuredHistory, structuredRun].slice(-HISTORY) })),
   setCompare: (compare) => set({ compare }),
   setEvaluation: (evaluation) => set({ evaluation }),
   setGeneration: (generation) => set({ generation }),
   select: (selected) => set({ selected }),
-  clear: () => set({ ...EMPTY, modelRunPartial: [], selected: null }),
+  clear: () => set({ ...EMPTY, modelRunPartial: [], structuredPartial: [], selected: null }),
 }));
 
 // ---------------------------------------------------------------- persistence
@@ -81,7 +98,7 @@ export async function restoreResults(fingerprint: string): Promise<boolean> {
   } catch {
     stored = undefined;
   }
-  useResults.setState({ ...EMPTY, ...(stored ?? {}), modelRunPartial: [], selected: null, fingerprint });
+  useResults.setState({ ...EMPTY, ...(stored ?? {}), modelRunPartial: [], structuredPartial: [], selected: null, fingerprint });
   return stored !== undefined;
 }
 
@@ -91,12 +108,12 @@ let saveTimer: ReturnType<typeof setTimeout> | null = null;
 export function persistResults(): () => void {
   return useResults.subscribe((s, prev) => {
     if (!s.fingerprint || s.fingerprint !== prev.fingerprint) return;
-    if (s.layerRuns === prev.layerRuns && s.modelRun === prev.modelRun && s.compare === prev.compare && s.evaluation === prev.evaluation && s.generation === prev.generation) return;
+    if (s.layerRuns === prev.layerRuns && s.modelRun === prev.modelRun && s.structuredRun === prev.structuredRun && s.structuredHistory === prev.structuredHistory && s.compare === prev.compare && s.evaluation === prev.evaluation && s.generation === prev.generation) return;
     if (saveTimer) clearTimeout(saveTimer);
     const fingerprint = s.fingerprint;
     saveTimer = setTimeout(() => {
-      const { layerRuns, modelRun, compare, evaluation, generation } = useResults.getState();
-      void kv.put(key(fingerprint), { layerRuns, modelRun, compare, evaluation, generation } satisfies ResultsData).catch(() => undefined);
+      const { layerRuns, modelRun, structuredRun, structuredHistory, compare, evaluation, generation } = useResults.getState();
+      void kv.put(key(fingerprint), { layerRuns, modelRun, structuredRun, structuredHistory, compare, evaluation, generation } satisfies ResultsData).catch(() => undefined);
     }, 300);
   });
 }

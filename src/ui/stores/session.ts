@@ -2,7 +2,7 @@
 import { create } from 'zustand';
 import type { AdapterSummary, ModelSummary } from '../../worker/protocol';
 
-export type JobKind = 'pruneLayer' | 'compareLayer' | 'pruneModel' | 'evaluate' | 'generate' | 'exportLayerProblem' | 'exportModel';
+export type JobKind = 'pruneLayer' | 'compareLayer' | 'pruneModel' | 'pruneStructured' | 'evaluate' | 'generate' | 'exportLayerProblem' | 'exportModel';
 
 export interface Progress {
   stage: string;
@@ -29,7 +29,7 @@ export interface Banner {
   message: string;
 }
 
-export type Tab = 'overview' | 'live' | 'layers' | 'compare' | 'evaluate' | 'download';
+export type Tab = 'overview' | 'live' | 'layers' | 'channels' | 'compare' | 'evaluate' | 'download';
 
 export type GpuStatus = { state: 'checking' } | { state: 'ready'; adapter: AdapterSummary } | { state: 'unavailable'; message: string };
 

@@ -4,10 +4,14 @@
  * "custom" there and kept only in this tab.
  */
 import { create } from 'zustand';
+import { CHANNEL_SELECTIONS, DEFAULT_SPAP, type ChannelSelection } from '../../solvers/spap';
 import { DEFAULT_ALPS, METHODS, type AlpsOptions, type Method, type Pattern } from '../../solvers/types';
-import type { CalibrationSettings, PruneSettings } from '../../worker/protocol';
+import type { CalibrationSettings, PruneSettings, StructuredSettings } from '../../worker/protocol';
 
 export type PatternKind = 'unstructured' | '2:4' | '4:8';
+/** The four unstructured methods plus SPAP, which removes whole MLP channels instead of single weights. */
+export type StudioMethod = Method | 'spap';
+export const STUDIO_METHODS: readonly StudioMethod[] = [...METHODS, 'spap'];
 export type TextSource = 'default' | 'custom';
 
 export interface AlpsSettings {
@@ -17,11 +21,21 @@ export interface AlpsSettings {
   pcgSteps: number;
 }
 
+export interface SpapSettings {
+  rho0: number;
+  growth: number;
+  maxSteps: number;
+}
+
 export interface Settings {
-  method: Method;
+  method: StudioMethod;
   patternKind: PatternKind;
   sparsity: number;
   alps: AlpsSettings;
+  /** Structured (SPAP) runs: fraction of each block's MLP channels to remove, and how they are chosen. */
+  channelFraction: number;
+  selection: ChannelSelection;
+  spap: SpapSettings;
   layer: string | null;
   calSource: TextSource;
   calText: string;
@@ -42,6 +56,9 @@ export const DEFAULT_SETTINGS: Settings = {
   patternKind: 'unstructured',
   sparsity: 0.5,
   alps: { rho0: DEFAULT_ALPS.rho0, maxIterations: DEFAULT_ALPS.maxIterations, updateEvery: DEFAULT_ALPS.updateEvery, pcgSteps: DEFAULT_ALPS.pcgSteps },
+  channelFraction: 0.2,
+  selection: 'spap',
+  spap: { rho0: DEFAULT_SPAP.rho0, growth: DEFAULT_SPAP.growth, maxSteps: DEFAULT_SPAP.maxSteps },
   layer: null,
   calSource: 'default',
   calText: '',
@@ -60,6 +77,7 @@ export const DEFAULT_SETTINGS: Settings = {
 interface SettingsStore extends Settings {
   set(patch: Partial<Settings>): void;
   setAlps(patch: Partial<AlpsSettings>): void;
+  setSpap(patch: Partial<SpapSettings>): void;
 }
 
 export function patternOf(s: Pick<Settings, 'patternKind' | 'sparsity'>): Pattern {
@@ -68,10 +86,18 @@ export function patternOf(s: Pick<Settings, 'patternKind' | 'sparsity'>): Patter
   return { kind: 'unstructured', sparsity: s.sparsity };
 }
 
-export function pruneSettings(s: Settings): PruneSettings {
+/** Settings of an unstructured run; `method` is passed in because the chosen one may be SPAP (see structuredSettings). */
+export function pruneSettings(s: Settings, method: Method): PruneSettings {
   const alps: AlpsOptions = { ...DEFAULT_ALPS, ...s.alps };
-  return { method: s.method, pattern: patternOf(s), alps };
+  return { method, pattern: patternOf(s), alps };
 }
+
+export function structuredSettings(s: Settings): StructuredSettings {
+  return { selection: s.selection, fraction: s.channelFraction, spap: { ...s.spap } };
+}
+
+/** The sliders' range: removing more than 60% of a small model's MLP leaves little to study. */
+export const CHANNEL_FRACTION = { min: 0.05, max: 0.6, step: 0.05 };
 
 export function calibrationSettings(s: Settings): CalibrationSettings {
   return { text: s.calSource === 'custom' && s.calText.trim() ? s.calText : undefined, nsamples: s.nsamples, seqlen: s.seqlen, seed: s.seed };
@@ -81,6 +107,7 @@ export function calibrationSettings(s: Settings): CalibrationSettings {
 
 const NUMBER_KEYS: [keyof Settings, string][] = [
   ['sparsity', 'sparsity'],
+  ['channelFraction', 'channels'],
   ['nsamples', 'samples'],
   ['seqlen', 'seqlen'],
   ['seed', 'seed'],
@@ -89,6 +116,11 @@ const NUMBER_KEYS: [keyof Settings, string][] = [
   ['genTokens', 'genTokens'],
 ];
 const MIN_COUNT: Partial<Record<keyof Settings, number>> = { nsamples: 1, seqlen: 2, seed: 0, evalSeqlen: 2, evalMaxTokens: 2, genTokens: 1 };
+const SPAP_KEYS: [keyof SpapSettings, string][] = [
+  ['rho0', 'spapRho0'],
+  ['growth', 'spapGrowth'],
+  ['maxSteps', 'spapSteps'],
+];
 const ALPS_KEYS: [keyof AlpsSettings, string][] = [
   ['rho0', 'rho0'],
   ['maxIterations', 'iters'],
@@ -107,14 +139,21 @@ export function settingsFromQuery(search: string): Partial<Settings> {
   const q = new URLSearchParams(search);
   const out: Partial<Settings> = {};
   const method = q.get('method');
-  if (method && (METHODS as readonly string[]).includes(method)) out.method = method as Method;
+  if (method && (STUDIO_METHODS as readonly string[]).includes(method)) out.method = method as StudioMethod;
+  const selection = q.get('selection');
+  if (selection && (CHANNEL_SELECTIONS as readonly string[]).includes(selection)) out.selection = selection as ChannelSelection;
   const pattern = q.get('pattern');
   if (pattern === 'unstructured' || pattern === '2:4' || pattern === '4:8') out.patternKind = pattern;
   for (const [key, name] of NUMBER_KEYS) {
     const v = finite(q.get(name));
     if (v === null) continue;
-    // Everything but the sparsity is a count: a whole number, at least its minimum.
-    (out as Record<string, number>)[key] = key === 'sparsity' ? Math.min(0.99, Math.max(0, v)) : Math.max(MIN_COUNT[key] ?? 0, Math.round(v));
+    // Everything but the two fractions is a count: a whole number, at least its minimum.
+    (out as Record<string, number>)[key] =
+      key === 'sparsity'
+        ? Math.min(0.99, Math.max(0, v))
+        : key === 'channelFraction'
+          ? Math.min(CHANNEL_FRACTION.max, Math.max(CHANNEL_FRACTION.min, v))
+          : Math.max(MIN_COUNT[key] ?? 0, Math.round(v));
   }
   const alps: Partial<AlpsSettings> = {};
   for (const [key, name] of ALPS_KEYS) {
@@ -125,6 +164,16 @@ export function settingsFromQuery(search: string): Partial<Settings> {
     } else alps[key] = Math.max(key === 'pcgSteps' ? 0 : 1, Math.round(v));
   }
   if (Object.keys(alps).length) out.alps = { ...DEFAULT_SETTINGS.alps, ...alps };
+  const spap: Partial<SpapSettings> = {};
+  for (const [key, name] of SPAP_KEYS) {
+    const v = finite(q.get(name));
+    if (v === null) continue;
+    if (key === 'rho0' && v > 0) spap.rho0 = v;
+    // ρ must grow for the selection to become integral.
+    else if (key === 'growth' && v > 1) spap.growth = v;
+    else if (key === 'maxSteps') spap.maxSteps = Math.max(1, Math.round(v));
+  }
+  if (Object.keys(spap).length) out.spap = { ...DEFAULT_SETTINGS.spap, ...spap };
   const layer = q.get('layer');
   if (layer) out.layer = layer;
   if (q.get('cal') === 'custom') out.calSource = 'custom';
@@ -142,6 +191,8 @@ export function settingsToQuery(s: Settings): string {
   if (s.patternKind !== d.patternKind) q.set('pattern', s.patternKind);
   for (const [key, name] of NUMBER_KEYS) if (s[key] !== d[key]) q.set(name, String(s[key]));
   for (const [key, name] of ALPS_KEYS) if (s.alps[key] !== d.alps[key]) q.set(name, String(s.alps[key]));
+  if (s.selection !== d.selection) q.set('selection', s.selection);
+  for (const [key, name] of SPAP_KEYS) if (s.spap[key] !== d.spap[key]) q.set(name, String(s.spap[key]));
   if (s.layer) q.set('layer', s.layer);
   if (s.calSource === 'custom') q.set('cal', 'custom');
   if (s.evalSource === 'custom') q.set('eval', 'custom');
@@ -164,4 +215,5 @@ export const useSettings = create<SettingsStore>((set) => ({
   ...settingsFromQuery(typeof location === 'undefined' ? '' : location.search),
   set: (patch) => set(patch),
   setAlps: (patch) => set((s) => ({ alps: { ...s.alps, ...patch } })),
+  setSpap: (patch) => set((s) => ({ spap: { ...s.spap, ...patch } })),
 }));

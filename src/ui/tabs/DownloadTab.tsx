@@ -1,7 +1,8 @@
 /** Keeping and sharing: the pruned model's files, the report, layer problem files, a link to these settings. */
 import { useState } from 'react';
 import { clearResults, downloadReport, exportLayerProblem, prepareModelDownload } from '../actions';
-import { formatBytes, shortLayer } from '../format';
+import { formatBytes, formatCount, formatPercent, SELECTION_LABEL, shortLayer } from '../format';
+import type { PreparedFile } from '../stores/downloads';
 import { useDownloads } from '../stores/downloads';
 import { useResults } from '../stores/results';
 import { useSession } from '../stores/session';
@@ -14,12 +15,14 @@ export function DownloadTab() {
   const modelRun = useResults((s) => s.modelRun);
   const layerRuns = useResults((s) => s.layerRuns);
   const files = useDownloads((s) => s.model);
+  const structuredRun = useResults((s) => s.structuredRun);
+  const structuredFiles = useDownloads((s) => s.structured);
   const layer = useSettings((s) => s.layer);
   const query = useSettings((s) => settingsToQuery(s));
   const link = `${location.origin}${location.pathname}${query}`;
   const [copied, setCopied] = useState(false);
   if (!model) return <p className="empty">Load a model first.</p>;
-  const hasResults = !!modelRun || layerRuns.length > 0;
+  const hasResults = !!modelRun || !!structuredRun || layerRuns.length > 0;
   return (
     <div className="stack">
       <section className="panel">
@@ -33,26 +36,33 @@ export function DownloadTab() {
             <button type="button" className="button" data-testid="prepare-download" onClick={() => void prepareModelDownload()} disabled={busy}>
               {files.length ? 'Write the files again' : 'Write the pruned model'}
             </button>
-            {files.length ? (
-              <ul className="file-list" data-testid="download-files">
-                {files.map((f) => (
-                  <li key={f.name}>
-                    <a href={f.url} download={f.name} data-testid={`download-${f.name}`}>
-                      {f.name}
-                    </a>{' '}
-                    <span className="muted">{formatBytes(f.size)}</span>
-                  </li>
-                ))}
-              </ul>
-            ) : null}
+            <FileList files={files} testId="download-files" prefix="download" />
           </>
         ) : (
           <p className="muted">Prune the whole model first; its files can then be downloaded here.</p>
         )}
       </section>
       <section className="panel">
+        <h3>Structured (smaller) model</h3>
+        {structuredRun ? (
+          <>
+            <p>
+              The last SPAP run ({SELECTION_LABEL[structuredRun.settings.selection]}, {formatPercent(structuredRun.settings.fraction, 0)} of MLP channels removed): gate/up/down tensors cut to the kept
+              channels, <code>config.json</code> with <code>{structuredRun.width.field}</code> {structuredRun.width.before} → {structuredRun.width.after} ({formatCount(structuredRun.parameters.before)} →{' '}
+              {formatCount(structuredRun.parameters.after)} parameters), the tokenizer files and <code>prune_report.json</code> with the channels each block kept.
+            </p>
+            <button type="button" className="button" data-testid="prepare-structured-download" onClick={() => void prepareModelDownload('structured')} disabled={busy}>
+              {structuredFiles.length ? 'Write the files again' : 'Write the structured model'}
+            </button>
+            <FileList files={structuredFiles} testId="structured-files" prefix="structured" />
+          </>
+        ) : (
+          <p className="muted">Choose SPAP under Pruning and prune the whole model; the smaller checkpoint can then be downloaded here.</p>
+        )}
+      </section>
+      <section className="panel">
         <h3>Report</h3>
-        <p>Every finished layer result (whole-model and single-layer runs), the comparison, perplexity and generation, with the settings.</p>
+        <p>Every finished layer result (whole-model and single-layer runs), the structured run's channels, the comparison, perplexity and generation, with the settings. The CSV has one row per layer result.</p>
         <div className="button-row">
           <button type="button" className="button secondary" data-testid="report-json" onClick={() => downloadReport('json')} disabled={!hasResults}>
             Report as JSON
@@ -101,5 +111,21 @@ export function DownloadTab() {
         </button>
       </section>
     </div>
+  );
+}
+
+function FileList({ files, testId, prefix }: { files: PreparedFile[]; testId: string; prefix: string }) {
+  if (!files.length) return null;
+  return (
+    <ul className="file-list" data-testid={testId}>
+      {files.map((f) => (
+        <li key={f.name}>
+          <a href={f.url} download={f.name} data-testid={`${prefix}-${f.name}`}>
+            {f.name}
+          </a>{' '}
+          <span className="muted">{formatBytes(f.size)}</span>
+        </li>
+      ))}
+    </ul>
   );
 }

@@ -14,10 +14,11 @@ export function EvaluateTab() {
   const evaluation = useResults((x) => x.evaluation);
   const generation = useResults((x) => x.generation);
   const modelRun = useResults((x) => x.modelRun);
+  const structuredRun = useResults((x) => x.structuredRun);
   const disabled = !model || busy || gpu.state === 'unavailable' || !model.hasTokenizer;
   return (
     <div className="stack">
-      {!modelRun ? (
+      {!modelRun && !structuredRun ? (
         <p className="hint panel-hint">No whole-model run yet: only the dense model will be measured. Press “Prune the whole model” to compare dense and pruned.</p>
       ) : null}
       <section className="panel">
@@ -48,14 +49,24 @@ export function EvaluateTab() {
                 {evaluation.dense.toFixed(3)}
               </span>
             </div>
-            <div className="ppl-card">
-              <span className="ppl-label">pruned {evaluation.prunedLabel ? `(${evaluation.prunedLabel})` : ''}</span>
-              <span className="ppl-value" data-testid="ppl-pruned">
-                {evaluation.pruned === null ? '–' : evaluation.pruned.toFixed(3)}
-              </span>
-              {evaluation.pruned !== null ? <span className="muted">{evaluation.pruned >= evaluation.dense ? '+' : ''}
-                  {formatPercent(evaluation.pruned / evaluation.dense - 1)} vs dense</span> : null}
-            </div>
+            {evaluation.pruned !== null || !evaluation.structured ? (
+              <div className="ppl-card">
+                <span className="ppl-label">pruned {evaluation.prunedLabel ? `(${evaluation.prunedLabel})` : ''}</span>
+                <span className="ppl-value" data-testid="ppl-pruned">
+                  {evaluation.pruned === null ? '–' : evaluation.pruned.toFixed(3)}
+                </span>
+                {evaluation.pruned !== null ? <VsDense value={evaluation.pruned} dense={evaluation.dense} /> : null}
+              </div>
+            ) : null}
+            {evaluation.structured ? (
+              <div className="ppl-card">
+                <span className="ppl-label">structured {evaluation.structuredLabel ? `(${evaluation.structuredLabel})` : ''}</span>
+                <span className="ppl-value" data-testid="ppl-structured">
+                  {evaluation.structured.toFixed(3)}
+                </span>
+                <VsDense value={evaluation.structured} dense={evaluation.dense} />
+              </div>
+            ) : null}
             <p className="muted small">
               exp(mean next-token NLL) over {evaluation.windows} windows of {evaluation.seqlen} tokens ({evaluation.tokens.toLocaleString()} tokens) of {evaluation.textSource}. Lower is better.
             </p>
@@ -75,7 +86,7 @@ export function EvaluateTab() {
           </button>
         </div>
         {generation ? (
-          <div className="generation" data-testid="generation">
+          <div className={`generation${generation.pruned !== null && generation.structured ? ' three' : ''}`} data-testid="generation">
             <div>
               <h4>dense</h4>
               <p data-testid="gen-dense">
@@ -83,22 +94,44 @@ export function EvaluateTab() {
                 {generation.dense.startsWith(generation.prompt) ? generation.dense.slice(generation.prompt.length) : generation.dense}
               </p>
             </div>
-            <div>
-              <h4>pruned</h4>
-              <p data-testid="gen-pruned">
-                {generation.pruned === null ? (
-                  <span className="muted">No pruned model yet.</span>
-                ) : (
-                  <>
-                    <span className="prompt-text">{generation.prompt}</span>
-                    {generation.pruned.startsWith(generation.prompt) ? generation.pruned.slice(generation.prompt.length) : generation.pruned}
-                  </>
-                )}
-              </p>
-            </div>
+            {generation.pruned !== null || !generation.structured ? (
+              <div>
+                <h4>pruned</h4>
+                <p data-testid="gen-pruned">
+                  {generation.pruned === null ? <span className="muted">No pruned model yet.</span> : <Continuation prompt={generation.prompt} text={generation.pruned} />}
+                </p>
+              </div>
+            ) : null}
+            {generation.structured ? (
+              <div>
+                <h4>structured (smaller MLPs)</h4>
+                <p data-testid="gen-structured">
+                  <Continuation prompt={generation.prompt} text={generation.structured} />
+                </p>
+              </div>
+            ) : null}
           </div>
         ) : null}
       </section>
     </div>
+  );
+}
+
+function VsDense({ value, dense }: { value: number; dense: number }) {
+  return (
+    <span className="muted">
+      {value >= dense ? '+' : ''}
+      {formatPercent(value / dense - 1)} vs dense
+    </span>
+  );
+}
+
+/** The prompt, marked, then what the model added. */
+function Continuation({ prompt, text }: { prompt: string; text: string }) {
+  return (
+    <>
+      <span className="prompt-text">{prompt}</span>
+      {text.startsWith(prompt) ? text.slice(prompt.length) : text}
+    </>
   );
 }

@@ -1,7 +1,13 @@
-/** Live telemetry of the layer being solved, and the per-layer errors of a whole-model run. */
-import { LayerErrorChart } from '../charts/LayerErrorChart';
+/**
+ * Live telemetry of what is being solved: an ALPS layer's convergence, or a SPAP block's penalty
+ * path; below, the per-layer errors of a sparse whole-model run and the per-block refit errors of a
+ * structured one, building up as they finish.
+ */
+import { BlockErrorChart } from '../charts/BlockErrorChart';
 import { ConvergenceCharts } from '../charts/ConvergenceCharts';
-import { METHOD_LABEL, formatSci, shortLayer } from '../format';
+import { LayerErrorChart } from '../charts/LayerErrorChart';
+import { SpapCharts } from '../charts/SpapCharts';
+import { METHOD_LABEL, SELECTION_LABEL, capitalise, formatPercent, formatSci, shortLayer } from '../format';
 import { useLive } from '../stores/live';
 import { useResults } from '../stores/results';
 import { useSession } from '../stores/session';
@@ -13,52 +19,111 @@ export function LiveTab() {
   const setTab = useSession((s) => s.setTab);
   const partial = useResults((s) => s.modelRunPartial);
   const modelRun = useResults((s) => s.modelRun);
+  const blocksPartial = useResults((s) => s.structuredPartial);
+  const structuredRun = useResults((s) => s.structuredRun);
   const select = useResults((s) => s.select);
   const running = job?.kind === 'pruneModel';
+  const runningStructured = job?.kind === 'pruneStructured';
   const modelResults = running ? partial : (modelRun?.report ?? []);
-  const last = live.iterations[live.iterations.length - 1];
-  const oneShot = live.method !== null && live.method !== 'alps';
+  const blockResults = runningStructured ? blocksPartial : (structuredRun?.report ?? []);
+
+  const sparsePanel =
+    running || modelRun ? (
+      <section className="panel" key="sparse">
+        <LayerErrorChart
+          results={modelResults}
+          total={model?.linears.length ?? modelResults.length}
+          title={running ? 'Whole-model run: relative error per layer, so far' : `Last whole-model run (${METHOD_LABEL[modelRun!.settings.method]}, ${modelRun!.report[0]?.pattern ?? ''})`}
+          onSelect={(r) => {
+            select({ layer: r.id, method: r.method, run: r.run });
+            setTab('layers');
+          }}
+        />
+      </section>
+    ) : null;
+  const structuredPanel =
+    runningStructured || structuredRun ? (
+      <section className="panel" key="structured">
+        <BlockErrorChart
+          blocks={blockResults}
+          total={model?.blocks ?? blockResults.length}
+          title={
+            runningStructured
+              ? 'Structured run: refit error of down_proj per block, so far'
+              : `Last structured run (${SELECTION_LABEL[structuredRun!.settings.selection]}, ${formatPercent(structuredRun!.settings.fraction, 0)} of MLP channels removed)`
+          }
+          onSelect={() => setTab('channels')}
+        />
+      </section>
+    ) : null;
+  // The run that is live (or was last live) comes first.
+  const panels = live.block || runningStructured ? [structuredPanel, sparsePanel] : [sparsePanel, structuredPanel];
 
   return (
     <div className="stack">
-      <section className="panel">
-        <header className="panel-header">
-          <h3 data-testid="live-title">
-            {live.layer ? (
-              <>
-                {METHOD_LABEL[live.method ?? 'alps']} on {shortLayer(live.layer)} <span className="muted">· {live.run === 'model' ? 'whole-model run' : 'single layer'}</span>
-              </>
-            ) : (
-              'Live convergence'
-            )}
-          </h3>
-          {last ? (
-            <span className="muted" data-testid="live-stats">
-              iteration {last.iter} · error {formatSci(last.relError)} · ρ {formatSci(last.rho)}
-            </span>
-          ) : null}
-        </header>
-        {!live.layer ? (
-          <p className="empty">Run ALPS on a layer (or the whole model) to watch it converge here: error, support change and ρ per iteration, then the PCG refit.</p>
-        ) : oneShot ? (
-          <p className="empty">{METHOD_LABEL[live.method!]} prunes in one pass, with no iterations to chart. Its error appears in the Layers table when it finishes.</p>
-        ) : (
-          <ConvergenceCharts iterations={live.iterations} pcg={live.pcg} idPrefix="live" />
-        )}
-      </section>
-      {running || modelRun ? (
-        <section className="panel">
-          <LayerErrorChart
-            results={modelResults}
-            total={model?.linears.length ?? modelResults.length}
-            title={running ? 'Whole-model run: relative error per layer, so far' : `Last whole-model run (${METHOD_LABEL[modelRun!.settings.method]}, ${modelRun!.report[0]?.pattern ?? ''})`}
-            onSelect={(r) => {
-              select({ layer: r.id, method: r.method, run: r.run });
-              setTab('layers');
-            }}
-          />
-        </section>
-      ) : null}
+      {live.block ? <SpapLive /> : <AlpsLive />}
+      {panels}
     </div>
+  );
+}
+
+function AlpsLive() {
+  const live = useLive();
+  const last = live.iterations[live.iterations.length - 1];
+  const oneShot = live.method !== null && live.method !== 'alps';
+  return (
+    <section className="panel">
+      <header className="panel-header">
+        <h3 data-testid="live-title">
+          {live.layer ? (
+            <>
+              {METHOD_LABEL[live.method ?? 'alps']} on {shortLayer(live.layer)} <span className="muted">· {live.run === 'model' ? 'whole-model run' : 'single layer'}</span>
+            </>
+          ) : (
+            'Live convergence'
+          )}
+        </h3>
+        {last ? (
+          <span className="muted" data-testid="live-stats">
+            iteration {last.iter} · error {formatSci(last.relError)} · ρ {formatSci(last.rho)}
+          </span>
+        ) : null}
+      </header>
+      {!live.layer ? (
+        <p className="empty">Run ALPS on a layer (or the whole model) to watch it converge here: error, support change and ρ per iteration, then the PCG refit. SPAP runs show their penalty path here too.</p>
+      ) : oneShot ? (
+        <p className="empty">{METHOD_LABEL[live.method!]} prunes in one pass, with no iterations to chart. Its error appears in the Layers table when it finishes.</p>
+      ) : (
+        <ConvergenceCharts iterations={live.iterations} pcg={live.pcg} idPrefix="live" />
+      )}
+    </section>
+  );
+}
+
+function SpapLive() {
+  const live = useLive();
+  const block = live.block!;
+  const last = live.spapSteps[live.spapSteps.length - 1];
+  return (
+    <section className="panel">
+      <header className="panel-header">
+        <h3 data-testid="live-title">
+          {capitalise(SELECTION_LABEL[block.selection])} on block {block.index}{' '}
+          <span className="muted">
+            · {shortLayer(live.layer ?? '').replace(/^\d+ · /, '')} · {block.channels} MLP channels
+          </span>
+        </h3>
+        {last ? (
+          <span className="muted" data-testid="live-stats">
+            step {last.step} · objective {formatSci(last.relError)} · {last.changed} changed · ρ {formatSci(last.rho)}
+          </span>
+        ) : null}
+      </header>
+      {block.selection === 'spap' ? (
+        <SpapCharts steps={live.spapSteps} idPrefix="spap-live" waiting="Capturing the block's down_proj inputs, then the first penalty step…" />
+      ) : (
+        <p className="empty">{capitalise(SELECTION_LABEL[block.selection])} ranks the channels in one pass: there is no penalty path to chart. Each block's refit error appears below as it finishes.</p>
+      )}
+    </section>
   );
 }
