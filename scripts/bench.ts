@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       const C = gpu.tensor([n, n]);
       const flops = 2 * n * n * n;
       const repeats = n <= 256 ? 10 : n <= 512 ? 3 : 1;
-      for (const tiling of ['register', 'shared'] as const) {
+      for (const tiling of ['register', 'register-vec4', 'shared'] as const) {
         const ms = await timeIt(gpu, () => matmul(gpu, A, B, C, { M: n, N: n, K: n, tiling }), repeats);
         kernels.push({ kernel: `matmul ${tiling}`, n, ms: fmt(ms), 'GFLOP/s': fmt(flops / ms / 1e6) });
       }

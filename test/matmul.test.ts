@@ -38,6 +38,38 @@ describe('matmul kernel against a float64 reference', () => {
     }
   }
 
+  for (const transB of [false, true]) {
+    it(`register-vec4 transB=${transB} on shapes with K and N multiples of 4`, async () => {
+      const gpu = await testGpu();
+      for (const [M, N, K] of [
+        [1, 4, 4],
+        [37, 4, 8],
+        [5, 36, 20],
+        [66, 132, 100],
+      ]) {
+        const A = randn(M * K, M + 3 * K);
+        const B = randn(K * N, N + 5 * K);
+        const a = gpu.upload(f32(A));
+        const b = gpu.upload(f32(B));
+        const c = gpu.tensor([M, N]);
+        matmul(gpu, a, b, c, { M, N, K, transB, tiling: 'register-vec4' });
+        const got = await gpu.read(c);
+        const ref = matmulRef(A, B, M, N, K, false, transB);
+        expect(maxAbsDiff(got, ref)).toBeLessThan(1e-5 * Math.max(1, maxAbs(ref)) * Math.sqrt(K));
+        a.dispose();
+        b.dispose();
+        c.dispose();
+      }
+    });
+  }
+
+  it('refuses the vec4 tiling on misaligned operands', async () => {
+    const gpu = await testGpu();
+    const a = gpu.zeros([9]);
+    expect(() => matmul(gpu, a, a, gpu.zeros([9]), { M: 3, N: 3, K: 3, tiling: 'register-vec4' })).toThrow(/multiples of 4/);
+    a.dispose();
+  });
+
   it('multiplies sub-blocks with offsets, leading dimensions and a batch', async () => {
     const gpu = await testGpu();
     // Two batches of a 5×3 block inside 9-wide rows times a 3×6 block inside 8-wide rows.
