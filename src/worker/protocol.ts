@@ -3,6 +3,7 @@
  * it posts requests and renders the events that come back. Every request carries an id; the
  * worker answers with exactly one `result` or `error` for it, and any number of `event`s before.
  */
+import type { LayerReport } from '../pipeline/prune';
 import type { BlockChannelReport } from '../pipeline/structured';
 import type { ChannelSelection, SpapOptions, SpapStep } from '../solvers/spap';
 import type { AlpsIteration, AlpsOptions, Method, Pattern, PcgStep } from '../solvers/types';
@@ -84,23 +85,11 @@ export interface StructuredRunSummary {
 /** Which kind of run produced a result: one layer on its own (dense inputs) or the sequential whole-model run. */
 export type RunKind = 'layer' | 'model';
 
-/** A layer's outcome, as the per-layer table shows it. */
-export interface LayerResult {
-  id: string;
+/** A layer's outcome, as the per-layer table shows it: the pipeline's report plus how it was run. */
+export interface LayerResult extends Omit<LayerReport, 'block' | 'name'> {
   run: RunKind;
-  method: Method;
-  pattern: string;
   /** Requested unstructured sparsity (N:M patterns: 1 − N/M). */
   targetSparsity: number;
-  shape: [number, number];
-  /** Measured fraction of zeros in the pruned weight. */
-  sparsity: number;
-  relError: number;
-  relErrorBeforeRefit: number;
-  iterations: number;
-  ms: number;
-  history: AlpsIteration[];
-  pcg: PcgStep[];
   /** When the result was finished (ms since epoch). */
   finishedAt: number;
 }
