@@ -4,7 +4,7 @@
  * from a text, blocks pruned in order with true-sequential re-capture, and the pruned model written
  * as a Hugging Face folder (same tensor names, dtypes and shapes) with its per-layer report.
  */
-import { access, mkdir, readdir, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, realpath, rename, rmdir, stat, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { ParsedArgs } from '../args';
@@ -56,9 +56,11 @@ const REPORT_FILE = 'prune_report.json';
 
 /**
  * Fails before the (long) run when the output folder could not be written, is the input folder, or
- * is someone else's non-empty folder.
+ * is someone else's non-empty folder. A missing folder is created now, as the only sure test that it
+ * can be (permissions, read-only or virtual file systems); returns the first folder created, for
+ * removeCreated to take away again when the run fails.
  */
-async function checkOutDir(out: string, modelDir: string): Promise<void> {
+async function prepareOutDir(out: string, modelDir: string): Promise<string | undefined> {
   let info;
   try {
     info = await stat(out);
@@ -79,25 +81,25 @@ async function checkOutDir(out: string, modelDir: string): Promise<void> {
     } catch (error) {
       throw describeFsError(error, out, 'write');
     }
-    return;
+    return undefined;
   }
-  // The folder will be created: its nearest existing ancestor must be a writable folder.
-  let parent = dirname(resolve(out));
-  for (;;) {
+  try {
+    return (await mkdir(out, { recursive: true })) ?? undefined;
+  } catch (error) {
+    throw describeFsError(error, out, 'create');
+  }
+}
+
+/** Removes the still-empty folders this run created, from `out` up to `created`, after a failure or Ctrl-C. */
+async function removeCreated(out: string, created: string): Promise<void> {
+  const top = resolve(created);
+  for (let folder = resolve(out); ; folder = dirname(folder)) {
     try {
-      const p = await stat(parent);
-      if (!p.isDirectory()) throw new InputError(`cannot write ${out}: ${parent} is not a folder`);
-      await access(parent, constants.W_OK);
-      return;
-    } catch (error) {
-      if (error instanceof InputError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && dirname(parent) !== parent) {
-        parent = dirname(parent);
-        continue;
-      }
-      throw describeFsError(error, out, 'write');
+      await rmdir(folder);
+    } catch {
+      return; // not empty (or gone): leave it
     }
+    if (folder === top || dirname(folder) === folder) return;
   }
 }
 
@@ -214,7 +216,6 @@ export const prune: Command = {
       const seqlen = seqlenOption ?? Math.min(256, modelContext(model));
       checkSeqlen(seqlen, model, dir);
       checkLayers(model, pattern, dir);
-      await checkOutDir(out, dir);
       const text = await readTextArg(calibPath);
       if (!text.trim()) throw new InputError(`${calibPath} is empty`);
       const ids = tokenizer.encode(text);
@@ -235,30 +236,37 @@ export const prune: Command = {
         );
       }
 
-      const gpu = await openNodeGpu();
-      const device = deviceName(gpu);
-      if (!quiet) ctx.stderr(`  device: ${device}\n`);
-      const started = performance.now();
+      const created = await prepareOutDir(out, dir);
       let pruned: PrunedModel;
+      let files: { name: string; bytes: Uint8Array }[];
+      let device: string;
       try {
-        pruned = await pruneModel(gpu, model, {
-          method,
-          pattern,
-          windows,
-          seqlen,
-          signal: ctx.signal,
-          onProgress: (p) => {
-            if (!quiet) ctx.stderr(`layer ${p.layerIndex + 1} of ${p.layerCount} ${p.layer} ${method} ${seconds(performance.now() - started)}\n`);
-          },
-        });
-      } finally {
-        gpu.destroy();
+        const gpu = await openNodeGpu();
+        device = deviceName(gpu);
+        if (!quiet) ctx.stderr(`  device: ${device}\n`);
+        const started = performance.now();
+        try {
+          pruned = await pruneModel(gpu, model, {
+            method,
+            pattern,
+            windows,
+            seqlen,
+            signal: ctx.signal,
+            onProgress: (p) => {
+              if (!quiet) ctx.stderr(`layer ${p.layerIndex + 1} of ${p.layerCount} ${p.layer} ${method} ${seconds(performance.now() - started)}\n`);
+            },
+          });
+        } finally {
+          gpu.destroy();
+        }
+        files = await exportPrunedModel(model, pruned);
+        // Ctrl-C after the last layer: still nothing written.
+        if (ctx.signal.aborted) throw new CancelledError();
+        await writeFolder(out, files);
+      } catch (error) {
+        if (created) await removeCreated(out, created);
+        throw error;
       }
-
-      const files = await exportPrunedModel(model, pruned);
-      // Ctrl-C after the last layer: still nothing written.
-      if (ctx.signal.aborted) throw new CancelledError();
-      await writeFolder(out, files);
       const { layers, sparsity } = summarize(pruned);
       const report: PruneReport = {
         model: dir,
