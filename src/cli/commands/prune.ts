@@ -9,7 +9,9 @@ import { constants } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { ParsedArgs } from '../args';
 import { describeFsError, EXIT_OK, InputError, UsageError } from '../errors';
-import { checkPatternFits, describePattern, keptWeights, parseMethod, parsePattern } from '../options';
+import { checkPatternFits, describePattern, keptWeights, parseMethod, parsePattern, parseSparsity } from '../options';
+import { CHANNEL_SELECTIONS, type ChannelSelection } from '../../solvers/spap';
+import type { StructuredModel } from '../../pipeline/structured';
 import { CancelledError } from '../../gpu/errors';
 import type { Method, Pattern } from '../../solvers/types';
 import type { LayerReport, PrunedModel } from '../../pipeline/prune';
@@ -83,11 +85,37 @@ async function prepareOutDir(out: string, modelDir: string): Promise<string | un
     }
     return undefined;
   }
-  try {
-    return (await mkdir(out, { recursive: true })) ?? undefined;
-  } catch (error) {
-    throw describeFsError(error, out, 'create');
+  return makeFolders(out);
+}
+
+/**
+ * `mkdir -p` one level at a time, returning the top-most folder created. (Node's recursive mkdir
+ * loops forever under /proc, where mkdir fails with ENOENT after the parent "exists".)
+ */
+async function makeFolders(out: string): Promise<string | undefined> {
+  const missing: string[] = [];
+  let folder = resolve(out);
+  for (;;) {
+    try {
+      if (!(await stat(folder)).isDirectory()) throw new InputError(`cannot create ${out}: ${folder} is not a folder`);
+      break;
+    } catch (error) {
+      if (error instanceof InputError) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(folder) === folder) throw describeFsError(error, out, 'create');
+      missing.push(folder);
+      folder = dirname(folder);
+    }
   }
+  missing.reverse();
+  for (let i = 0; i < missing.length; i++) {
+    try {
+      await mkdir(missing[i]!);
+    } catch (error) {
+      if (i > 0) await removeCreated(missing[i - 1]!, missing[0]!);
+      throw describeFsError(error, out, 'create');
+    }
+  }
+  return missing[0];
 }
 
 /** Removes the still-empty folders this run created, from `out` up to `created`, after a failure or Ctrl-C. */
@@ -116,10 +144,9 @@ function checkLayers(model: OpenedModel, pattern: Pattern, dir: string): void {
   }
 }
 
-/** Writes each file next to its final name, then renames: a crash never leaves a half-written model.safetensors. */
+/** Writes each file (into the folder prepareOutDir made) next to its final name, then renames: a crash never leaves a half-written model.safetensors. */
 async function writeFolder(out: string, files: { name: string; bytes: Uint8Array }[]): Promise<void> {
   try {
-    await mkdir(out, { recursive: true });
     for (const f of files) {
       const partial = join(out, `.${f.name}.partial`);
       await writeFile(partial, f.bytes);
@@ -173,8 +200,9 @@ export const prune: Command = {
   args: '<model-dir>',
   options: {
     calib: { type: 'string', short: 'c', value: '<file>', description: 'calibration text, UTF-8 (required)' },
-    method: { type: 'string', short: 'm', value: '<alps|sparsegpt|wanda|magnitude>', description: 'pruning method (required)' },
-    sparsity: { type: 'string', short: 's', value: '<s>', description: 'unstructured: fraction of weights to remove, in [0, 1) (0.7 or 70%)' },
+    method: { type: 'string', short: 'm', value: '<alps|sparsegpt|wanda|magnitude|spap>', description: 'pruning method (required); spap removes whole MLP channels' },
+    sparsity: { type: 'string', short: 's', value: '<s>', description: 'unstructured: fraction of weights to remove, in [0, 1) (0.7 or 70%); spap: fraction of MLP channels' },
+    selection: { type: 'string', value: '<spap|weight-norm|activation-norm>', description: 'spap only: how channels are chosen (default spap; the others are the baselines, same refit)' },
     pattern: { type: 'string', short: 'p', value: '<N:M>', description: 'semi-structured: keep N of every M consecutive inputs (2:4, 4:8)' },
     nsamples: { type: 'string', value: '<n>', description: 'calibration windows (default 32)' },
     seqlen: { type: 'string', value: '<n>', description: 'tokens per calibration window (default min(256, the model context))' },
@@ -191,6 +219,10 @@ export const prune: Command = {
     '(same tensor names, dtypes and shapes), config.json and the tokenizer files, and prune_report.json.',
     'Exactly one of --sparsity and --pattern is required.',
     '',
+    'Structured: --method spap --sparsity <f> removes the fraction f of every block\'s MLP channels',
+    '(rows of gate/up, columns of down), refits down on the kept ones, and writes a smaller checkpoint',
+    'with config.json\'s intermediate_size (n_inner, ffn_dim) updated.',
+    '',
     'Example:',
     '  prune-studio prune stories260K/ --calib tinystories-val.txt --method alps --sparsity 0.7 --out stories260K-alps70/',
   ].join('\n'),
@@ -200,8 +232,10 @@ export const prune: Command = {
     if (positionals.length === 0) throw new UsageError('prune needs a model folder: prune <model-dir> --calib <file> --method <m> --sparsity <s> --out <dir>');
     if (positionals.length > 1) throw new UsageError(`prune takes one model folder, got ${positionals.length}: ${positionals.join(' ')}`);
     const dir = positionals[0]!;
-    const method = parseMethod(options.method);
-    const pattern = parsePattern(options);
+    const structured = options.method === 'spap';
+    const method: Method | 'spap' = structured ? 'spap' : parseMethod(options.method);
+    const pattern: Pattern | null = structured ? null : parsePattern(options);
+    const channels = structured ? parseChannelOptions(options) : null;
     const calibPath = requireString(options.calib, 'calib', '<file> (the calibration text)');
     const out = requireString(options.out, 'out', '<dir> (where to write the pruned model)');
     const nsamples = parseCount(options.nsamples, 'nsamples', 32);
@@ -215,7 +249,7 @@ export const prune: Command = {
       const tokenizer = requireTokenizer(model, dir);
       const seqlen = seqlenOption ?? Math.min(256, modelContext(model));
       checkSeqlen(seqlen, model, dir);
-      checkLayers(model, pattern, dir);
+      if (pattern) checkLayers(model, pattern, dir);
       const text = await readTextArg(calibPath);
       if (!text.trim()) throw new InputError(`${calibPath} is empty`);
       const ids = tokenizer.encode(text);
@@ -229,6 +263,10 @@ export const prune: Command = {
         import('../../gpu/node'),
       ]);
       const windows = sampleWindows(ids, { nsamples, seqlen, seed });
+      if (channels) {
+        return await runStructured(ctx, { model, dir, out, calibPath, nsamples, seqlen, seed, windows, quiet, json: options.json === true, ...channels });
+      }
+      if (!pattern || method === 'spap') throw new Error('unreachable: unstructured run without a pattern');
       if (!quiet) {
         ctx.stderr(
           `prune: ${dir}, ${method}, ${describePattern(pattern)}${pattern.kind === 'unstructured' ? ` ${(100 * pattern.sparsity).toFixed(1)}%` : ''}; ` +
@@ -292,3 +330,123 @@ export const prune: Command = {
     }
   },
 };
+
+/** --sparsity as the fraction of MLP channels and --selection, for --method spap. */
+function parseChannelOptions(options: ParsedArgs['options']): { fraction: number; selection: ChannelSelection } {
+  if (options.pattern !== undefined) throw new UsageError('--method spap removes whole MLP channels: give --sparsity <fraction of channels>, not --pattern');
+  if (typeof options.sparsity !== 'string') throw new UsageError('--method spap needs --sparsity <fraction of MLP channels to remove>, e.g. 0.2');
+  const fraction = parseSparsity(options.sparsity);
+  const selection = (options.selection ?? 'spap') as ChannelSelection;
+  if (typeof selection !== 'string' || !CHANNEL_SELECTIONS.includes(selection)) {
+    throw new UsageError(`--selection "${String(options.selection)}" is not one of ${CHANNEL_SELECTIONS.join(', ')}`);
+  }
+  return { fraction, selection };
+}
+
+/** What --json prints for a structured run. */
+export interface StructuredReport {
+  model: string;
+  method: 'spap';
+  selection: ChannelSelection;
+  /** Fraction of each block's MLP channels removed. */
+  fraction: number;
+  intermediate: { before: number; after: number };
+  parameters: { before: number; after: number };
+  calib: string;
+  nsamples: number;
+  seqlen: number;
+  seed: number;
+  blocks: { block: number; layer: string; channels: number; kept: number; relError: number; steps: number; ms: number }[];
+  ms: number;
+  device: string;
+  out: string;
+  files: string[];
+}
+
+async function runStructured(
+  ctx: CliContext,
+  o: {
+    model: OpenedModel;
+    dir: string;
+    out: string;
+    calibPath: string;
+    nsamples: number;
+    seqlen: number;
+    seed: number;
+    windows: Uint32Array;
+    quiet: boolean;
+    json: boolean;
+    fraction: number;
+    selection: ChannelSelection;
+  },
+): Promise<number> {
+  const { model } = o;
+  const before = model.config.intermediate;
+  const remove = Math.round(o.fraction * before);
+  if (remove >= before) throw new InputError(`--sparsity ${o.fraction} would remove all ${before} MLP channels of ${o.dir}`);
+  const [{ pruneMlpChannels, structuredEdits }, { exportModel }, { openNodeGpu }] = await Promise.all([
+    import('../../pipeline/structured'),
+    import('../../pipeline/export'),
+    import('../../gpu/node'),
+  ]);
+  if (!o.quiet) {
+    ctx.stderr(`prune: ${o.dir}, spap (${o.selection}), removing ${remove} of ${before} MLP channels per block; ${o.nsamples} windows of ${o.seqlen} tokens from ${o.calibPath}\n`);
+  }
+  const created = await prepareOutDir(o.out, o.dir);
+  let result: StructuredModel;
+  let files: { name: string; bytes: Uint8Array }[];
+  let device: string;
+  try {
+    const gpu = await openNodeGpu();
+    device = deviceName(gpu);
+    const started = performance.now();
+    try {
+      result = await pruneMlpChannels(gpu, model, {
+        selection: o.selection,
+        fraction: o.fraction,
+        windows: o.windows,
+        seqlen: o.seqlen,
+        signal: ctx.signal,
+        onProgress: (p) => {
+          if (!o.quiet) ctx.stderr(`block ${p.block + 1} of ${p.blocks} ${p.layer} spap ${seconds(performance.now() - started)}\n`);
+        },
+      });
+    } finally {
+      gpu.destroy();
+    }
+    files = await exportModel(model, structuredEdits(result));
+    if (ctx.signal.aborted) throw new CancelledError();
+    await writeFolder(o.out, files);
+  } catch (error) {
+    if (created) await removeCreated(o.out, created);
+    throw error;
+  }
+  const report: StructuredReport = {
+    model: o.dir,
+    method: 'spap',
+    selection: o.selection,
+    fraction: o.fraction,
+    intermediate: { before, after: before - remove },
+    parameters: result.parameters,
+    calib: o.calibPath,
+    nsamples: o.nsamples,
+    seqlen: o.seqlen,
+    seed: o.seed,
+    blocks: result.report.map((b) => ({ block: b.block, layer: b.layer, channels: b.channels, kept: b.kept.length, relError: b.relError, steps: b.steps.length, ms: Math.round(b.ms) })),
+    ms: Math.round(result.ms),
+    device,
+    out: o.out,
+    files: files.map((f) => f.name),
+  };
+  if (o.json) {
+    ctx.stdout(JSON.stringify(report) + '\n');
+  } else {
+    const lines = [
+      `${report.model}: spap (${report.selection}), MLP width ${before} → ${before - remove}, parameters ${report.parameters.before} → ${report.parameters.after}`,
+      ...report.blocks.map((b) => `  block ${b.block}: kept ${b.kept} of ${b.channels} channels, rel error ${b.relError.toPrecision(4)}, ${b.steps} penalty steps, ${b.ms} ms`),
+      `  wrote ${report.out}`,
+    ];
+    ctx.stdout(lines.join('\n') + '\n');
+  }
+  return EXIT_OK;
+}
