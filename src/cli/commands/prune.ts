@@ -67,7 +67,9 @@ async function prepareOutDir(out: string, modelDir: string): Promise<string | un
   try {
     info = await stat(out);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw describeFsError(error, out, 'write');
+    // ENOTDIR: a parent is a file; makeFolders names which one.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw describeFsError(error, out, 'write');
   }
   if (info) {
     if (!info.isDirectory()) throw new InputError(`cannot write ${out}: it exists and is not a folder`);
@@ -101,7 +103,8 @@ async function makeFolders(out: string): Promise<string | undefined> {
       break;
     } catch (error) {
       if (error instanceof InputError) throw error;
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(folder) === folder) throw describeFsError(error, out, 'create');
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(folder) === folder) throw describeFsError(error, out, 'create');
       missing.push(folder);
       folder = dirname(folder);
     }
@@ -267,6 +270,8 @@ export const prune: Command = {
         return await runStructured(ctx, { model, dir, out, calibPath, nsamples, seqlen, seed, windows, quiet, json: options.json === true, ...channels });
       }
       if (!pattern || method === 'spap') throw new Error('unreachable: unstructured run without a pattern');
+      // The output folder is checked (and created) before anything is printed or run.
+      const created = await prepareOutDir(out, dir);
       if (!quiet) {
         ctx.stderr(
           `prune: ${dir}, ${method}, ${describePattern(pattern)}${pattern.kind === 'unstructured' ? ` ${(100 * pattern.sparsity).toFixed(1)}%` : ''}; ` +
@@ -274,7 +279,6 @@ export const prune: Command = {
         );
       }
 
-      const created = await prepareOutDir(out, dir);
       let pruned: PrunedModel;
       let files: { name: string; bytes: Uint8Array }[];
       let device: string;
@@ -389,10 +393,10 @@ async function runStructured(
     import('../../pipeline/export'),
     import('../../gpu/node'),
   ]);
+  const created = await prepareOutDir(o.out, o.dir);
   if (!o.quiet) {
     ctx.stderr(`prune: ${o.dir}, spap (${o.selection}), removing ${remove} of ${before} MLP channels per block; ${o.nsamples} windows of ${o.seqlen} tokens from ${o.calibPath}\n`);
   }
-  const created = await prepareOutDir(o.out, o.dir);
   let result: StructuredModel;
   let files: { name: string; bytes: Uint8Array }[];
   let device: string;
