@@ -391,7 +391,7 @@ export class ModelRunner {
     }
     if (c.slidingWindow !== null && seqlen > c.slidingWindow) {
       throw new ForwardError(
-        `Windows of ${seqlen} tokens exceed the model's sliding_window=${c.slidingWindow}, which is not implemented; use windows of at most ${c.slidingWindow} tokens.`,
+        `Windows of ${seqlen} tokens exceed the model's sliding_window=${c.slidingWindow}, and sliding-window attention is not supported here; use windows of at most ${c.slidingWindow} tokens.`,
       );
     }
   }
