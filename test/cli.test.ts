@@ -1,44 +1,11 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesSource } from '../src/formats/byteSource';
 import { writeLayerProblem } from '../src/formats/layerProblem';
 import { openSafetensors, writeSafetensors } from '../src/formats/safetensors';
-
-const ROOT = join(__dirname, '..');
-const BIN = join(ROOT, 'bin/prune-studio.mjs');
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real executable; a hang fails the test instead of stalling the suite. */
-function cli(args: string[], timeoutMs = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    // Skip Dawn's probe of lavapipe (a harmless warning on stderr) where SwiftShader is the only choice.
-    if (!env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) env.VK_ICD_FILENAMES = SWIFTSHADER;
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`prune-studio ${args.join(' ')} did not finish within ${timeoutMs} ms\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { cli, type Run } from './helpers/cli';
 
 let dir: string;
 const path = (name: string) => join(dir, name);

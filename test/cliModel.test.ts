@@ -4,53 +4,18 @@
  * and a small real run on stories260K writes a folder that `eval` reads back.
  * Every damaged copy lives in a temporary folder, never in the repository or ../shared.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesSource } from '../src/formats/byteSource';
 import { openSafetensors } from '../src/formats/safetensors';
-
-const ROOT = join(__dirname, '..');
-const BIN = join(ROOT, 'bin/prune-studio.mjs');
-const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
+import { cli, ROOT, type Run } from './helpers/cli';
 const shared = resolve(ROOT, '../shared');
 const MODEL = join(shared, 'models/stories260K');
 const TEXT = join(shared, 'data/tinystories-val.txt');
 const present = existsSync(join(MODEL, 'model.safetensors')) && existsSync(join(MODEL, 'tokenizer.json')) && existsSync(TEXT);
 if (!present) console.warn(`Skipping prune/eval command tests: ${MODEL} or ${TEXT} is absent (they live in ../shared).`);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real executable; a hang fails the test instead of stalling the suite. */
-function cli(args: string[], timeoutMs = 60_000, onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const env = { ...process.env };
-    if (!env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) env.VK_ICD_FILENAMES = SWIFTSHADER;
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      onStderr?.(stderr, child);
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`prune-studio ${args.join(' ')} did not finish within ${timeoutMs} ms\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
 
 let dir: string;
 const at = (...parts: string[]) => join(dir, ...parts);

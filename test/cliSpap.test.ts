@@ -9,9 +9,8 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bytesSource } from '../src/formats/byteSource';
 import { openSafetensors } from '../src/formats/safetensors';
+import { BIN, ROOT } from './helpers/cli';
 
-const ROOT = join(__dirname, '..');
-const BIN = join(ROOT, 'bin/prune-studio.mjs');
 const MODEL = resolve(ROOT, '../shared/models/stories260K');
 const TEXT = resolve(ROOT, '../shared/data/tinystories-val.txt');
 const present = existsSync(MODEL) && existsSync(TEXT);
