@@ -1,10 +1,11 @@
-import code from '../../shaders/activation.wgsl?raw';
+import file from '../../shaders/activation.wgsl?raw';
+import { defineKernel, wgslConsts, wgslSections } from '../gpu/kernel';
 import type { Binding, Gpu } from '../gpu/runtime';
-import type { Activation } from '../model/config';
-import { flatGrid } from './grid';
+import type { Activation } from '../shared/activation';
 
-/** ACT override values of shaders/activation.wgsl. */
+/** ACT values of shaders/activation.wgsl. */
 const ACT_CODE: Record<Activation | 'identity', number> = { identity: 0, relu: 1, gelu_tanh: 2, gelu: 3, silu: 4 };
+const wgsl = wgslSections(file);
 
 export interface SliceShape {
   rows: number;
@@ -14,36 +15,40 @@ export interface SliceShape {
   off?: number;
 }
 
-function uniforms(s: SliceShape) {
-  return [s.rows, s.cols, s.ld ?? s.cols, s.off ?? 0].map((u32) => ({ u32 }));
+const biasActKernel = defineKernel({
+  name: 'bias_act',
+  uniforms: { rows: 'u32', cols: 'u32', ld: 'u32', off: 'u32' },
+  bindings: { Y: { type: 'f32', access: 'read_write' }, bias: { type: 'f32', when: 'withBias' } },
+  workgroupSize: [64],
+  source: (f: { act: number; withBias: boolean }) =>
+    wgslConsts({ ACT: f.act }) +
+    (f.withBias ? 'fn bias_of(c: u32) -> f32 { return bias[c]; }\n' : 'fn bias_of(c: u32) -> f32 { return 0.0; }\n') +
+    wgsl.section('bias_act'),
+});
+
+const gatedKernel = defineKernel({
+  name: 'gated',
+  uniforms: { count: 'u32' },
+  bindings: { Y: { type: 'f32', access: 'read_write' }, V: { type: 'f32' } },
+  workgroupSize: [64],
+  source: (f: { act: number }) => wgslConsts({ ACT: f.act }) + wgsl.section('gated'),
+});
+
+function slice(s: SliceShape) {
+  return { rows: s.rows, cols: s.cols, ld: s.ld ?? s.cols, off: s.off ?? 0 };
 }
 
 /** Y[r, off + c] = act(Y[r, off + c] + bias[c]) in place; act defaults to identity (a bias add). */
 export function biasAct(gpu: Gpu, Y: Binding, bias: Binding, s: SliceShape, act: Activation | 'identity' = 'identity'): void {
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'bias_act', constants: { ACT: ACT_CODE[act] } },
-    uniforms: uniforms(s),
-    bindings: [Y, bias],
-    workgroups: flatGrid(s.rows * s.cols),
-  });
+  biasActKernel.run(gpu, { flags: { act: ACT_CODE[act], withBias: true }, uniforms: slice(s), bindings: { Y, bias }, threads: s.rows * s.cols });
 }
 
 /** Y[r, off + c] = act(Y[r, off + c]) in place. */
 export function activate(gpu: Gpu, Y: Binding, s: SliceShape, act: Activation): void {
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'act_only', constants: { ACT: ACT_CODE[act] } },
-    uniforms: uniforms(s),
-    bindings: [Y],
-    workgroups: flatGrid(s.rows * s.cols),
-  });
+  biasActKernel.run(gpu, { flags: { act: ACT_CODE[act], withBias: false }, uniforms: slice(s), bindings: { Y }, threads: s.rows * s.cols });
 }
 
 /** gate = act(gate) · up, element-wise over `count` dense entries (SwiGLU), in place on gate. */
 export function gatedAct(gpu: Gpu, gate: Binding, up: Binding, count: number, act: Activation): void {
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'gated', constants: { ACT: ACT_CODE[act] } },
-    uniforms: uniforms({ rows: 1, cols: count }),
-    bindings: [gate, up],
-    workgroups: flatGrid(count),
-  });
+  gatedKernel.run(gpu, { flags: { act: ACT_CODE[act] }, uniforms: { count }, bindings: { Y: gate, V: up }, threads: count });
 }
