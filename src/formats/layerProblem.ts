@@ -3,7 +3,7 @@
  * `__metadata__` may carry `rows` (calibration rows N), `model` and `layer`. The studio exports one
  * per layer and `prune-studio prune-layer` reads it.
  */
-import type { LayerProblem } from '../solvers/types';
+import type { LayerProblem } from '../shared/problem';
 import type { ByteSource } from './byteSource';
 import { openSafetensors, writeSafetensors, type SafetensorsFile, type TensorInfo } from './safetensors';
 
