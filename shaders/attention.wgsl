@@ -6,31 +6,16 @@
 // [rows, ld]: q head h at column h·HEAD_DIM, k/v head g at kOff/vOff + g·HEAD_DIM; query head h
 // uses key/value head h / group (HF's repeat_kv order). Output [rows, outLd], head h at h·HEAD_DIM.
 //
-// This file is a template, expanded by src/kernels/attention.ts: HV (= HEAD_DIM / 4) and QB are
-// substituted, and every `//#for X` … `//#end` block is repeated for X = 0…(QB or HV)−1 with {X}
-// replaced. The unrolling keeps q and the accumulators in registers: indexing a function-scope
-// array with a loop variable makes SwiftShader spill it to memory and runs ~5× slower.
+// This file is a template, expanded per variant by the kernel's source generator in
+// src/kernels/attention.ts: the constants HV (= HEAD_DIM / 4) and QB (queries per invocation) are
+// written from its flags, and every `//#for X` … `//#end` block is repeated for X = 0…(QB or HV)−1
+// with {X} replaced (src/kernels/unroll.ts). The unrolling keeps q and the accumulators in
+// registers: indexing a function-scope array with a loop variable makes SwiftShader spill it to
+// memory and runs ~5× slower. Grid: x = blocks of WG_X·QB queries, y = query head, z = window.
 
-const HV: u32 = 16u;
-const QB: u32 = 1u;
-
-struct Params {
-  seqlen: u32,
-  heads: u32,
-  group: u32,
-  ld: u32,
-  kOff: u32,
-  vOff: u32,
-  outLd: u32,
-  scale: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> QKV: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> O: array<vec4<f32>>;
-
-@compute @workgroup_size(64, 1, 1)
-fn attention(@builtin(global_invocation_id) gid: vec3<u32>) {
+//# kernel attention
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let t0 = gid.x * QB;
   let h = gid.y;
   let w = gid.z;

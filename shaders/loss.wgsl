@@ -3,27 +3,12 @@
 // holds (running max m, running Σ exp(logit − m), the target's logit); a chunk of logits
 // [rows, cols] covering vocabulary ids [vStart, vStart + cols) updates it. The host then forms
 // nll = m + log(s) − target_logit in float64. Rows whose target is 0xFFFFFFFF (the last token of
-// a window) are ignored by the host.
+// a window) are ignored by the host. `first` (1 for the first chunk) starts the state afresh.
 
-struct Params {
-  rows: u32,
-  cols: u32,
-  ld: u32,
-  vStart: u32,
-  rowOff: u32,
-  first: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> L: array<f32>;
-@group(0) @binding(2) var<storage, read> targets: array<u32>;
-@group(0) @binding(3) var<storage, read_write> state: array<f32>;
-
-@compute @workgroup_size(64, 1, 1)
-fn loss_chunk(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let r = gid.x + gid.y * 65535u * 64u;
+//# kernel loss_chunk
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = flat_id(gid, nwg);
   if (r >= p.rows) { return; }
   let row = p.rowOff + r;
   var m = -3.0e38;

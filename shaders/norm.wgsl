@@ -3,27 +3,13 @@
 // this needs no workgroup reduction and no barriers, which SwiftShader executes slowly.
 //   RMSNorm:   y = x / sqrt(mean(x²) + eps) · w
 //   LayerNorm: y = (x − mean(x)) / sqrt(var(x) + eps) · w + b      (biased variance, as PyTorch)
-// LAYER_NORM is an override constant; the RMS variant binds the weight a second time as the
-// (unused) bias so that both variants share one binding layout.
+// LAYER_NORM is a constant of the variant; only the LayerNorm variant has a Bias binding, added by
+// with_bias (which src/kernels/norm.ts writes per variant: the identity for RMSNorm).
 
-struct Params {
-  rows: u32,
-  cols: u32,
-  eps: f32,
-  _pad: u32,
-}
-
-override LAYER_NORM: bool = false;
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read> W: array<f32>;
-@group(0) @binding(3) var<storage, read> Bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
-
-@compute @workgroup_size(64, 1, 1)
-fn norm(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = gid.x + gid.y * 65535u * 64u;
+//# kernel norm
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = flat_id(gid, nwg);
   if (row >= p.rows) { return; }
   let base = row * p.cols;
   let n = f32(p.cols);
@@ -41,8 +27,6 @@ fn norm(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let inv = inverseSqrt(ss / n + p.eps);
   for (var c = 0u; c < p.cols; c++) {
-    var y = (X[base + c] - mean) * inv * W[c];
-    if (LAYER_NORM) { y += Bias[c]; }
-    Y[base + c] = y;
+    Y[base + c] = with_bias((X[base + c] - mean) * inv * W[c], c);
   }
 }

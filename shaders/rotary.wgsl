@@ -4,25 +4,12 @@
 //   x1' = x1·cos(pos·f_i) − x2·sin(pos·f_i),   x2' = x2·cos(pos·f_i) + x1·sin(pos·f_i).
 // The cos/sin table [seqlen, half, 2] is computed on the CPU in float64 (large angles lose
 // precision in f32 sin/cos). Positions restart at 0 in every window of `seqlen` rows.
+// One invocation per (row, head, pair), on a folded 1-D grid (flat_id).
 
-struct Params {
-  rows: u32,
-  seqlen: u32,
-  ld: u32,
-  heads: u32,
-  half: u32,
-  headDim: u32,
-  _pad0: u32,
-  _pad1: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> X: array<f32>;
-@group(0) @binding(2) var<storage, read> table: array<f32>;
-
-@compute @workgroup_size(64, 1, 1)
-fn rotary(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let idx = gid.x + gid.y * 65535u * 64u;
+//# kernel rotary
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = flat_id(gid, nwg);
   if (idx >= p.rows * p.heads * p.half) { return; }
   let i = idx % p.half;
   let rh = idx / p.half;

@@ -1,7 +1,20 @@
-import source from '../../shaders/attention.wgsl?raw';
+import file from '../../shaders/attention.wgsl?raw';
+import { defineKernel, wgslConsts, wgslSections } from '../gpu/kernel';
 import type { Binding, Gpu } from '../gpu/runtime';
+import { expandTemplate } from './unroll';
 
-const specialised = new Map<string, string>();
+export { expandTemplate } from './unroll';
+
+const wgsl = wgslSections(file);
+
+/** One variant per head width (HV = headDim / 4 vec4s) and queries per invocation (QB), both unrolled. */
+const attentionKernel = defineKernel({
+  name: 'attention',
+  uniforms: { seqlen: 'u32', group: 'u32', ld: 'u32', kOff: 'u32', vOff: 'u32', outLd: 'u32', scale: 'f32' },
+  bindings: { QKV: { type: 'vec4<f32>' }, O: { type: 'vec4<f32>', access: 'read_write' } },
+  workgroupSize: [64],
+  source: (f: { hv: number; qb: number }) => wgslConsts({ HV: f.hv, QB: f.qb }) + expandTemplate(wgsl.section('attention'), { i: f.qb, d: f.hv }),
+});
 
 /**
  * Queries per invocation. Narrow heads are cheap per key, so sharing each loaded key/value row
@@ -10,54 +23,6 @@ const specialised = new Map<string, string>();
  */
 export function queriesPerInvocation(headDim: number): number {
   return headDim <= 16 ? 2 : 1;
-}
-
-/** Repeats each `//#for X` … `//#end` block (nestable) for X = 0…counts[X]−1, replacing {X}. */
-export function expandTemplate(source: string, counts: Record<string, number>): string {
-  const lines = source.split('\n');
-  const expand = (from: number, to: number, env: Record<string, number>): string[] => {
-    const out: string[] = [];
-    for (let i = from; i < to; i++) {
-      const open = /^\s*\/\/#for (\w+)\s*$/.exec(lines[i]);
-      if (!open) {
-        if (/^\s*\/\/#end\s*$/.test(lines[i])) throw new Error(`template: unmatched //#end at line ${i + 1}`);
-        out.push(lines[i].replace(/\{(\w+)\}/g, (m, name: string) => (name in env ? String(env[name]) : m)));
-        continue;
-      }
-      // Find the matching //#end.
-      let depth = 1;
-      let j = i + 1;
-      for (; j < to; j++) {
-        if (/^\s*\/\/#for \w+\s*$/.test(lines[j])) depth++;
-        else if (/^\s*\/\/#end\s*$/.test(lines[j]) && --depth === 0) break;
-      }
-      if (j >= to) throw new Error(`template: //#for at line ${i + 1} is not closed`);
-      const name = open[1];
-      const count = counts[name];
-      if (count === undefined) throw new Error(`template: no count for //#for ${name}`);
-      for (let k = 0; k < count; k++) out.push(...expand(i + 1, j, { ...env, [name]: k }));
-      i = j;
-    }
-    return out;
-  };
-  return expand(0, lines.length, {}).join('\n');
-}
-
-/** The shader unrolled for this head width and queries per invocation. */
-function codeFor(headDim: number, qb: number): string {
-  const key = `${headDim}/${qb}`;
-  let code = specialised.get(key);
-  if (!code) {
-    const hv = headDim / 4;
-    code = expandTemplate(source, { i: qb, d: hv })
-      .replace(/const HV: u32 = \d+u;/, `const HV: u32 = ${hv}u;`)
-      .replace(/const QB: u32 = \d+u;/, `const QB: u32 = ${qb}u;`);
-    if (!code.includes(`const HV: u32 = ${hv}u;`) || !code.includes(`const QB: u32 = ${qb}u;`)) {
-      throw new Error('attention.wgsl: HV/QB declarations not found');
-    }
-    specialised.set(key, code);
-  }
-  return code;
 }
 
 export interface AttentionShape {
@@ -85,11 +50,10 @@ export function causalAttention(gpu: Gpu, QKV: Binding, O: Binding, s: Attention
     throw new Error(`attention: head_dim ${s.headDim} and the row layout must be multiples of 4 (vec4 loads)`);
   }
   const qb = s.queriesPerInvocation ?? queriesPerInvocation(s.headDim);
-  const u = (v: number) => ({ u32: v });
-  gpu.dispatch({
-    pipeline: { code: codeFor(s.headDim, qb), entryPoint: 'attention' },
-    uniforms: [u(s.seqlen), u(s.heads), u(s.heads / s.kvHeads), u(s.ld), u(s.kOff), u(s.vOff), u(s.outLd), { f32: s.scale }],
-    bindings: [QKV, O],
+  attentionKernel.run(gpu, {
+    flags: { hv: s.headDim / 4, qb },
+    uniforms: { seqlen: s.seqlen, group: s.heads / s.kvHeads, ld: s.ld, kOff: s.kOff, vOff: s.vOff, outLd: s.outLd, scale: s.scale },
+    bindings: { QKV, O },
     workgroups: [Math.ceil(s.seqlen / (64 * qb)), s.heads, s.windows],
   });
 }

@@ -1,9 +1,17 @@
-import code from '../../shaders/loss.wgsl?raw';
+import file from '../../shaders/loss.wgsl?raw';
+import { defineKernel, wgslSections } from '../gpu/kernel';
 import type { Binding, Gpu } from '../gpu/runtime';
-import { flatGrid } from './grid';
 
 /** Target id of rows that predict nothing (the last token of each window). */
 export const IGNORE_TARGET = 0xffffffff;
+
+const lossChunkKernel = defineKernel({
+  name: 'loss_chunk',
+  uniforms: { rows: 'u32', cols: 'u32', ld: 'u32', vStart: 'u32', rowOff: 'u32', first: 'u32' },
+  bindings: { L: { type: 'f32' }, targets: { type: 'u32' }, state: { type: 'f32', access: 'read_write' } },
+  workgroupSize: [64],
+  source: () => wgslSections(file).section('loss_chunk'),
+});
 
 /**
  * Folds a chunk of logits L [rows, cols] (vocabulary ids vStart…vStart+cols−1, rows rowOff… of
@@ -17,11 +25,10 @@ export function lossChunk(
   state: Binding,
   o: { rows: number; cols: number; ld?: number; vStart: number; rowOff: number; first: boolean },
 ): void {
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'loss_chunk' },
-    uniforms: [o.rows, o.cols, o.ld ?? o.cols, o.vStart, o.rowOff, o.first ? 1 : 0, 0, 0].map((u32) => ({ u32 })),
-    bindings: [L, targets, state],
-    workgroups: flatGrid(o.rows),
+  lossChunkKernel.run(gpu, {
+    uniforms: { rows: o.rows, cols: o.cols, ld: o.ld ?? o.cols, vStart: o.vStart, rowOff: o.rowOff, first: o.first ? 1 : 0 },
+    bindings: { L, targets, state },
+    threads: o.rows,
   });
 }
 

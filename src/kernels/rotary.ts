@@ -1,6 +1,14 @@
-import code from '../../shaders/rotary.wgsl?raw';
+import file from '../../shaders/rotary.wgsl?raw';
+import { defineKernel, wgslSections } from '../gpu/kernel';
 import type { Binding, Gpu } from '../gpu/runtime';
-import { flatGrid } from './grid';
+
+const rotaryKernel = defineKernel({
+  name: 'rotary',
+  uniforms: { rows: 'u32', seqlen: 'u32', ld: 'u32', heads: 'u32', half: 'u32', headDim: 'u32' },
+  bindings: { X: { type: 'f32', access: 'read_write' }, table: { type: 'f32' } },
+  workgroupSize: [64],
+  source: () => wgslSections(file).section('rotary'),
+});
 
 /** cos/sin table [seqlen, headDim/2, 2] for positions 0..seqlen−1, computed in float64. */
 export function rotaryTable(invFreq: ArrayLike<number>, seqlen: number): Float32Array {
@@ -27,10 +35,9 @@ export function applyRotary(
   o: { rows: number; seqlen: number; ld: number; heads: number; headDim: number },
 ): void {
   const half = o.headDim / 2;
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'rotary' },
-    uniforms: [o.rows, o.seqlen, o.ld, o.heads, half, o.headDim, 0, 0].map((u32) => ({ u32 })),
-    bindings: [X, table],
-    workgroups: flatGrid(o.rows * o.heads * half),
+  rotaryKernel.run(gpu, {
+    uniforms: { rows: o.rows, seqlen: o.seqlen, ld: o.ld, heads: o.heads, half, headDim: o.headDim },
+    bindings: { X, table },
+    threads: o.rows * o.heads * half,
   });
 }

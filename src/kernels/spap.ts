@@ -1,30 +1,68 @@
-import code from '../../shaders/spap.wgsl?raw';
+import file from '../../shaders/spap.wgsl?raw';
+import { defineKernel, wgslConsts, wgslSections } from '../gpu/kernel';
 import type { Binding, Gpu } from '../gpu/runtime';
-import { flatGrid, grid2d } from './grid';
 
-const params = (m: number, n: number, k = 0, rho = 0) => [{ u32: m }, { u32: n }, { u32: k }, { u32: 0 }, { f32: rho }, { u32: 0 }, { u32: 0 }, { u32: 0 }];
+const wgsl = wgslSections(file);
+const TILE = 8;
+
+/** Workgroups of TILE×TILE invocations covering a rows × cols output (x = column, y = row). */
+function tiles(rows: number, cols: number): [number, number] {
+  return [Math.ceil(cols / TILE), Math.ceil(rows / TILE)];
+}
+
+const penalisedGramKernel = defineKernel({
+  name: 'penalised_gram',
+  uniforms: { n: 'u32', rho: 'f32' },
+  bindings: { gramHat: { type: 'f32' }, selected: { type: 'f32' }, A: { type: 'f32', access: 'read_write' } },
+  workgroupSize: [TILE, TILE],
+  source: () => wgsl.section('penalised_gram'),
+});
+
+const columnEnergyKernel = defineKernel({
+  name: 'column_energy',
+  uniforms: { m: 'u32', n: 'u32' },
+  bindings: { B: { type: 'f32' }, energy: { type: 'f32', access: 'read_write' } },
+  workgroupSize: [64],
+  source: () => wgsl.section('column_energy'),
+});
+
+const zeroColumnsKernel = defineKernel({
+  name: 'zero_columns',
+  uniforms: { m: 'u32', n: 'u32' },
+  bindings: { B: { type: 'f32' }, selected: { type: 'f32' }, out: { type: 'f32', access: 'read_write' } },
+  workgroupSize: [64],
+  source: () => wgsl.section('zero_columns'),
+});
+
+const gatherKernel = defineKernel({
+  name: 'gather',
+  uniforms: { rows: 'u32', n: 'u32', k: 'u32' },
+  bindings: { src: { type: 'f32' }, kept: { type: 'u32' }, gathered: { type: 'f32', access: 'read_write' } },
+  workgroupSize: [TILE, TILE],
+  source: (f: { square: boolean }) => wgslConsts({ SQUARE: f.square }) + wgsl.section('gather'),
+});
 
 /** A = Ĥ + ρ·diag(selected) for the SPAP ridge step. */
 export function penalisedGram(gpu: Gpu, n: number, gramHat: Binding, selected: Binding, A: Binding, rho: number): void {
-  gpu.dispatch({ pipeline: { code, entryPoint: 'penalised_gram' }, uniforms: params(0, n, 0, rho), bindings: [gramHat, selected, A], workgroups: grid2d(n, n) });
+  penalisedGramKernel.run(gpu, { uniforms: { n, rho }, bindings: { gramHat, selected, A }, workgroups: tiles(n, n) });
 }
 
 /** energy[j] = Σ_r B[r, j]². */
 export function columnEnergy(gpu: Gpu, m: number, n: number, B: Binding, energy: Binding): void {
-  gpu.dispatch({ pipeline: { code, entryPoint: 'column_energy' }, uniforms: params(m, n), bindings: [B, energy], workgroups: [Math.ceil(n / 64)] });
+  columnEnergyKernel.run(gpu, { uniforms: { m, n }, bindings: { B, energy }, threads: n });
 }
 
 /** out = B with the selected columns zeroed. */
 export function zeroColumns(gpu: Gpu, m: number, n: number, B: Binding, selected: Binding, out: Binding): void {
-  gpu.dispatch({ pipeline: { code, entryPoint: 'zero_columns' }, uniforms: params(m, n), bindings: [B, selected, out], workgroups: flatGrid(m * n) });
+  zeroColumnsKernel.run(gpu, { uniforms: { m, n }, bindings: { B, selected, out }, threads: m * n });
 }
 
 /** out [m, k] = src[:, kept]. */
 export function gatherColumns(gpu: Gpu, m: number, n: number, src: Binding, kept: Binding, k: number, out: Binding): void {
-  gpu.dispatch({ pipeline: { code, entryPoint: 'gather_columns' }, uniforms: params(m, n, k), bindings: [src, kept, out], workgroups: grid2d(m, k) });
+  gatherKernel.run(gpu, { flags: { square: false }, uniforms: { rows: m, n, k }, bindings: { src, kept, gathered: out }, workgroups: tiles(m, k) });
 }
 
 /** out [k, k] = src[kept, kept]. */
 export function gatherSquare(gpu: Gpu, n: number, src: Binding, kept: Binding, k: number, out: Binding): void {
-  gpu.dispatch({ pipeline: { code, entryPoint: 'gather_square' }, uniforms: params(0, n, k), bindings: [src, kept, out], workgroups: grid2d(k, k) });
+  gatherKernel.run(gpu, { flags: { square: true }, uniforms: { rows: k, n, k }, bindings: { src, kept, gathered: out }, workgroups: tiles(k, k) });
 }
