@@ -28,35 +28,17 @@
 // panel give an exactly zero pivot (x/x = 1), so exact rank deficiency is caught there; elsewhere
 // the relative pivot tolerance of `finish` does. No barriers anywhere.
 
-struct Params {
-  n: u32,
-  // The panel's pivots [k0, k1).
-  k0: u32,
-  k1: u32,
-  _pad0: u32,
-  // finish: a pivot must exceed tol · (its diagonal entry before the sweep).
-  tol: f32,
-  // damp: the fraction of mean(diag A) added to the diagonal.
-  fraction: f32,
-  _pad1: u32,
-  _pad2: u32,
-}
+//
+// Bindings, by the names above: A (overwritten), B (becomes U), diag0 (A's diagonal before the
+// sweep), flag (u32, set to 1 on a bad pivot, never cleared here); P and R for panel_scale. The
+// 1-D grids are folded into x·y by the runtime (flat_id). MAX_PANEL (the widest panel) comes from
+// src/kernels/cholesky.ts.
 
-const MAX_PANEL: u32 = 64u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-
-// init / panel_* / finish: A (overwritten), B (becomes U), diag0 (A's diagonal before the sweep),
-// flag (u32, set to 1 on a bad pivot, never cleared here).
-@group(0) @binding(1) var<storage, read_write> A: array<f32>;
-@group(0) @binding(2) var<storage, read_write> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> diag0: array<f32>;
-@group(0) @binding(4) var<storage, read_write> flag: array<u32>;
-
+//# kernel init
 // B = I and diag0 = diag(A); one invocation per row.
-@compute @workgroup_size(64)
-fn init(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x + gid.y * 65535u * 64u;
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
   if (i >= p.n) { return; }
   let n = p.n;
   for (var j = 0u; j < n; j++) {
@@ -65,9 +47,10 @@ fn init(@builtin(global_invocation_id) gid: vec3<u32>) {
   diag0[i] = A[i * n + i];
 }
 
+//# kernel panel_diag
 // Eliminates the panel's pivots inside its diagonal block (r³/6 operations, one invocation).
-@compute @workgroup_size(1)
-fn panel_diag() {
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main() {
   let n = p.n;
   let k0 = p.k0;
   for (var k = p.k1 - 1u; k > k0; k--) {
@@ -81,18 +64,15 @@ fn panel_diag() {
   }
 }
 
-fn flatIndex(gid: vec3<u32>) -> u32 {
-  return gid.x + gid.y * 65535u * 64u;
-}
-
+//# kernel panel_cols
 // The panel's eliminations applied to rows K of column j: A's columns j < k0, B's columns j ≥ k0.
-@compute @workgroup_size(64)
-fn panel_cols(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = flatIndex(gid);
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let j = flat_id(gid, nwg);
   let n = p.n;
+  if (j >= n) { return; }
   let k0 = p.k0;
   let r = p.k1 - k0;
-  if (j >= n) { return; }
   let useA = j < k0;
   var x: array<f32, MAX_PANEL>;
   for (var a = 0u; a < r; a++) {
@@ -112,28 +92,23 @@ fn panel_cols(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
+//# kernel panel_scale
 // P (scaled) and R (plain) copies of the panel's rows of A left of the panel, r × k0 each.
-@group(0) @binding(2) var<storage, read_write> P: array<f32>;
-@group(0) @binding(3) var<storage, read_write> R: array<f32>;
-
-@compute @workgroup_size(64)
-fn panel_scale(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let idx = flatIndex(gid);
-  let n = p.n;
-  let k0 = p.k0;
-  let r = p.k1 - k0;
-  if (idx >= r * k0) { return; }
-  let a = idx / k0;
-  let j = idx % k0;
-  let row = (k0 + a) * n;
-  let v = A[row + j];
-  P[idx] = v / A[row + k0 + a];
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = flat_id(gid, nwg);
+  if (idx >= (p.k1 - p.k0) * p.k0) { return; }
+  let a = idx / p.k0;
+  let row = (p.k0 + a) * p.n;
+  let v = A[row + idx % p.k0];
+  P[idx] = v / A[row + p.k0 + a];
   R[idx] = v;
 }
 
+//# kernel finish
 // U = scaled rows of B (upper), zeros below; checks every pivot. One invocation per (i, j).
-@compute @workgroup_size(64)
-fn finish(@builtin(global_invocation_id) gid: vec3<u32>) {
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.y;
   let j = gid.x;
   let n = p.n;
@@ -150,21 +125,21 @@ fn finish(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }
 
+//# kernel damp
 // A += fraction · mean(diag A) · I, in one workgroup (a single reduction; its barriers run once).
-@group(0) @binding(1) var<storage, read_write> D: array<f32>;
-var<workgroup> partial: array<f32, 64>;
+var<workgroup> partial: array<f32, WG_X>;
 
-@compute @workgroup_size(64)
-fn damp(@builtin(local_invocation_index) lid: u32) {
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(local_invocation_index) lid: u32) {
   let n = p.n;
   var s = 0.0;
-  for (var i = lid; i < n; i += 64u) { s += D[i * n + i]; }
+  for (var i = lid; i < n; i += WG_X) { s += A[i * n + i]; }
   partial[lid] = s;
   workgroupBarrier();
-  for (var width = 32u; width > 0u; width >>= 1u) {
+  for (var width = WG_X / 2u; width > 0u; width >>= 1u) {
     if (lid < width) { partial[lid] += partial[lid + width]; }
     workgroupBarrier();
   }
   let lambda = p.fraction * partial[0] / f32(n);
-  for (var i = lid; i < n; i += 64u) { D[i * n + i] += lambda; }
+  for (var i = lid; i < n; i += WG_X) { A[i * n + i] += lambda; }
 }

@@ -26,8 +26,10 @@
  * ≈ 9N³ flops and 16N³ bytes of traffic, bound by memory and by its 2(N − 1) dispatches. On
  * SwiftShader it is ~5× slower than the block variant at n = 256 (≈ 14.5 s of CPU time).
  */
-import code from '../../shaders/eigen.wgsl?raw';
+import file from '../../shaders/eigen.wgsl?raw';
+import { defineKernel, wgslConsts, wgslSections, type ElementType, type WorkgroupSize } from '../gpu/kernel';
 import type { Gpu, GpuTensor } from '../gpu/runtime';
+import { withScope } from '../gpu/scope';
 import { matmul } from './matmul';
 
 export type EigenMethod = 'scalar' | 'block';
@@ -54,9 +56,95 @@ export interface EigenResult {
   offDiagonal: number;
 }
 
-/** Indices per unit of the block variant (BLOCK in the shader) and its subproblem side. */
+/** Indices per unit of the block variant and its subproblem side (written into the shader as BLOCK and SUB). */
 const BLOCK = 8;
 const SUB = 2 * BLOCK;
+
+const wgsl = wgslSections(file);
+const read = (type: ElementType = 'f32') => ({ type });
+const write = (type: ElementType = 'f32') => ({ type, access: 'read_write' as const });
+/** The source of one kernel of the family, with the block layout's constants. */
+const section = (name: string) => () => wgslConsts({ BLOCK, SUB }) + wgsl.section(name);
+const roundUniforms = { N: 'u32', pairs: 'u32', quads: 'u32' } as const;
+
+const initKernel = defineKernel({
+  name: 'eigen_init',
+  uniforms: { N: 'u32', n: 'u32' },
+  bindings: { original: read(), A: write(), Qt: write() },
+  workgroupSize: [8, 8],
+  source: section('init'),
+});
+const rotationsKernel = defineKernel({
+  name: 'eigen_rotations',
+  uniforms: { N: 'u32', pairs: 'u32' },
+  bindings: { A: read(), rotations: write('vec4<f32>') },
+  workgroupSize: [64],
+  source: section('rotations'),
+});
+const rotateKernel = defineKernel({
+  name: 'eigen_rotate',
+  uniforms: roundUniforms,
+  bindings: { rotations: read('vec4<f32>'), A: read('vec4<f32>'), ANext: write(), Qt: read('vec4<f32>'), QtNext: write('vec4<f32>') },
+  workgroupSize: [8, 8],
+  source: section('rotate'),
+});
+const blockSolveKernel = defineKernel({
+  name: 'eigen_block_solve',
+  uniforms: { N: 'u32', pairs: 'u32' },
+  bindings: { A: read(), V: write() },
+  workgroupSize: [4],
+  source: section('block_solve'),
+});
+const blockLeftKernel = defineKernel({
+  name: 'eigen_block_left',
+  uniforms: roundUniforms,
+  bindings: { V: read('vec4<f32>'), A: read('vec4<f32>'), T: write('vec4<f32>'), Qt: read('vec4<f32>'), QtNext: write('vec4<f32>') },
+  workgroupSize: [16, 4],
+  source: section('block_left'),
+});
+const blockRightKernel = defineKernel({
+  name: 'eigen_block_right',
+  uniforms: roundUniforms,
+  bindings: { V: read('vec4<f32>'), T: read('vec4<f32>'), A: write('vec4<f32>') },
+  workgroupSize: [4, 16],
+  source: section('block_right'),
+});
+const offNormKernel = defineKernel({
+  name: 'eigen_off_norm',
+  uniforms: { N: 'u32' },
+  bindings: { A: read(), norms: write() },
+  workgroupSize: [256],
+  source: section('off_norm'),
+});
+const vectorsKernel = defineKernel({
+  name: 'eigen_vectors',
+  uniforms: { N: 'u32', n: 'u32' },
+  bindings: { Qt: read(), Q: write() },
+  workgroupSize: [64],
+  source: section('vectors'),
+});
+const rayleighKernel = defineKernel({
+  name: 'eigen_rayleigh',
+  uniforms: { n: 'u32' },
+  bindings: { Q: read(), AQ: read(), lambda: write() },
+  workgroupSize: [64],
+  source: section('rayleigh'),
+});
+const sortKernel = defineKernel({
+  name: 'eigen_sort',
+  uniforms: { n: 'u32' },
+  bindings: { lambda: read(), Q: read(), sortedLambda: write(), sortedQ: write() },
+  workgroupSize: [64],
+  source: section('sort'),
+});
+
+/** The grid of a 2-D or 3-D kernel over `extent` invocations (its workgroup size is static). */
+function cover(kernel: { descriptor: { workgroupSize: unknown } }, extent: [number, number, number?]): [number, number, number] {
+  const size = kernel.descriptor.workgroupSize;
+  if (!Array.isArray(size)) throw new Error('cover: the kernel has no static workgroup size.');
+  const [x, y = 1, z = 1] = size as unknown as WorkgroupSize;
+  return [Math.ceil(extent[0] / x), Math.ceil(extent[1] / y), Math.ceil((extent[2] ?? 1) / z)];
+}
 
 /**
  * Eigenvalues (ascending) and eigenvectors of the symmetric n×n matrix A (row-major, not
@@ -75,22 +163,19 @@ export async function symmetricEigen(gpu: Gpu, A: GpuTensor, n: number, options:
   const units = method === 'block' ? N / BLOCK : N;
   const pairs = units / 2;
   const quads = N / 4;
-  const uniforms = [{ u32: N }, { u32: n }, { u32: pairs }, { u32: quads }];
-  const run = (entryPoint: string, bindings: GpuTensor[], workgroups: [number, number?, number?]) =>
-    gpu.dispatch({ pipeline: { code, entryPoint }, uniforms, bindings, workgroups });
 
-  let a = gpu.tensor([N, N]);
-  let aNext = gpu.tensor([N, N]);
-  let qt = gpu.tensor([N, N]);
-  let qtNext = gpu.tensor([N, N]);
-  // Per-round scratch: the rotations (scalar) or the subproblems' V's (block).
-  const rot = method === 'block' ? gpu.tensor([pairs, SUB, SUB]) : gpu.tensor([pairs, 4]);
-  const norms = gpu.tensor([2]);
-  try {
-    run('jacobi_init', [A, a, qt], [Math.ceil(N / 8), Math.ceil(N / 8)]);
+  return withScope(gpu, async (scope) => {
+    let a = scope.tensor([N, N]);
+    let aNext = scope.tensor([N, N]);
+    let qt = scope.tensor([N, N]);
+    let qtNext = scope.tensor([N, N]);
+    // Per-round scratch: the rotations (scalar) or the subproblems' V's (block).
+    const rot = method === 'block' ? scope.tensor([pairs, SUB, SUB]) : scope.tensor([pairs, 4]);
+    const norms = scope.tensor([2]);
+    initKernel.run(gpu, { uniforms: { N, n }, bindings: { original: A, A: a, Qt: qt }, workgroups: cover(initKernel, [N, N]) });
 
     const offNorm = async (): Promise<number> => {
-      run('jacobi_off_norm', [a, norms], [1]);
+      offNormKernel.run(gpu, { uniforms: { N }, bindings: { A: a, norms }, workgroups: [1] });
       const [off2, total2] = await gpu.read(norms, 2);
       if (!Number.isFinite(off2) || !Number.isFinite(total2)) {
         throw new RangeError('symmetricEigen: the matrix has non-finite entries (or entries above ~1e18, whose squares overflow f32)');
@@ -98,17 +183,18 @@ export async function symmetricEigen(gpu: Gpu, A: GpuTensor, n: number, options:
       return total2 > 0 ? Math.sqrt(off2 / total2) : 0;
     };
 
+    const uniforms = { N, pairs, quads };
     const round = method === 'block'
       ? () => {
           // aNext holds T = Vᵀ A between the two passes; the column pass writes A' into a.
-          run('block_solve', [a, rot], [Math.ceil(pairs / 4)]);
-          run('block_left', [rot, a, aNext, qt, qtNext], [Math.ceil(quads / 16), Math.ceil(pairs / 4), 2]);
-          run('block_right', [rot, aNext, a], [Math.ceil(pairs / 4), Math.ceil(quads / 16)]);
+          blockSolveKernel.run(gpu, { uniforms: { N, pairs }, bindings: { A: a, V: rot }, threads: pairs });
+          blockLeftKernel.run(gpu, { uniforms, bindings: { V: rot, A: a, T: aNext, Qt: qt, QtNext: qtNext }, workgroups: cover(blockLeftKernel, [quads, pairs, 2]) });
+          blockRightKernel.run(gpu, { uniforms, bindings: { V: rot, T: aNext, A: a }, workgroups: cover(blockRightKernel, [pairs, quads]) });
           [qt, qtNext] = [qtNext, qt];
         }
       : () => {
-          run('jacobi_rotations', [a, rot], [Math.ceil(pairs / 64)]);
-          run('jacobi_rotate', [rot, a, aNext, qt, qtNext], [Math.ceil(quads / 8), Math.ceil((2 * pairs) / 8)]);
+          rotationsKernel.run(gpu, { uniforms: { N, pairs }, bindings: { A: a, rotations: rot }, threads: pairs });
+          rotateKernel.run(gpu, { uniforms, bindings: { rotations: rot, A: a, ANext: aNext, Qt: qt, QtNext: qtNext }, workgroups: cover(rotateKernel, [quads, 2 * pairs]) });
           [a, aNext] = [aNext, a];
           [qt, qtNext] = [qtNext, qt];
         };
@@ -127,25 +213,15 @@ export async function symmetricEigen(gpu: Gpu, A: GpuTensor, n: number, options:
     }
 
     // Eigenvectors out of the padded Qᵀ, Rayleigh quotients from the original A, then sorted.
-    const vectors = gpu.tensor([n, n]);
-    const AQ = gpu.tensor([n, n]);
-    const rayleigh = gpu.tensor([n]);
-    const Q = gpu.tensor([n, n]);
-    const lambda = gpu.tensor([n]);
-    run('jacobi_vectors', [qt, vectors], [Math.ceil(n / 64)]);
+    const vectors = scope.tensor([n, n]);
+    const AQ = scope.tensor([n, n]);
+    const rayleigh = scope.tensor([n]);
+    const Q = scope.tensor([n, n]);
+    const lambda = scope.tensor([n]);
+    vectorsKernel.run(gpu, { uniforms: { N, n }, bindings: { Qt: qt, Q: vectors }, threads: n });
     matmul(gpu, A, vectors, AQ, { M: n, N: n, K: n });
-    run('jacobi_rayleigh', [vectors, AQ, rayleigh], [Math.ceil(n / 64)]);
-    run('jacobi_sort', [rayleigh, vectors, lambda, Q], [Math.ceil(n / 64)]);
-    vectors.dispose();
-    AQ.dispose();
-    rayleigh.dispose();
-    return { Q, lambda, sweeps, offDiagonal: off };
-  } finally {
-    a.dispose();
-    aNext.dispose();
-    qt.dispose();
-    qtNext.dispose();
-    rot.dispose();
-    norms.dispose();
-  }
+    rayleighKernel.run(gpu, { uniforms: { n }, bindings: { Q: vectors, AQ, lambda: rayleigh }, threads: n });
+    sortKernel.run(gpu, { uniforms: { n }, bindings: { lambda: rayleigh, Q: vectors, sortedLambda: lambda, sortedQ: Q }, threads: n });
+    return { Q: scope.detach(Q), lambda: scope.detach(lambda), sweeps, offDiagonal: off };
+  });
 }

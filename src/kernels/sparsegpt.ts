@@ -1,10 +1,10 @@
-import code from '../../shaders/sparsegpt.wgsl?raw';
+import file from '../../shaders/sparsegpt.wgsl?raw';
+import { defineKernel, wgslConsts, wgslSections } from '../gpu/kernel';
 import type { Binding, Gpu } from '../gpu/runtime';
-import { flatGrid } from './grid';
 
-/** Longest N:M group the sweep's in-register selection handles (MAX_M in the shader). */
+/** Longest N:M group the sweep's in-register selection handles (MAX_M in the shader, written from here). */
 export const MAX_NM_GROUP = 32;
-/** Widest block the sweep holds in private memory (MAX_BLOCK in the shader). */
+/** Widest block the sweep holds in private memory (MAX_BLOCK in the shader, written from here). */
 export const MAX_BLOCK_SIZE = 256;
 
 export interface BlockShape {
@@ -17,14 +17,52 @@ export interface BlockShape {
   b1: number;
 }
 
-const ELEMENTWISE_WG = 64;
+const wgsl = wgslSections(file);
 
-function params(s: BlockShape, extra: { nmN?: number; nmM?: number; pruneAll?: boolean } = {}) {
-  return [
-    { u32: s.m }, { u32: s.n }, { u32: s.b0 }, { u32: s.b1 },
-    { u32: extra.nmN ?? 0 }, { u32: extra.nmM ?? 0 }, { u32: extra.pruneAll ? 1 : 0 }, { u32: 0 },
-  ];
-}
+const zeroDeadKernel = defineKernel({
+  name: 'sparsegpt_zero_dead',
+  uniforms: { m: 'u32', n: 'u32' },
+  bindings: { G: { type: 'f32' }, W: { type: 'f32', access: 'read_write' } },
+  workgroupSize: [64],
+  source: () => wgsl.section('zero_dead'),
+});
+
+const fixDeadKernel = defineKernel({
+  name: 'sparsegpt_fix_dead',
+  uniforms: { n: 'u32' },
+  bindings: { G: { type: 'f32', access: 'read_write' } },
+  workgroupSize: [64],
+  source: () => wgsl.section('fix_dead'),
+});
+
+const scoresKernel = defineKernel({
+  name: 'sparsegpt_scores',
+  uniforms: { m: 'u32', n: 'u32', b0: 'u32', b1: 'u32' },
+  bindings: { W: { type: 'f32' }, U: { type: 'f32' }, S: { type: 'f32', access: 'read_write' } },
+  workgroupSize: [64],
+  source: () => wgsl.section('scores'),
+});
+
+/** How the sweep decides which columns a row keeps: `kept(r, c)` of each variant. */
+type KeepRule = 'mask' | 'nm' | 'none';
+const KEPT: Record<KeepRule, string> = {
+  mask: 'fn kept(r: u32, c: u32) -> bool { return mask[r * (p.b1 - p.b0) + c] != 0u; }\n',
+  nm: 'fn kept(r: u32, c: u32) -> bool { return kept_in_group(c); }\n',
+  none: 'fn kept(r: u32, c: u32) -> bool { return false; }\n',
+};
+
+const sweepKernel = defineKernel({
+  name: 'sparsegpt_sweep',
+  uniforms: { m: 'u32', n: 'u32', b0: 'u32', b1: 'u32', nmN: 'u32', nmM: 'u32' },
+  bindings: {
+    W: { type: 'f32', access: 'read_write' },
+    U: { type: 'f32' },
+    E: { type: 'f32', access: 'read_write' },
+    mask: { type: 'u32', when: 'withMask' },
+  },
+  workgroupSize: (f: { rule: KeepRule; withMask: boolean; rows: number }) => [f.rows],
+  source: (f) => wgslConsts({ MAX_BLOCK: MAX_BLOCK_SIZE, MAX_M: MAX_NM_GROUP }) + KEPT[f.rule] + wgsl.section('sweep'),
+});
 
 /**
  * Rows per workgroup of the sweep. CPU rasterisers run a workgroup on one core, so small groups
@@ -36,31 +74,14 @@ function sweepGroup(gpu: Gpu): number {
 
 /** Dead inputs (G_jj = 0): zero column j of W and set G_jj = 1. G is modified. */
 export function fixDeadInputs(gpu: Gpu, G: Binding, W: Binding, s: { m: number; n: number }): void {
-  const shape = { ...s, b0: 0, b1: 0 };
-  const constants = { WG: ELEMENTWISE_WG };
   // zero_dead must read the zero diagonal before fix_dead replaces it; dispatches run in order.
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'zero_dead', constants },
-    uniforms: params(shape),
-    bindings: [G, W],
-    workgroups: flatGrid(s.m * s.n, ELEMENTWISE_WG),
-  });
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'fix_dead', constants },
-    uniforms: params(shape),
-    bindings: [G],
-    workgroups: flatGrid(s.n, ELEMENTWISE_WG),
-  });
+  zeroDeadKernel.run(gpu, { uniforms: { m: s.m, n: s.n }, bindings: { G, W }, threads: s.m * s.n });
+  fixDeadKernel.run(gpu, { uniforms: { n: s.n }, bindings: { G }, threads: s.n });
 }
 
 /** S (contiguous m × (b1−b0)) = W[:, b0:b1]² / diag(U)[b0:b1]², SparseGPT's block scores. */
 export function blockScores(gpu: Gpu, W: Binding, U: Binding, S: Binding, s: BlockShape): void {
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'scores', constants: { WG: ELEMENTWISE_WG } },
-    uniforms: params(s),
-    bindings: [W, U, S],
-    workgroups: flatGrid(s.m * (s.b1 - s.b0), ELEMENTWISE_WG),
-  });
+  scoresKernel.run(gpu, { uniforms: { m: s.m, n: s.n, b0: s.b0, b1: s.b1 }, bindings: { W, U, S }, threads: s.m * (s.b1 - s.b0) });
 }
 
 export interface SweepBuffers {
@@ -86,27 +107,15 @@ export function sweepBlock(
 ): void {
   if (s.m === 0 || s.b1 <= s.b0) return;
   if (s.b1 - s.b0 > MAX_BLOCK_SIZE) throw new RangeError(`sweepBlock: blocks are at most ${MAX_BLOCK_SIZE} columns, got ${s.b1 - s.b0}.`);
-  const WG = sweepGroup(gpu);
-  if (o.nm) {
-    if (o.nm.m < 1 || o.nm.m > MAX_NM_GROUP || o.nm.n < 0 || o.nm.n > o.nm.m) {
-      throw new RangeError(`sweepBlock: unsupported N:M pattern ${o.nm.n}:${o.nm.m} (M from 1 to ${MAX_NM_GROUP}).`);
-    }
-    gpu.dispatch({
-      pipeline: { code, entryPoint: 'sweep_nm', constants: { WG } },
-      uniforms: params(s, { nmN: o.nm.n, nmM: o.nm.m }),
-      bindings: [t.W, t.U, t.E],
-      workgroups: flatGrid(s.m, WG),
-    });
-    return;
+  if (o.nm && (o.nm.m < 1 || o.nm.m > MAX_NM_GROUP || o.nm.n < 0 || o.nm.n > o.nm.m)) {
+    throw new RangeError(`sweepBlock: unsupported N:M pattern ${o.nm.n}:${o.nm.m} (M from 1 to ${MAX_NM_GROUP}).`);
   }
-  // pruneAll never reads the mask, but 'auto' layouts still want the binding: U is read-only here,
-  // so aliasing it is allowed (E or W would not be).
-  const mask = t.mask ?? (o.pruneAll ? t.U : undefined);
-  if (!mask) throw new Error('sweepBlock: a mask is required for an unstructured block.');
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'sweep_mask', constants: { WG } },
-    uniforms: params(s, { pruneAll: o.pruneAll }),
-    bindings: [t.W, t.U, t.E, mask],
-    workgroups: flatGrid(s.m, WG),
+  const rule: KeepRule = o.nm ? 'nm' : o.pruneAll ? 'none' : 'mask';
+  if (rule === 'mask' && !t.mask) throw new Error('sweepBlock: a mask is required for an unstructured block.');
+  sweepKernel.run(gpu, {
+    flags: { rule, withMask: rule === 'mask', rows: sweepGroup(gpu) },
+    uniforms: { m: s.m, n: s.n, b0: s.b0, b1: s.b1, nmN: o.nm?.n ?? 0, nmM: o.nm?.m ?? 0 },
+    bindings: rule === 'mask' ? { W: t.W, U: t.U, E: t.E, mask: t.mask } : { W: t.W, U: t.U, E: t.E },
+    threads: s.m,
   });
 }
