@@ -1,9 +1,21 @@
 import { describe, expect, it } from 'vitest';
+import type { Gpu } from '../src/gpu/runtime';
 import { NotPositiveDefiniteError } from '../src/kernels/cholesky';
-import { keptCount, sparsegpt, unstructuredBlockCounts } from '../src/solvers/sparsegpt';
-import type { LayerProblem, Pattern } from '../src/solvers/types';
+import { keptCount as sharedKeptCount, type Pattern } from '../src/shared/pattern';
+import type { LayerProblem } from '../src/shared/problem';
+import { runSolver, type SolveOptions } from '../src/solvers';
+import { unstructuredBlockCounts } from '../src/solvers/sparsegpt';
 import { testGpu } from './helpers/gpu';
 import { f32, gramRef, randn } from './helpers/reference';
+
+// ------------------------------------------------------------------ the path that ships
+
+/** SparseGPT through the registry entry solveLayer runs (past its shared checks, to reach the edge cases). */
+const sparsegpt = (gpu: Gpu, problem: LayerProblem, pattern: Pattern, options: SolveOptions['sparsegpt'] = {}) =>
+  runSolver(gpu, problem, 'sparsegpt', pattern, { sparsegpt: options });
+
+/** k = round((1−s)·m·n), the shared count. */
+const keptCount = (m: number, n: number, sparsity: number) => sharedKeptCount({ kind: 'unstructured', sparsity }, m, n);
 
 // ------------------------------------------------------------------ float64 reference
 

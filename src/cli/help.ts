@@ -1,13 +1,14 @@
 import { formatOptions } from './args';
 import { COMMANDS } from './commands/index';
 import type { Command } from './commands/types';
+import { methodLabels } from './options';
 
 export const PROGRAM = 'prune-studio';
 
 export function generalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
-    `${PROGRAM}: prune small language models on your GPU (WebGPU) with ALPS, SparseGPT, Wanda or magnitude.`,
+    `${PROGRAM}: prune small language models on your GPU (WebGPU) with ${methodLabels()}.`,
     '',
     `Usage: ${PROGRAM} <command> [options]`,
     '',

@@ -1,6 +1,21 @@
 /** Parsing of the options several commands share: the method and the sparsity pattern. */
-import { METHODS, type Method, type Pattern } from '../solvers/types';
+import { CHANNEL_SELECTIONS, METHOD_INFO, METHODS, SELECTION_INFO, type ChannelSelection, type Method } from '../shared/methods';
+import type { Pattern } from '../shared/pattern';
 import { InputError, UsageError } from './errors';
+
+/** The structured method `prune` accepts besides METHODS: SPAP, whose baselines are the other selections. */
+export const STRUCTURED_METHOD = SELECTION_INFO.spap.id;
+
+/** "<a|b|c>": a placeholder for --help, from the registry's ids. */
+export function choices(ids: readonly string[]): string {
+  return `<${ids.join('|')}>`;
+}
+
+/** "ALPS, SparseGPT, Wanda, Magnitude or SPAP": the methods by their labels, for the help text. */
+export function methodLabels(): string {
+  const labels = [...METHODS.map((id) => METHOD_INFO[id].label), SELECTION_INFO[STRUCTURED_METHOD].label];
+  return `${labels.slice(0, -1).join(', ')} or ${labels[labels.length - 1]}`;
+}
 
 export function parseMethod(value: string | boolean | undefined): Method {
   if (value === undefined || value === true) throw new UsageError(`--method is required (one of ${METHODS.join(', ')})`);
@@ -9,6 +24,15 @@ export function parseMethod(value: string | boolean | undefined): Method {
     throw new UsageError(`unknown method "${String(value)}"; choose one of ${METHODS.join(', ')}`);
   }
   return method as Method;
+}
+
+/** --selection of a structured run (default spap). */
+export function parseSelection(value: string | boolean | undefined): ChannelSelection {
+  const selection = value ?? STRUCTURED_METHOD;
+  if (typeof selection !== 'string' || !(CHANNEL_SELECTIONS as readonly string[]).includes(selection)) {
+    throw new UsageError(`--selection "${String(value)}" is not one of ${CHANNEL_SELECTIONS.join(', ')}`);
+  }
+  return selection as ChannelSelection;
 }
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -57,13 +81,4 @@ export function checkPatternFits(pattern: Pattern, m: number, n: number, what = 
       `the ${pattern.n}:${pattern.m} pattern needs the input width to be a multiple of ${pattern.m}, but ${what} is ${m}×${n}`,
     );
   }
-}
-
-export function describePattern(pattern: Pattern): string {
-  return pattern.kind === 'unstructured' ? 'unstructured' : `${pattern.n}:${pattern.m}`;
-}
-
-/** k, the weights kept. */
-export function keptWeights(pattern: Pattern, m: number, n: number): number {
-  return pattern.kind === 'unstructured' ? Math.round((1 - pattern.sparsity) * m * n) : (m * n * pattern.n) / pattern.m;
 }

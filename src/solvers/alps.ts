@@ -1,4 +1,5 @@
-import type { Gpu, GpuTensor } from '../gpu/runtime';
+import type { Gpu } from '../gpu/runtime';
+import { withScope } from '../gpu/scope';
 import { admmDual, admmRhs, admmShift, pcgInit, pcgStep, rhoFactor, unscaleWeight } from '../kernels/admm';
 import { symmetricEigen } from '../kernels/eigen';
 import { matmul } from '../kernels/matmul';
@@ -7,17 +8,11 @@ import { applyMask } from '../kernels/select';
 import { projectionFor } from './projection';
 import { relativeTo, scaleProblem } from './scaled';
 import { throwIfAborted } from './layer';
-import { DEFAULT_ALPS, type AlpsIteration, type AlpsOptions, type LayerProblem, type Pattern, type PcgStep, type SolveOptions } from './types';
-
-export interface AlpsOutput {
-  /** Pruned W on the GPU, [m, n]; the caller owns it. */
-  weight: GpuTensor;
-  relError: number;
-  relErrorBeforeRefit: number;
-  iterations: number;
-  history: AlpsIteration[];
-  pcg: PcgStep[];
-}
+import { DEFAULT_ALPS, type AlpsOptions } from '../shared/methods';
+import type { Pattern } from '../shared/pattern';
+import type { LayerProblem } from '../shared/problem';
+import type { AlpsIteration, PcgStep } from '../shared/telemetry';
+import type { SolveOptions, SolverOutput } from './types';
 
 /**
  * ALPS (Meng et al., 2024) for one layer, as ../shared/docs/ALGORITHMS.md states it: ADMM on the
@@ -25,37 +20,27 @@ export interface AlpsOutput {
  * support. All matrices live on the GPU in the [m, n] (outputs × inputs) layout; per iteration
  * only a handful of scalars (objective, residual norms, support change) are read back.
  */
-export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, options: SolveOptions = {}): Promise<AlpsOutput> {
+export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, options: SolveOptions = {}): Promise<SolverOutput> {
   const o: AlpsOptions = { ...DEFAULT_ALPS, ...options.alps };
   const { m, n } = problem;
   const s = { m, n };
   const emit = options.onEvent ?? (() => {});
   const projection = projectionFor(gpu, pattern, m, n);
   const k = projection.k;
-  const owned: GpuTensor[] = [];
-  const mat = () => {
-    const t = gpu.tensor([m, n]);
-    owned.push(t);
-    return t;
-  };
-  const keep = <T extends GpuTensor>(t: T) => {
-    owned.push(t);
-    return t;
-  };
-
-  try {
+  return withScope(gpu, async (scope) => {
+    const mat = () => scope.tensor([m, n]);
     // ---- preparation: damping, scaling, target, eigendecomposition
     emit({ type: 'phase', phase: 'prepare' });
-    const sp = await scaleProblem(gpu, problem, o.damping);
-    owned.push(sp.G, sp.W0, sp.Ghat, sp.d, sp.B0, sp.Y);
+    const sp = await scaleProblem(scope, problem, o.damping);
     const { Ghat, d, B0, Y, lambda } = sp;
     emit({ type: 'phase', phase: 'eigendecomposition' });
     const eigen = await symmetricEigen(gpu, Ghat, n);
-    owned.push(eigen.Q, eigen.lambda);
+    scope.keep(eigen.Q);
+    scope.keep(eigen.lambda);
 
-    const partials = keep(gpu.tensor([3 * m]));
-    const counter = keep(gpu.zeros([1], 'u32'));
-    const stats = keep(gpu.tensor([4]));
+    const partials = scope.tensor([3 * m]);
+    const counter = scope.zeros([1], 'u32');
+    const stats = scope.tensor([4]);
     const relative = (f: number) => relativeTo(sp, f);
 
     // ---- ADMM state
@@ -66,10 +51,10 @@ export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, op
     const Z = mat(); // B + V/ρ, then P_k(B) for the telemetry
     const T = mat(); // right-hand side, then its product with Q, then P_k(B)·Ĝ
     const T2 = mat();
-    const mask = keep(gpu.tensor([m, n], 'u32'));
-    const support = keep(gpu.tensor([m, n], 'u32'));
-    const supportInit = keep(gpu.tensor([m, n], 'u32'));
-    const Qrho = keep(gpu.tensor([n, n]));
+    const mask = scope.tensor([m, n], 'u32');
+    const support = scope.tensor([m, n], 'u32');
+    const supportInit = scope.tensor([m, n], 'u32');
+    const Qrho = scope.tensor([n, n]);
     const bytes = m * n * 4;
 
     projection.project(B0, supportInit);
@@ -172,7 +157,7 @@ export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, op
     const R = D; // ADMM buffers are free now
     const P = V;
     const AP = Z;
-    const state = keep(gpu.tensor([4 * m]));
+    const state = scope.tensor([4 * m]);
     pcgInit(gpu, s, { mask, Y, XG, R, P, state });
     const pcg: PcgStep[] = [];
     for (let step = 1; step <= o.pcgSteps; step++) {
@@ -190,10 +175,8 @@ export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, op
       if (residual <= o.pcgTol) break;
     }
 
-    const weight = gpu.tensor([m, n]);
+    const weight = scope.tensor([m, n]);
     unscaleWeight(gpu, s, X, d, weight);
-    return { weight, relError, relErrorBeforeRefit, iterations, history, pcg };
-  } finally {
-    for (const t of owned) t.dispose();
-  }
+    return { weight: scope.detach(weight), relError, relErrorBeforeRefit, iterations, history, pcg };
+  });
 }

@@ -1,8 +1,11 @@
 import { CancelledError } from '../gpu/errors';
 import type { Gpu, GpuTensor } from '../gpu/runtime';
+import { withScope, type GpuScope } from '../gpu/scope';
 import { matmul } from '../kernels/matmul';
 import { objectiveRows, reduceSlots } from '../kernels/objective';
-import type { LayerProblem } from './types';
+import type { Pattern } from '../shared/pattern';
+import type { LayerProblem } from '../shared/problem';
+import type { SolveOptions, SolverOutput } from './types';
 
 export class LayerProblemError extends Error {
   override name = 'LayerProblemError';
@@ -43,17 +46,17 @@ export function countNonzeros(w: Float32Array): number {
 
 /**
  * The relative reconstruction error f(W)/tr(W0 G W0ᵀ) of a candidate W on the GPU, with the
- * gram as given (undamped). Used by the baselines; ALPS computes its own in the scaled problem.
+ * gram as given (undamped). Used by the one-shot methods; ALPS computes its own in the scaled problem.
  */
 export async function relativeError(gpu: Gpu, m: number, n: number, W: GpuTensor, W0: GpuTensor, G: GpuTensor): Promise<number> {
-  const WG = gpu.tensor([m, n]);
-  const Y = gpu.tensor([m, n]);
-  const zero = gpu.zeros([m, n]);
-  const ones = gpu.upload(new Float32Array(n).fill(1));
-  const partials = gpu.tensor([2 * m]);
-  const counter = gpu.zeros([1], 'u32');
-  const stats = gpu.tensor([3]);
-  try {
+  return withScope(gpu, async (scope) => {
+    const WG = scope.tensor([m, n]);
+    const Y = scope.tensor([m, n]);
+    const zero = scope.zeros([m, n]);
+    const ones = scope.upload(new Float32Array(n).fill(1));
+    const partials = scope.tensor([2 * m]);
+    const counter = scope.zeros([1], 'u32');
+    const stats = scope.tensor([3]);
     matmul(gpu, W, G, WG, { M: m, N: n, K: n });
     matmul(gpu, W0, G, Y, { M: m, N: n, K: n });
     const s = { m, n };
@@ -62,7 +65,32 @@ export async function relativeError(gpu: Gpu, m: number, n: number, W: GpuTensor
     reduceSlots(gpu, m, 2, { partials, counter, stats });
     const [f, f0] = await gpu.read(stats, 2);
     return f0 > 0 ? Math.max(f, 0) / f0 : 0;
-  } finally {
-    for (const t of [WG, Y, zero, ones, partials, counter, stats]) t.dispose();
-  }
+  });
+}
+
+/** W0 [m, n] and G [n, n] uploaded for a one-shot method. */
+export interface UploadedLayer {
+  W0: GpuTensor;
+  G: GpuTensor;
+  m: number;
+  n: number;
+}
+
+/** A one-shot method: one pass over W0 that returns the pruned weight, kept in `scope`. */
+export type OneShotPrune = (scope: GpuScope, layer: UploadedLayer, pattern: Pattern, options: SolveOptions) => GpuTensor | Promise<GpuTensor>;
+
+/**
+ * Wraps a one-shot method (SparseGPT, Wanda, magnitude) as a solve: uploads W0 and G, prunes,
+ * measures the relative error with the undamped gram, and hands the pruned weight to the caller.
+ */
+export function oneShot(prune: OneShotPrune) {
+  return (gpu: Gpu, problem: LayerProblem, pattern: Pattern, options: SolveOptions): Promise<SolverOutput> =>
+    withScope(gpu, async (scope) => {
+      const { m, n } = problem;
+      const W0 = scope.upload(problem.weight, [m, n]);
+      const G = scope.upload(problem.gram, [n, n]);
+      const weight = scope.keep(await prune(scope, { W0, G, m, n }, pattern, options));
+      const relError = await relativeError(gpu, m, n, weight, W0, G);
+      return { weight: scope.detach(weight), relError, relErrorBeforeRefit: relError, iterations: 1, history: [], pcg: [] };
+    });
 }

@@ -1,13 +1,15 @@
-import type { Gpu, GpuTensor } from '../gpu/runtime';
+import type { GpuTensor } from '../gpu/runtime';
+import { withScope, type GpuScope } from '../gpu/scope';
 import { dampingOf, scaleGram, scaleWeight } from '../kernels/admm';
 import { matmul } from '../kernels/matmul';
 import { objectiveRows, reduceSlots } from '../kernels/objective';
-import type { LayerProblem } from './types';
+import type { LayerProblem } from '../shared/problem';
 
 /**
  * The damped, diagonally scaled layer problem ALPS and SPAP work in (ALGORITHMS.md, ALPS
  * preparation): λ = damping·mean(diag G), d = sqrt(diag G + λ) + 1e-8, Ĝ = D⁻¹(G + λI)D⁻¹ (unit
- * diagonal), B0 = W0∘d and the target Y = B0·Ĝ, all on the GPU in the [m, n] layout.
+ * diagonal), B0 = W0∘d and the target Y = B0·Ĝ, all on the GPU in the [m, n] layout, owned by
+ * the scope it was made in.
  */
 export interface ScaledProblem {
   m: number;
@@ -22,21 +24,23 @@ export interface ScaledProblem {
   lambda: number;
   /** tr(W0 G W0ᵀ) with the undamped gram: the denominator of every relative error. */
   denominator: number;
-  dispose(): void;
 }
 
-export async function scaleProblem(gpu: Gpu, problem: LayerProblem, damping: number): Promise<ScaledProblem> {
+export async function scaleProblem(scope: GpuScope, problem: LayerProblem, damping: number): Promise<ScaledProblem> {
+  const { gpu } = scope;
   const { m, n } = problem;
-  const G = gpu.upload(problem.gram, [n, n]);
-  const W0 = gpu.upload(problem.weight, [m, n]);
-  const Ghat = gpu.tensor([n, n]);
-  const d = gpu.tensor([n]);
-  const B0 = gpu.tensor([m, n]);
-  const Y = gpu.tensor([m, n]);
-  const scratch = [gpu.zeros([4]), gpu.zeros([m, n]), gpu.tensor([m]), gpu.zeros([1], 'u32'), gpu.tensor([2])];
-  const [scalars, zero, partials, counter, stats] = scratch;
-  const owned = [G, W0, Ghat, d, B0, Y];
-  try {
+  const G = scope.upload(problem.gram, [n, n]);
+  const W0 = scope.upload(problem.weight, [m, n]);
+  const Ghat = scope.tensor([n, n]);
+  const d = scope.tensor([n]);
+  const B0 = scope.tensor([m, n]);
+  const Y = scope.tensor([m, n]);
+  return withScope(gpu, async (scratch) => {
+    const scalars = scratch.zeros([4]);
+    const zero = scratch.zeros([m, n]);
+    const partials = scratch.tensor([m]);
+    const counter = scratch.zeros([1], 'u32');
+    const stats = scratch.tensor([2]);
     dampingOf(gpu, n, G, scalars, damping);
     scaleGram(gpu, n, G, scalars, Ghat, d);
     scaleWeight(gpu, { m, n }, W0, d, B0);
@@ -46,13 +50,8 @@ export async function scaleProblem(gpu: Gpu, problem: LayerProblem, damping: num
     objectiveRows(gpu, { m, n }, { X: zero, XG: zero, X0: B0, Y, d, partials }, 0, lambda);
     reduceSlots(gpu, m, 1, { partials, counter, stats });
     const [denominator] = await gpu.read(stats, 1);
-    return { m, n, G, W0, Ghat, d, B0, Y, lambda, denominator, dispose: () => owned.forEach((t) => t.dispose()) };
-  } catch (error) {
-    owned.forEach((t) => t.dispose());
-    throw error;
-  } finally {
-    scratch.forEach((t) => t.dispose());
-  }
+    return { m, n, G, W0, Ghat, d, B0, Y, lambda, denominator };
+  });
 }
 
 /** f / tr(W0 G W0ᵀ), clamped at 0 against f32 round-off. */

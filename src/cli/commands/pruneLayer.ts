@@ -7,31 +7,27 @@ import { constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ParsedArgs } from '../args';
 import { describeFsError, EXIT_OK, InputError, UsageError } from '../errors';
-import { checkPatternFits, describePattern, keptWeights, parseMethod, parsePattern } from '../options';
-import type { AlpsIteration, LayerProblem, Method, Pattern, SolveResult, SolverEvent } from '../../solvers/types';
+import { checkPatternFits, choices, parseMethod, parsePattern } from '../options';
+import { METHODS, type Method } from '../../shared/methods';
+import type { LayerSummary } from '../../shared/outcome';
+import { describePattern, keptCount, patternLabel, targetSparsity, type Pattern } from '../../shared/pattern';
+import type { LayerProblem } from '../../shared/problem';
+import type { AlpsIteration, SolverEvent } from '../../shared/telemetry';
+import type { SolveResult } from '../../solvers/types';
 import { readLayerProblem } from '../../formats/layerProblem';
 import { openFileSource } from '../../formats/nodeFile';
 import { writeSafetensors } from '../../formats/safetensors';
 import type { CliContext, Command } from './types';
 
-/** What --json prints as the last stdout line. */
-export interface PruneLayerReport {
+/**
+ * What --json prints as the last stdout line: the layer-outcome fields that apply to a layer from a
+ * file (no model position), its shape, where it ran, and the ALPS history in brief.
+ */
+export interface PruneLayerReport
+  extends Pick<LayerSummary, 'method' | 'pattern' | 'targetSparsity' | 'sparsity' | 'nnz' | 'relError' | 'relErrorBeforeRefit' | 'iterations' | 'ms'> {
   file: string;
   m: number;
   n: number;
-  method: Method;
-  /** "unstructured" or "N:M". */
-  pattern: string;
-  /** Requested fraction removed (unstructured) or 1 − N/M. */
-  targetSparsity: number;
-  /** Achieved fraction of exact zeros. */
-  sparsity: number;
-  nnz: number;
-  /** f(W) / tr(W0 G W0ᵀ). */
-  relError: number;
-  relErrorBeforeRefit: number;
-  iterations: number;
-  ms: number;
   device: string;
   out: string | null;
   history: { iter: number; rho: number; supportChange: number | null; relError: number }[];
@@ -61,12 +57,6 @@ async function checkWritable(out: string): Promise<void> {
   }
 }
 
-function countNonzeros(w: Float32Array): number {
-  let nnz = 0;
-  for (let i = 0; i < w.length; i++) if (w[i] !== 0) nnz++;
-  return nnz;
-}
-
 /** Progress lines on stderr: phases, and ALPS iterations at a readable rate. */
 function progress(ctx: CliContext, quiet: boolean): (event: SolverEvent) => void {
   let last = 0;
@@ -89,14 +79,14 @@ function progress(ctx: CliContext, quiet: boolean): (event: SolverEvent) => void
 
 function report(file: string, problem: LayerProblem, method: Method, pattern: Pattern, result: SolveResult, device: string, out: string | null): PruneLayerReport {
   const { m, n } = problem;
-  const nnz = countNonzeros(result.weight);
+  const { nnz } = result;
   return {
     file,
     m,
     n,
     method,
     pattern: describePattern(pattern),
-    targetSparsity: pattern.kind === 'unstructured' ? pattern.sparsity : 1 - pattern.n / pattern.m,
+    targetSparsity: targetSparsity(pattern),
     sparsity: 1 - nnz / (m * n),
     nnz,
     relError: result.relError,
@@ -109,10 +99,10 @@ function report(file: string, problem: LayerProblem, method: Method, pattern: Pa
   };
 }
 
-function summary(r: PruneLayerReport): string {
+function summary(r: PruneLayerReport, pattern: Pattern): string {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const lines = [
-    `${r.file}: ${r.m}×${r.n} layer, ${r.method}, ${r.pattern === 'unstructured' ? `unstructured ${pct(r.targetSparsity)}` : r.pattern}`,
+    `${r.file}: ${r.m}×${r.n} layer, ${r.method}, ${patternLabel(pattern)}`,
     `  kept ${r.nnz} of ${r.m * r.n} weights (sparsity ${pct(r.sparsity)})`,
     `  relative error ${r.relError.toPrecision(4)} (norm ratio ${Math.sqrt(Math.max(0, r.relError)).toPrecision(4)})` +
       (r.method === 'alps' ? `, before refit ${r.relErrorBeforeRefit.toPrecision(4)}` : ''),
@@ -127,7 +117,7 @@ export const pruneLayer: Command = {
   summary: 'Prune one layer problem file (weight + gram) and report its reconstruction error.',
   args: '<problem.safetensors>',
   options: {
-    method: { type: 'string', short: 'm', value: '<alps|sparsegpt|wanda|magnitude>', description: 'pruning method (required)' },
+    method: { type: 'string', short: 'm', value: choices(METHODS), description: 'pruning method (required)' },
     sparsity: { type: 'string', short: 's', value: '<s>', description: 'unstructured: fraction of weights to remove, in [0, 1) (0.7 or 70%)' },
     pattern: { type: 'string', short: 'p', value: '<N:M>', description: 'semi-structured: keep N of every M consecutive inputs (2:4, 4:8)' },
     out: { type: 'string', short: 'o', value: '<file>', description: 'write the pruned weight as safetensors (tensor "weight", F32 [m, n])' },
@@ -156,7 +146,7 @@ export const pruneLayer: Command = {
     // Every check that needs no GPU comes first, so bad input fails fast and with one line.
     const problem = await loadProblem(file);
     checkPatternFits(pattern, problem.m, problem.n, file);
-    if (keptWeights(pattern, problem.m, problem.n) < 1) {
+    if (keptCount(pattern, problem.m, problem.n) < 1) {
       throw new InputError(`sparsity ${describePattern(pattern)} ${pattern.kind === 'unstructured' ? pattern.sparsity : ''} would keep no weight of the ${problem.m}×${problem.n} layer`.replace(/\s+/g, ' '));
     }
     if (out) await checkWritable(out);
@@ -192,7 +182,7 @@ export const pruneLayer: Command = {
       }
     }
     if (options.json === true) ctx.stdout(JSON.stringify(r) + '\n');
-    else ctx.stdout(summary(r) + '\n');
+    else ctx.stdout(summary(r, pattern) + '\n');
     return EXIT_OK;
   },
 };
