@@ -5,7 +5,7 @@
  * method list, labels and colours all derive from this table.
  */
 
-export interface AlpsOptions {
+export type AlpsOptions = {
   /** Initial penalty ρ₀. */
   rho0: number;
   /** Iteration cap. */
@@ -24,7 +24,7 @@ export interface AlpsOptions {
   stopFraction: number;
   /** Upper bound on ρ. */
   rhoMax: number;
-}
+};
 
 export const DEFAULT_ALPS: AlpsOptions = {
   rho0: 0.1,
@@ -38,14 +38,14 @@ export const DEFAULT_ALPS: AlpsOptions = {
   rhoMax: 1e6,
 };
 
-export interface SpapOptions {
+export type SpapOptions = {
   rho0: number;
   growth: number;
   maxSteps: number;
   stableSteps: number;
   massTolerance: number;
   damping: number;
-}
+};
 
 export const DEFAULT_SPAP: SpapOptions = { rho0: 1e-3, growth: 1.5, maxSteps: 60, stableSteps: 3, massTolerance: 1e-3, damping: 0.01 };
 
@@ -67,6 +67,10 @@ export interface MethodInfo<Id extends string = string> {
   summary: string;
   /** Chart colour, the same in every view. */
   color: string;
+  /** What it removes: single weights (unstructured or N:M) or whole MLP channels. */
+  kind: 'unstructured' | 'structured';
+  /** The method's own options and their defaults (empty where it has none). */
+  defaults: Readonly<Record<string, number>>;
 }
 
 export const METHOD_INFO: { readonly [K in Method]: MethodInfo<K> } = {
@@ -76,6 +80,8 @@ export const METHOD_INFO: { readonly [K in Method]: MethodInfo<K> } = {
     paper: 'Meng et al., NeurIPS 2024',
     summary: 'ADMM with a growing penalty ρ finds the support, then a preconditioned conjugate-gradient refit on it.',
     color: '#2563eb',
+    kind: 'unstructured',
+    defaults: DEFAULT_ALPS,
   },
   sparsegpt: {
     id: 'sparsegpt',
@@ -83,6 +89,8 @@ export const METHOD_INFO: { readonly [K in Method]: MethodInfo<K> } = {
     paper: 'Frantar & Alistarh, ICML 2023',
     summary: 'Column by column, prunes by the OBS saliency and updates the remaining weights with the inverse gram.',
     color: '#d97706',
+    kind: 'unstructured',
+    defaults: DEFAULT_SPARSEGPT,
   },
   wanda: {
     id: 'wanda',
@@ -90,6 +98,8 @@ export const METHOD_INFO: { readonly [K in Method]: MethodInfo<K> } = {
     paper: 'Sun et al., ICLR 2024',
     summary: 'Keeps the weights with the largest |W|·‖X_j‖ in each output row; no update.',
     color: '#059669',
+    kind: 'unstructured',
+    defaults: {},
   },
   magnitude: {
     id: 'magnitude',
@@ -97,6 +107,8 @@ export const METHOD_INFO: { readonly [K in Method]: MethodInfo<K> } = {
     paper: 'the classic baseline',
     summary: 'Keeps the weights of largest |W| in the whole layer; no update.',
     color: '#9333ea',
+    kind: 'unstructured',
+    defaults: {},
   },
 };
 
@@ -110,6 +122,8 @@ export const SELECTION_INFO: { readonly [K in ChannelSelection]: MethodInfo<K> }
     paper: 'structured ALPS-style penalty method',
     summary: 'A growing group penalty pushes whole MLP channels to zero; the survivors are refitted exactly.',
     color: '#0f766e',
+    kind: 'structured',
+    defaults: DEFAULT_SPAP,
   },
   'weight-norm': {
     id: 'weight-norm',
@@ -117,6 +131,8 @@ export const SELECTION_INFO: { readonly [K in ChannelSelection]: MethodInfo<K> }
     paper: 'baseline',
     summary: 'Removes the channels whose down-projection columns have the smallest norm, then the same refit.',
     color: '#64748b',
+    kind: 'structured',
+    defaults: { damping: DEFAULT_SPAP.damping },
   },
   'activation-norm': {
     id: 'activation-norm',
@@ -124,6 +140,8 @@ export const SELECTION_INFO: { readonly [K in ChannelSelection]: MethodInfo<K> }
     paper: 'baseline',
     summary: 'Removes the channels with the smallest ‖W_j‖·‖X_j‖, then the same refit.',
     color: '#b45309',
+    kind: 'structured',
+    defaults: { damping: DEFAULT_SPAP.damping },
   },
 };
 
