@@ -21,24 +21,9 @@
 // picks per adapter and shape. Short segments use `rank` instead: each entry counts the entries
 // that beat it, in one dispatch.
 
-struct Params {
-  // Elements (mask, rank, apply, fill), segments × 256 (init) or segments (pick).
-  count: u32,
-  segLen: u32,
-  keep: u32,
-  segments: u32,
-  // Histogram tiling: a workgroup counts one tile (of one segment, or of the flat array).
-  tilesPerSeg: u32,
-  tileSize: u32,
-  // Digit of this pass: bits [shift, shift + 8) of the key (phase 0) or of the index (phase 1).
-  shift: u32,
-  phase: u32,
-  // fill: the value written; nm: the group length M.
-  value: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
-}
+//
+// Grid-stride kernels (mask, rank, nm, fill, apply) launch a capped number of workgroups and let
+// each invocation loop over the rest; the wrapper sizes the grid per adapter.
 
 // Per-segment state, 8 u32 each.
 const S_PREFIX: u32 = 0u;   // threshold key bits chosen so far; the full threshold T at the end
@@ -48,36 +33,6 @@ const S_IDX: u32 = 3u;      // index threshold I: among key == T keep index <= I
 const S_IPREFIX: u32 = 4u;  // index bits chosen so far
 const STATE: u32 = 8u;
 const BINS: u32 = 256u;
-
-override WG: u32 = 256u;
-
-@group(0) @binding(0) var<uniform> p: Params;
-
-// Bindings per entry point (the wrapper passes them in this order; variables used by different
-// entry points share binding numbers, which WGSL allows as long as no entry point uses both):
-//   init:      hist, state
-//   histogram, histogram_global: scores, hist, state
-//   pick, pick_parallel:         hist, state
-//   mask:      scores, state, mask
-//   rank / nm: scores, mask
-//   fill:      mask
-//   apply:     values, mask, out            apply_inplace:     mask, out
-//   apply_track: values, mask, out, support, counter
-//   apply_track_inplace: mask, out, support, counter
-
-@group(0) @binding(1) var<storage, read_write> ihist: array<u32>;
-@group(0) @binding(2) var<storage, read_write> istate: array<u32>;
-
-@group(0) @binding(1) var<storage, read> scores: array<f32>;
-@group(0) @binding(2) var<storage, read_write> hist: array<atomic<u32>>;
-@group(0) @binding(3) var<storage, read_write> state: array<u32>;
-
-@group(0) @binding(2) var<storage, read_write> mstate: array<u32>;
-@group(0) @binding(3) var<storage, read_write> mmask: array<u32>;
-
-@group(0) @binding(2) var<storage, read_write> rmask: array<u32>;
-
-@group(0) @binding(1) var<storage, read_write> fmask: array<u32>;
 
 fn keyOf(x: f32) -> u32 {
   return bitcast<u32>(x) & 0x7fffffffu;
@@ -89,30 +44,74 @@ fn highMask(shift: u32) -> u32 {
   return select(0xffffffffu << hi, 0u, hi >= 32u);
 }
 
-fn threadIndex(wid: vec3<u32>, nwg: vec3<u32>, lid: u32, size: u32) -> u32 {
-  return (wid.x + wid.y * nwg.x) * size + lid;
+// The digit of the entry with key `key` at local index j of its segment in the pass over bits
+// [shift, shift + 8) of the key (phase 0) or of the index (phase 1), or BINS when the entry does not
+// take part in this pass (its higher digits differ from the prefix chosen so far).
+fn digitOf(key: u32, j: u32, prefix: u32, iprefix: u32, shift: u32, phase: u32) -> u32 {
+  let hm = highMask(shift);
+  if (phase == 0u) {
+    if ((key & hm) != (prefix & hm)) { return BINS; }
+    return (key >> shift) & 255u;
+  }
+  if (key != prefix || (j & hm) != (iprefix & hm)) { return BINS; }
+  return (j >> shift) & 255u;
 }
 
-@compute @workgroup_size(64)
-fn init(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = threadIndex(wid, nwg, lid, 64u);
-  if (i >= p.count) { return; }
-  ihist[i] = 0u;
-  if ((i & (BINS - 1u)) == 0u) {
-    let st = (i / BINS) * STATE;
-    istate[st + S_PREFIX] = 0u;
-    istate[st + S_REM] = p.keep;
-    istate[st + S_DONE] = 0u;
-    istate[st + S_IDX] = 0u;
-    istate[st + S_IPREFIX] = 0u;
+// Records the bin chosen by a pick in the state of the segment at st: `before` entries sit in bins
+// ahead of it (larger values, or smaller indices), `inBin` in it, and `rem` were still to be kept
+// before this pass.
+fn commit(state: ptr<storage, array<u32>, read_write>, st: u32, rem: u32, before: u32, chosen: u32, inBin: u32,
+          shift: u32, phase: u32) {
+  let left = rem - before;
+  (*state)[st + S_REM] = left;
+  if (phase == 0u) {
+    let prefix = (*state)[st + S_PREFIX] | (chosen << shift);
+    (*state)[st + S_PREFIX] = prefix;
+    if (left == inBin) {
+      // The whole bin is kept: every key >= prefix (lower digits zero) is in and nothing else, so
+      // the threshold is final and no index passes are needed.
+      (*state)[st + S_DONE] = 1u;
+      (*state)[st + S_IDX] = 0xffffffffu;
+    }
+  } else {
+    let iprefix = (*state)[st + S_IPREFIX] | (chosen << shift);
+    (*state)[st + S_IPREFIX] = iprefix;
+    if (shift == 0u || left == inBin) {
+      // Last index digit (the bin is a single index), or the whole bin is kept: every tied index
+      // up to the bin's largest is in.
+      (*state)[st + S_DONE] = 1u;
+      (*state)[st + S_IDX] = iprefix | ((1u << shift) - 1u);
+    }
   }
 }
 
-// Histogram of one digit. `histogram` gives each workgroup one tile of one segment, counts in
+// Invocations in a whole (folded) grid: the step of a grid-stride loop.
+fn gridStride(nwg: vec3<u32>) -> u32 {
+  return nwg.x * nwg.y * WG_X;
+}
+
+//# kernel init
+// Zeroes the segments' histograms (one invocation per bin) and starts each segment's state.
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = flat_id(gid, nwg);
+  if (i >= p.bins) { return; }
+  hist[i] = 0u;
+  if ((i & (BINS - 1u)) == 0u) {
+    let st = (i / BINS) * STATE;
+    state[st + S_PREFIX] = 0u;
+    state[st + S_REM] = p.keep;
+    state[st + S_DONE] = 0u;
+    state[st + S_IDX] = 0u;
+    state[st + S_IPREFIX] = 0u;
+  }
+}
+
+//# kernel histogram_tiles
+// Histogram of one digit. `histogram_tiles` gives each workgroup one tile of one segment, counts in
 // workgroup memory and merges the non-empty bins into the segment's global histogram (one barrier
 // per tile: the choice for real GPUs, where one global histogram would serialise on its atomics,
-// and for few long segments on CPU rasterisers, as a handful of big tiles). `histogram_global`
+// and for few long segments on CPU rasterisers, as a handful of big tiles). `histogram_flat`
 // gives each workgroup one tile of the flat array (tiles may span segments, so many short segments
 // do not mean many workgroups) and adds to the global histograms directly (no barriers: for many
 // segments on CPU rasterisers such as SwiftShader, where barriers and workgroup launches are dear).
@@ -120,25 +119,12 @@ fn init(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // Both aggregate runs of equal bins in a register before touching an atomic: in the first value
 // pass nearly every weight shares the top byte (the high exponent bits), so this turns one
 // hot-bin atomic per entry into one per run.
-var<workgroup> localHist: array<atomic<u32>, 256>;
+var<workgroup> localHist: array<atomic<u32>, BINS>;
 
-// Returns the digit of local index j of a segment whose first entry is at base, or BINS when the
-// entry does not take part in this pass.
-fn digitOf(base: u32, j: u32, prefix: u32, iprefix: u32) -> u32 {
-  let key = keyOf(scores[base + j]);
-  let hm = highMask(p.shift);
-  if (p.phase == 0u) {
-    if ((key & hm) != (prefix & hm)) { return BINS; }
-    return (key >> p.shift) & 255u;
-  }
-  if (key != prefix || (j & hm) != (iprefix & hm)) { return BINS; }
-  return (j >> p.shift) & 255u;
-}
-
-@compute @workgroup_size(WG)
-fn histogram(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-             @builtin(local_invocation_index) lid: u32) {
-  let w = wid.x + wid.y * nwg.x;
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let w = flat_group(wid, nwg);
   // Workgroup-uniform exit, so the barriers below stay in uniform control flow.
   if (w >= p.segments * p.tilesPerSeg) { return; }
   let seg = w / p.tilesPerSeg;
@@ -150,10 +136,11 @@ fn histogram(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     let iprefix = state[st + S_IPREFIX];
     let start = tile * p.tileSize;
     let end = min(start + p.tileSize, p.segLen);
+    let base = seg * p.segLen;
     var runBin = BINS;
     var run = 0u;
-    for (var j = start + lid; j < end; j += WG) {
-      let d = digitOf(seg * p.segLen, j, prefix, iprefix);
+    for (var j = start + lid; j < end; j += WG_X) {
+      let d = digitOf(keyOf(scores[base + j]), j, prefix, iprefix, p.shift, p.phase);
       if (d == BINS) { continue; }
       if (d == runBin) {
         run += 1u;
@@ -166,17 +153,19 @@ fn histogram(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg
     if (run != 0u) { atomicAdd(&localHist[runBin], run); }
   }
   workgroupBarrier();
-  for (var b = lid; b < BINS; b += WG) {
+  for (var b = lid; b < BINS; b += WG_X) {
     let c = atomicLoad(&localHist[b]);
     if (c != 0u) { atomicAdd(&hist[seg * BINS + b], c); }
   }
 }
 
-@compute @workgroup_size(WG)
-fn histogram_global(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                    @builtin(local_invocation_index) lid: u32) {
+//# kernel histogram_flat
+// See histogram_tiles.
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
   let total = p.segments * p.segLen;
-  let start = (wid.x + wid.y * nwg.x) * p.tileSize;
+  let start = flat_group(wid, nwg) * p.tileSize;
   let end = min(start + p.tileSize, total);
   if (start + lid >= end) { return; }
   // Position (segment, index) tracked incrementally: one division per invocation, not per entry.
@@ -199,12 +188,12 @@ fn histogram_global(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
     if (!segActive) {
       // Finished segment (typical of the index passes): jump to this invocation's first entry
       // past it.
-      let steps = (p.segLen - j + WG - 1u) / WG;
-      i += steps * WG;
-      j += steps * WG;
+      let steps = (p.segLen - j + WG_X - 1u) / WG_X;
+      i += steps * WG_X;
+      j += steps * WG_X;
       continue;
     }
-    let d = digitOf(seg * p.segLen, j, prefix, iprefix);
+    let d = digitOf(keyOf(scores[seg * p.segLen + j]), j, prefix, iprefix, p.shift, p.phase);
     if (d != BINS) {
       let bin = seg * BINS + d;
       if (run != 0u && bin != runBin) {
@@ -214,57 +203,31 @@ fn histogram_global(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgrou
       runBin = bin;
       run += 1u;
     }
-    i += WG;
-    j += WG;
+    i += WG_X;
+    j += WG_X;
   }
   if (run != 0u) { atomicAdd(&hist[runBin], run); }
 }
 
-// Records the bin chosen by a pick: `before` entries sit in bins ahead of it (larger values, or
-// smaller indices), `inBin` in it, and `rem` were still to be kept before this pass.
-fn commit(st: u32, rem: u32, before: u32, chosen: u32, inBin: u32) {
-  let left = rem - before;
-  istate[st + S_REM] = left;
-  if (p.phase == 0u) {
-    let prefix = istate[st + S_PREFIX] | (chosen << p.shift);
-    istate[st + S_PREFIX] = prefix;
-    if (left == inBin) {
-      // The whole bin is kept: every key >= prefix (lower digits zero) is in and nothing else, so
-      // the threshold is final and no index passes are needed.
-      istate[st + S_DONE] = 1u;
-      istate[st + S_IDX] = 0xffffffffu;
-    }
-  } else {
-    let iprefix = istate[st + S_IPREFIX] | (chosen << p.shift);
-    istate[st + S_IPREFIX] = iprefix;
-    if (p.shift == 0u || left == inBin) {
-      // Last index digit (the bin is a single index), or the whole bin is kept: every tied index
-      // up to the bin's largest is in.
-      istate[st + S_DONE] = 1u;
-      istate[st + S_IDX] = iprefix | ((1u << p.shift) - 1u);
-    }
-  }
-}
-
+//# kernel pick
 // One invocation per segment walks its 256 bins in order (largest first for values, smallest
 // first for indices) and clears them for the next pass. No barriers: the choice for CPU
 // rasterisers, and for many segments, which run in parallel.
-@compute @workgroup_size(64)
-fn pick(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let s = threadIndex(wid, nwg, lid, 64u);
-  if (s >= p.count) { return; }
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let s = flat_id(gid, nwg);
+  if (s >= p.segments) { return; }
   let st = s * STATE;
-  if (istate[st + S_DONE] != 0u) { return; }
-  let rem = istate[st + S_REM];
+  if (state[st + S_DONE] != 0u) { return; }
+  let rem = state[st + S_REM];
   var before = 0u;
   var chosen = 0u;
   var inBin = 0u;    // 0 until found: rem >= 1, so the chosen bin holds at least one entry
   for (var i = 0u; i < BINS; i++) {
     let b = select(i, BINS - 1u - i, p.phase == 0u);
-    let h = ihist[s * BINS + b];
+    let h = hist[s * BINS + b];
     if (h == 0u) { continue; }
-    ihist[s * BINS + b] = 0u;
+    hist[s * BINS + b] = 0u;
     if (inBin == 0u) {
       if (before + h >= rem) {
         chosen = b;
@@ -274,26 +237,28 @@ fn pick(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
     }
   }
-  commit(st, rem, before, chosen, inBin);
+  commit(&state, st, rem, before, chosen, inBin, p.shift, p.phase);
 }
 
-// One workgroup per segment, one invocation per bin, an inclusive scan in workgroup memory: a few
-// microseconds on a real GPU, where a single invocation's 256 dependent steps would idle the rest.
-var<workgroup> scanBins: array<u32, 256>;
+//# kernel pick_scan
+// One workgroup of BINS invocations per segment, one invocation per bin, an inclusive scan in
+// workgroup memory: a few microseconds on a real GPU, where a single invocation's 256 dependent
+// steps would idle the rest.
+var<workgroup> scanBins: array<u32, BINS>;
 
-@compute @workgroup_size(256)
-fn pick_parallel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_index) lid: u32) {
-  let s = wid.x + wid.y * nwg.x;
-  if (s >= p.count) { return; }
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let s = flat_group(wid, nwg);
+  if (s >= p.segments) { return; }
   let st = s * STATE;
   // Read before the barriers; the one invocation that commits writes after them.
-  let done = istate[st + S_DONE];
-  let rem = istate[st + S_REM];
+  let done = state[st + S_DONE];
+  let rem = state[st + S_REM];
   // Invocation t holds the t-th bin in selection order.
   let b = select(lid, BINS - 1u - lid, p.phase == 0u);
-  let h = ihist[s * BINS + b];
-  if (h != 0u) { ihist[s * BINS + b] = 0u; }
+  let h = hist[s * BINS + b];
+  if (h != 0u) { hist[s * BINS + b] = 0u; }
   scanBins[lid] = h;
   for (var off = 1u; off < BINS; off <<= 1u) {
     workgroupBarrier();
@@ -305,15 +270,16 @@ fn pick_parallel(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   let incl = scanBins[lid];
   let before = incl - h;
   if (done == 0u && h != 0u && before < rem && rem <= incl) {
-    commit(st, rem, before, b, h);
+    commit(&state, st, rem, before, b, h, p.shift, p.phase);
   }
 }
 
-@compute @workgroup_size(256)
-fn mask(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let stride = nwg.x * nwg.y * 256u;
-  let first = threadIndex(wid, nwg, lid, 256u);
+//# kernel mask
+// keep = key > T || (key == T && index <= I), from each segment's final state.
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let stride = gridStride(nwg);
+  let first = flat_id(gid, nwg);
   if (first >= p.count) { return; }
   // (segment, index) advanced incrementally; a division only when the stride leaves the segment.
   var seg = first / p.segLen;
@@ -324,20 +290,20 @@ fn mask(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       j = j % p.segLen;
     }
     let key = keyOf(scores[i]);
-    let t = mstate[seg * STATE + S_PREFIX];
-    let keepIt = key > t || (key == t && j <= mstate[seg * STATE + S_IDX]);
-    mmask[i] = select(0u, 1u, keepIt);
+    let t = state[seg * STATE + S_PREFIX];
+    let keepIt = key > t || (key == t && j <= state[seg * STATE + S_IDX]);
+    mask[i] = select(0u, 1u, keepIt);
     j += stride;
   }
 }
 
+//# kernel rank
 // Small segments: every entry counts the entries of its segment that beat it (larger key, or equal
 // key and lower index) and is kept when fewer than k do. O(L) per entry, one dispatch.
-@compute @workgroup_size(256)
-fn rank(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let stride = nwg.x * nwg.y * 256u;
-  for (var i = threadIndex(wid, nwg, lid, 256u); i < p.count; i += stride) {
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let stride = gridStride(nwg);
+  for (var i = flat_id(gid, nwg); i < p.count; i += stride) {
     let seg = i / p.segLen;
     let base = seg * p.segLen;
     let j = i - base;
@@ -347,124 +313,79 @@ fn rank(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       let other = keyOf(scores[base + t]);
       beaten += select(0u, 1u, other > key || (other == key && t < j));
     }
-    rmask[i] = select(0u, 1u, beaten < p.keep);
+    mask[i] = select(0u, 1u, beaten < p.keep);
   }
 }
 
-// N:M: one invocation per group of M (p.value) entries keeps the N (p.keep) that beat the fewest.
-// Groups are M consecutive entries, or with p.segLen = C > 0 (a row-major matrix of C columns) M
-// consecutive rows of one column; consecutive invocations then take neighbouring columns.
-@compute @workgroup_size(256)
-fn nm(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-      @builtin(local_invocation_index) lid: u32) {
-  let groups = p.count / p.value;
-  let stride = nwg.x * nwg.y * 256u;
-  for (var g = threadIndex(wid, nwg, lid, 256u); g < groups; g += stride) {
-    var base = g * p.value;
+//# kernel nm
+// N:M: one invocation per group of p.m entries keeps the p.n that beat the fewest. Groups are M
+// consecutive entries, or with p.columns = C > 0 (a row-major matrix of C columns) M consecutive
+// rows of one column; consecutive invocations then take neighbouring columns.
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let stride = gridStride(nwg);
+  for (var g = flat_id(gid, nwg); g < p.groups; g += stride) {
+    var base = g * p.m;
     var step = 1u;
-    if (p.segLen != 0u) {
-      let column = g % p.segLen;
-      base = (g - column) * p.value + column;
-      step = p.segLen;
+    if (p.columns != 0u) {
+      let column = g % p.columns;
+      base = (g - column) * p.m + column;
+      step = p.columns;
     }
-    for (var a = 0u; a < p.value; a++) {
+    for (var a = 0u; a < p.m; a++) {
       let key = keyOf(scores[base + a * step]);
       var beaten = 0u;
-      for (var b = 0u; b < p.value; b++) {
+      for (var b = 0u; b < p.m; b++) {
         let other = keyOf(scores[base + b * step]);
         beaten += select(0u, 1u, other > key || (other == key && b < a));
       }
-      rmask[base + a * step] = select(0u, 1u, beaten < p.keep);
+      mask[base + a * step] = select(0u, 1u, beaten < p.n);
     }
   }
 }
 
-@compute @workgroup_size(256)
-fn fill(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let stride = nwg.x * nwg.y * 256u;
-  for (var i = threadIndex(wid, nwg, lid, 256u); i < p.count; i += stride) {
-    fmask[i] = p.value;
+//# kernel fill
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let stride = gridStride(nwg);
+  for (var i = flat_id(gid, nwg); i < p.count; i += stride) {
+    mask[i] = p.value;
   }
 }
 
-// ------------------------------------------------------------------ applying a mask
-
-@group(0) @binding(1) var<storage, read> avalues: array<f32>;
-@group(0) @binding(2) var<storage, read> amask: array<u32>;
-@group(0) @binding(3) var<storage, read_write> aout: array<f32>;
-@group(0) @binding(4) var<storage, read_write> asupport: array<u32>;
-@group(0) @binding(5) var<storage, read_write> acounter: array<atomic<u32>>;
-
-// In place (values == out): the same buffer must not be bound twice, so out is read and written.
-@group(0) @binding(1) var<storage, read> bmask: array<u32>;
-@group(0) @binding(2) var<storage, read_write> bout: array<f32>;
-@group(0) @binding(3) var<storage, read_write> bsupport: array<u32>;
-@group(0) @binding(4) var<storage, read_write> bcounter: array<atomic<u32>>;
-
-@compute @workgroup_size(256)
-fn apply(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-         @builtin(local_invocation_index) lid: u32) {
-  let stride = nwg.x * nwg.y * 256u;
-  for (var i = threadIndex(wid, nwg, lid, 256u); i < p.count; i += stride) {
-    aout[i] = select(0.0, avalues[i], amask[i] != 0u);
-  }
-}
-
-@compute @workgroup_size(256)
-fn apply_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                 @builtin(local_invocation_index) lid: u32) {
-  let stride = nwg.x * nwg.y * 256u;
-  for (var i = threadIndex(wid, nwg, lid, 256u); i < p.count; i += stride) {
-    if (bmask[i] == 0u) { bout[i] = 0.0; }
-  }
-}
-
-// The change count is summed per invocation. With WG_REDUCE (real GPUs) the workgroup then sums
-// its invocations' counts in workgroup memory, one barrier, and adds once to the global counter,
-// so an early ADMM iteration where most entries change does not serialise millions of atomics on
-// one address. Without it (CPU rasterisers: barriers are dear, invocations few) each invocation
-// with changes adds its own count.
-override WG_REDUCE: bool = true;
+//# kernel apply
+// out[i] = mask[i] ? values[i] : 0, copying (out ≠ values) or in place, optionally tracking the
+// support: the variant supplies storeMasked (copy or in place), trackSupport (count a change
+// against support[i] and store the new mask there, or nothing) and addToCounter.
+//
+// The change count is summed per invocation. With REDUCE (real GPUs) the workgroup then sums its
+// invocations' counts in workgroup memory, one barrier, and adds once to the global counter, so an
+// early ADMM iteration where most entries change does not serialise millions of atomics on one
+// address. Without it (CPU rasterisers: barriers are dear, invocations few) each invocation with
+// changes adds its own count.
 var<workgroup> wgChanged: atomic<u32>;
 
-fn addChanges(changed: u32, lid: u32, counter: ptr<storage, array<atomic<u32>>, read_write>) {
-  if (WG_REDUCE) {
+// What this invocation adds to the global counter.
+fn changesToAdd(changed: u32, lid: u32) -> u32 {
+  if (REDUCE) {
     if (changed != 0u) { atomicAdd(&wgChanged, changed); }
     workgroupBarrier();
-    if (lid == 0u) {
-      let total = atomicLoad(&wgChanged);
-      if (total != 0u) { atomicAdd(&(*counter)[0], total); }
-    }
-  } else if (changed != 0u) {
-    atomicAdd(&(*counter)[0], changed);
+    if (lid == 0u) { return atomicLoad(&wgChanged); }
+    return 0u;
   }
+  return changed;
 }
 
-@compute @workgroup_size(256)
-fn apply_track(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-               @builtin(local_invocation_index) lid: u32) {
-  let stride = nwg.x * nwg.y * 256u;
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let stride = gridStride(nwg);
   var changed = 0u;
-  for (var i = threadIndex(wid, nwg, lid, 256u); i < p.count; i += stride) {
-    let m = select(0u, 1u, amask[i] != 0u);
-    aout[i] = select(0.0, avalues[i], m != 0u);
-    changed += select(0u, 1u, m != select(0u, 1u, asupport[i] != 0u));
-    asupport[i] = m;
+  for (var i = flat_id(gid, nwg); i < p.count; i += stride) {
+    let keep = mask[i] != 0u;
+    storeMasked(i, keep);
+    changed += trackSupport(i, keep);
   }
-  addChanges(changed, lid, &acounter);
-}
-
-@compute @workgroup_size(256)
-fn apply_track_inplace(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-                       @builtin(local_invocation_index) lid: u32) {
-  let stride = nwg.x * nwg.y * 256u;
-  var changed = 0u;
-  for (var i = threadIndex(wid, nwg, lid, 256u); i < p.count; i += stride) {
-    let m = select(0u, 1u, bmask[i] != 0u);
-    if (m == 0u) { bout[i] = 0.0; }
-    changed += select(0u, 1u, m != select(0u, 1u, bsupport[i] != 0u));
-    bsupport[i] = m;
-  }
-  addChanges(changed, lid, &bcounter);
+  let total = changesToAdd(changed, lid);
+  if (total != 0u) { addToCounter(total); }
 }

@@ -1,6 +1,6 @@
-import code from '../../shaders/admm.wgsl?raw';
+import file from '../../shaders/admm.wgsl?raw';
+import { defineKernel, wgslConsts, wgslSections, type ScalarType, type StorageDecl, type WorkgroupSize } from '../gpu/kernel';
 import type { Binding, Gpu } from '../gpu/runtime';
-import { flatGrid, grid2d } from './grid';
 
 /** Wrappers of shaders/admm.wgsl; every matrix is row-major [m, n] (outputs × inputs). */
 export interface AdmmShape {
@@ -8,55 +8,95 @@ export interface AdmmShape {
   n: number;
 }
 
-const params = (s: AdmmShape, rho = 0, damping = 0) => [{ u32: s.m }, { u32: s.n }, { f32: rho }, { f32: damping }];
+const wgsl = wgslSections(file);
+const input = { type: 'f32' } as const;
+const output = { type: 'f32', access: 'read_write' } as const;
+const mask = { type: 'u32' } as const;
+/** Workgroup of the n × n kernels, one invocation per entry. */
+const SQUARE: [number, number] = [8, 8];
+/** Element-wise and per-row kernels. */
+const LINE: [number] = [64];
 
-function run(gpu: Gpu, entryPoint: string, s: AdmmShape, bindings: Binding[], workgroups: [number, number?], rho = 0, damping = 0): void {
-  gpu.dispatch({ pipeline: { code, entryPoint }, uniforms: params(s, rho, damping), bindings, workgroups });
+function square(n: number): [number, number] {
+  return [Math.ceil(n / SQUARE[0]), Math.ceil(n / SQUARE[1])];
 }
+
+/** A kernel of this family: one section of shaders/admm.wgsl, no variants. */
+function admmKernel<U extends Record<string, ScalarType>, B extends Record<string, StorageDecl>>(
+  section: string,
+  uniforms: U,
+  bindings: B,
+  workgroupSize: WorkgroupSize = LINE,
+) {
+  return defineKernel({ name: `admm_${section}`, uniforms, bindings, workgroupSize, source: () => wgsl.section(section) });
+}
+
+const shapeAndRho = { m: 'u32', n: 'u32', rho: 'f32' } as const;
+const rows = { m: 'u32', n: 'u32' } as const;
+const dampingKernel = admmKernel('damping', { n: 'u32', damping: 'f32' }, { gram: input, scalars: output }, [1]);
+const scaleGramKernel = admmKernel('scale_gram', { n: 'u32' }, { gram: input, scalars: input, gramHat: output, d: output }, SQUARE);
+const rhoFactorKernel = admmKernel('rho_factor', { n: 'u32', rho: 'f32' }, { Q: input, eigenvalues: input, Qrho: output }, SQUARE);
+const rhsKernel = admmKernel('rhs', shapeAndRho, { Y: input, V: input, D: input, rhs: output });
+const shiftKernel = admmKernel('shift', shapeAndRho, { B: input, V: input, Z: output });
+const dualKernel = admmKernel('dual', shapeAndRho, { B: input, D: input, V: output, partials: output });
+const pcgInitKernel = admmKernel('pcg_init', rows, { mask, Y: input, XG: input, R: output, P: output, state: output });
+const pcgStepKernel = admmKernel('pcg_step', rows, {
+  mask, AP: input, X: output, XG: output, R: output, P: output, state: output, partials: output,
+});
+
+/** W ∘ d or, with the flag, W ./ d: one generator. */
+const scaleColumnsKernel = defineKernel({
+  name: 'admm_scale_columns',
+  uniforms: rows,
+  bindings: { W: input, d: input, out: output },
+  workgroupSize: LINE,
+  source: (f: { unscale: boolean }) => wgslConsts({ UNSCALE: f.unscale }) + wgsl.section('scale_columns'),
+});
 
 /** scalars[0] = damping · mean(diag G). */
 export function dampingOf(gpu: Gpu, n: number, gram: Binding, scalars: Binding, damping: number): void {
-  run(gpu, 'damping', { m: 0, n }, [gram, scalars], [1], 0, damping);
+  dampingKernel.run(gpu, { uniforms: { n, damping }, bindings: { gram, scalars }, workgroups: [1] });
 }
 
 /** Ĝ = D⁻¹(G + λI)D⁻¹ and d = sqrt(diag G + λ) + 1e-8, with λ read from scalars[0]. */
 export function scaleGram(gpu: Gpu, n: number, gram: Binding, scalars: Binding, gramHat: Binding, d: Binding): void {
-  run(gpu, 'scale_gram', { m: 0, n }, [gram, scalars, gramHat, d], grid2d(n, n));
+  scaleGramKernel.run(gpu, { uniforms: { n }, bindings: { gram, scalars, gramHat, d }, workgroups: square(n) });
 }
 
 /** out = W ∘ d (per column). */
 export function scaleWeight(gpu: Gpu, s: AdmmShape, W: Binding, d: Binding, out: Binding): void {
-  run(gpu, 'scale_weight', s, [W, d, out], flatGrid(s.m * s.n));
+  scaleColumnsKernel.run(gpu, { flags: { unscale: false }, uniforms: { m: s.m, n: s.n }, bindings: { W, d, out }, threads: s.m * s.n });
 }
 
 /** out = X ./ d (per column). */
 export function unscaleWeight(gpu: Gpu, s: AdmmShape, X: Binding, d: Binding, out: Binding): void {
-  run(gpu, 'unscale', s, [X, d, out], flatGrid(s.m * s.n));
+  scaleColumnsKernel.run(gpu, { flags: { unscale: true }, uniforms: { m: s.m, n: s.n }, bindings: { W: X, d, out }, threads: s.m * s.n });
 }
 
 /** Qρ = diag(1/(λ+ρ))·Qᵀ. */
 export function rhoFactor(gpu: Gpu, n: number, Q: Binding, eigenvalues: Binding, Qrho: Binding, rho: number): void {
-  run(gpu, 'rho_factor', { m: 0, n }, [Q, eigenvalues, Qrho], grid2d(n, n), rho);
+  rhoFactorKernel.run(gpu, { uniforms: { n, rho }, bindings: { Q, eigenvalues, Qrho }, workgroups: square(n) });
 }
 
 /** rhs = Y − V + ρD. */
 export function admmRhs(gpu: Gpu, s: AdmmShape, Y: Binding, V: Binding, D: Binding, rhs: Binding, rho: number): void {
-  run(gpu, 'admm_rhs', s, [Y, V, D, rhs], flatGrid(s.m * s.n), rho);
+  rhsKernel.run(gpu, { uniforms: { m: s.m, n: s.n, rho }, bindings: { Y, V, D, rhs }, threads: s.m * s.n });
 }
 
 /** Z = B + V/ρ. */
 export function admmShift(gpu: Gpu, s: AdmmShape, B: Binding, V: Binding, Z: Binding, rho: number): void {
-  run(gpu, 'admm_shift', s, [B, V, Z], flatGrid(s.m * s.n), rho);
+  shiftKernel.run(gpu, { uniforms: { m: s.m, n: s.n, rho }, bindings: { B, V, Z }, threads: s.m * s.n });
 }
 
 /** V += ρ(B − D); partials slot 0 = ‖B−D‖² per row, slot 1 = ‖B‖² per row. */
 export function admmDual(gpu: Gpu, s: AdmmShape, B: Binding, D: Binding, V: Binding, partials: Binding, rho: number): void {
-  run(gpu, 'admm_dual', s, [B, D, V, partials], [Math.ceil(s.m / 64)], rho);
+  dualKernel.run(gpu, { uniforms: { m: s.m, n: s.n, rho }, bindings: { B, D, V, partials }, threads: s.m });
 }
 
 /** R = M∘(Y − XG), P = R, state = (r·r, ‖y‖) per row. */
 export function pcgInit(gpu: Gpu, s: AdmmShape, t: { mask: Binding; Y: Binding; XG: Binding; R: Binding; P: Binding; state: Binding }): void {
-  run(gpu, 'pcg_init', s, [t.mask, t.Y, t.XG, t.R, t.P, t.state], [Math.ceil(s.m / 64)]);
+  const bindings = { mask: t.mask, Y: t.Y, XG: t.XG, R: t.R, P: t.P, state: t.state };
+  pcgInitKernel.run(gpu, { uniforms: { m: s.m, n: s.n }, bindings, threads: s.m });
 }
 
 /** One masked CG step for every row given AP = P·Ĝ; partials slot 1 = residual ratio per row. */
@@ -65,5 +105,6 @@ export function pcgStep(
   s: AdmmShape,
   t: { mask: Binding; AP: Binding; X: Binding; XG: Binding; R: Binding; P: Binding; state: Binding; partials: Binding },
 ): void {
-  run(gpu, 'pcg_step', s, [t.mask, t.AP, t.X, t.XG, t.R, t.P, t.state, t.partials], [Math.ceil(s.m / 64)]);
+  const bindings = { mask: t.mask, AP: t.AP, X: t.X, XG: t.XG, R: t.R, P: t.P, state: t.state, partials: t.partials };
+  pcgStepKernel.run(gpu, { uniforms: { m: s.m, n: s.n }, bindings, threads: s.m });
 }

@@ -1,6 +1,6 @@
-import code from '../../shaders/objective.wgsl?raw';
+import file from '../../shaders/objective.wgsl?raw';
+import { defineKernel, wgslSections } from '../gpu/kernel';
 import type { Binding, Gpu, GpuTensor } from '../gpu/runtime';
-import { flatGrid } from './grid';
 
 /** Partial sums are laid out as `slots` runs of m floats; see shaders/objective.wgsl. */
 export interface RowShape {
@@ -8,10 +8,35 @@ export interface RowShape {
   n: number;
 }
 
-const params = (s: RowShape, slot: number, slots: number, lambda = 0) => [
-  { u32: s.m }, { u32: s.n }, { u32: slot }, { u32: slots },
-  { f32: lambda }, { u32: 0 }, { u32: 0 }, { u32: 0 },
-];
+const wgsl = wgslSections(file);
+const input = { type: 'f32' } as const;
+const output = { type: 'f32', access: 'read_write' } as const;
+/** sum_slots's maxSlot when every slot is a sum: no slot has this index. */
+const NO_MAX_SLOT = 0xffffffff;
+
+const objectiveRowsKernel = defineKernel({
+  name: 'objective_rows',
+  uniforms: { m: 'u32', n: 'u32', slot: 'u32', lambda: 'f32' },
+  bindings: { X: input, XG: input, X0: input, Y: input, d: input, partials: output },
+  workgroupSize: [64],
+  source: () => wgsl.section('objective_rows'),
+});
+
+const sumSlotsKernel = defineKernel({
+  name: 'sum_slots',
+  uniforms: { m: 'u32', slots: 'u32', maxSlot: 'u32' },
+  bindings: { partials: input, counter: { type: 'u32' }, stats: output },
+  workgroupSize: [64],
+  source: () => wgsl.section('sum_slots'),
+});
+
+const wandaScoresKernel = defineKernel({
+  name: 'wanda_scores',
+  uniforms: { m: 'u32', n: 'u32' },
+  bindings: { W: input, gram: input, scores: output },
+  workgroupSize: [64],
+  source: () => wgsl.section('wanda_scores'),
+});
 
 /**
  * partials[slot·m + row] = Σ_j (X−X0)(XG−Y) − λ Σ_j (X−X0)²/d_j², the row's share of the
@@ -24,12 +49,7 @@ export function objectiveRows(
   slot: number,
   lambda: number,
 ): void {
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'objective_rows' },
-    uniforms: params(s, slot, 0, lambda),
-    bindings: [t.X, t.XG, t.X0, t.Y, t.d, t.partials],
-    workgroups: [Math.ceil(s.m / 64)],
-  });
+  objectiveRowsKernel.run(gpu, { uniforms: { m: s.m, n: s.n, slot, lambda }, bindings: { X: t.X, XG: t.XG, X0: t.X0, Y: t.Y, d: t.d, partials: t.partials }, threads: s.m });
 }
 
 /** stats[q] = Σ (or max, for q = maxSlot) of slot q over rows; stats[slots] = counter[0]. */
@@ -40,20 +60,14 @@ export function reduceSlots(
   t: { partials: Binding; counter: Binding; stats: Binding },
   maxSlot = -1,
 ): void {
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'sum_slots' },
-    uniforms: params({ m, n: 0 }, maxSlot < 0 ? 0xffffffff : maxSlot, slots),
-    bindings: [t.partials, t.counter, t.stats],
+  sumSlotsKernel.run(gpu, {
+    uniforms: { m, slots, maxSlot: maxSlot < 0 ? NO_MAX_SLOT : maxSlot },
+    bindings: { partials: t.partials, counter: t.counter, stats: t.stats },
     workgroups: [Math.ceil((slots + 1) / 64)],
   });
 }
 
 /** Wanda's score |W_ij|·sqrt(G_jj). */
 export function wandaScores(gpu: Gpu, s: RowShape, W: Binding, gram: Binding, scores: GpuTensor): void {
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'wanda_scores' },
-    uniforms: params(s, 0, 0),
-    bindings: [W, gram, scores],
-    workgroups: flatGrid(s.m * s.n),
-  });
+  wandaScoresKernel.run(gpu, { uniforms: { m: s.m, n: s.n }, bindings: { W, gram, scores }, threads: s.m * s.n });
 }

@@ -1,5 +1,6 @@
-import code from '../../shaders/select.wgsl?raw';
-import { GpuTensor, type Binding, type Gpu, type Uniform } from '../gpu/runtime';
+import file from '../../shaders/select.wgsl?raw';
+import { defineKernel, wgslConsts, wgslSections, type ScalarType, type StorageDecl, type WorkgroupSize } from '../gpu/kernel';
+import { GpuTensor, type Binding, type Gpu } from '../gpu/runtime';
 
 /** How topkMask selects: radix select (any length) or pairwise ranks (short segments, one dispatch). */
 export type TopkMethod = 'auto' | 'radix' | 'rank';
@@ -81,42 +82,89 @@ function cpuGroups(): number {
   return Math.max(4, 2 * cores);
 }
 
-function u(value: number): Uniform {
-  return { u32: value };
+const wgsl = wgslSections(file);
+const scoresIn = { type: 'f32' } as const;
+const maskOut = { type: 'u32', access: 'read_write' } as const;
+const u32ReadWrite = { type: 'u32', access: 'read_write' } as const;
+/** Digit of one radix pass: bits [shift, shift + 8) of the key (phase 0) or of the index (phase 1). */
+const digit = { shift: 'u32', phase: 'u32' } as const;
+
+/** A kernel of this family without variants: one section of shaders/select.wgsl. */
+function selectKernel<U extends Record<string, ScalarType>, B extends Record<string, StorageDecl>>(
+  name: string,
+  section: string,
+  uniforms: U,
+  bindings: B,
+  workgroupSize: WorkgroupSize = [WG],
+) {
+  return defineKernel({ name, uniforms, bindings, workgroupSize, source: () => wgsl.section(section) });
 }
 
-interface Fields {
-  count?: number;
-  segLen?: number;
-  keep?: number;
-  segments?: number;
-  tilesPerSeg?: number;
-  tileSize?: number;
-  shift?: number;
-  phase?: number;
-  value?: number;
-}
+const initKernel = selectKernel('topk_init', 'init', { bins: 'u32', keep: 'u32' }, { hist: u32ReadWrite, state: u32ReadWrite }, [SMALL_WG]);
+const histogramBindings = { scores: scoresIn, hist: { type: 'atomic<u32>', access: 'read_write' }, state: { type: 'u32' } } as const;
+/** A workgroup per tile of one segment, counted in workgroup memory. */
+const histogramTilesKernel = selectKernel(
+  'topk_histogram_tiles',
+  'histogram_tiles',
+  { segLen: 'u32', segments: 'u32', tilesPerSeg: 'u32', tileSize: 'u32', ...digit },
+  histogramBindings,
+);
+/** A workgroup per tile of the flat array, straight into the global histograms. */
+const histogramFlatKernel = selectKernel(
+  'topk_histogram_flat',
+  'histogram_flat',
+  { segLen: 'u32', segments: 'u32', tileSize: 'u32', ...digit },
+  histogramBindings,
+);
+const pickUniforms = { segments: 'u32', ...digit } as const;
+const pickBindings = { hist: u32ReadWrite, state: u32ReadWrite };
+/** An invocation per segment walks the bins. */
+const pickKernel = selectKernel('topk_pick', 'pick', pickUniforms, pickBindings, [SMALL_WG]);
+/** A workgroup per segment scans the bins, an invocation per bin. */
+const pickScanKernel = selectKernel('topk_pick_scan', 'pick_scan', pickUniforms, pickBindings, [BINS]);
+const maskKernel = selectKernel('topk_mask', 'mask', { count: 'u32', segLen: 'u32' }, { scores: scoresIn, state: { type: 'u32' }, mask: maskOut });
+const rankKernel = selectKernel('topk_rank', 'rank', { count: 'u32', segLen: 'u32', keep: 'u32' }, { scores: scoresIn, mask: maskOut });
+const nmKernel = selectKernel('nm_mask', 'nm', { groups: 'u32', n: 'u32', m: 'u32', columns: 'u32' }, { scores: scoresIn, mask: maskOut });
+const fillKernel = selectKernel('fill_mask', 'fill', { count: 'u32', value: 'u32' }, { mask: maskOut });
 
-function params(f: Fields): Uniform[] {
-  return [
-    u(f.count ?? 0), u(f.segLen ?? 0), u(f.keep ?? 0), u(f.segments ?? 0),
-    u(f.tilesPerSeg ?? 0), u(f.tileSize ?? 0), u(f.shift ?? 0), u(f.phase ?? 0),
-    u(f.value ?? 0), u(0), u(0), u(0),
-  ];
+/** The parts of shaders/select.wgsl's `apply` that touch variant-only bindings. */
+const STORE_COPY = 'fn storeMasked(i: u32, keep: bool) { out[i] = select(0.0, values[i], keep); }\n';
+const STORE_IN_PLACE = 'fn storeMasked(i: u32, keep: bool) { if (!keep) { out[i] = 0.0; } }\n';
+const TRACK = `fn trackSupport(i: u32, keep: bool) -> u32 {
+  let changed = select(0u, 1u, keep != (support[i] != 0u));
+  support[i] = select(0u, 1u, keep);
+  return changed;
 }
+fn addToCounter(n: u32) { atomicAdd(&counter[0], n); }
+`;
+const UNTRACKED = 'fn trackSupport(i: u32, keep: bool) -> u32 { return 0u; }\nfn addToCounter(n: u32) {}\n';
 
-/** Folds a workgroup count into x·y within the per-dimension limit; kernels linearise wid.x + wid.y·nx. */
-function grid(gpu: Gpu, groups: number): [number, number] {
-  const max = gpu.limits.maxComputeWorkgroupsPerDimension;
-  if (groups <= max) return [groups, 1];
-  const y = Math.ceil(groups / max);
-  if (y > max) throw new Error(`select: ${groups} workgroups exceed a ${max}×${max} grid.`);
-  return [Math.ceil(groups / y), y];
-}
+/**
+ * Variants: `copy` reads values into a separate out (in place, the one buffer is bound once, as
+ * out); `track` counts support changes; `reduce` sums them per workgroup first.
+ */
+const applyKernel = defineKernel({
+  name: 'apply_mask',
+  uniforms: { count: 'u32' },
+  bindings: {
+    values: { type: 'f32', when: 'copy' },
+    mask: { type: 'u32' },
+    out: { type: 'f32', access: 'read_write' },
+    support: { type: 'u32', access: 'read_write', when: 'track' },
+    counter: { type: 'atomic<u32>', access: 'read_write', when: 'track' },
+  },
+  workgroupSize: [WG],
+  source: (f: { copy: boolean; track: boolean; reduce: boolean }) =>
+    wgslConsts({ REDUCE: f.track && f.reduce }) +
+    (f.copy ? STORE_COPY : STORE_IN_PLACE) +
+    (f.track ? TRACK : UNTRACKED) +
+    wgsl.section('apply'),
+});
 
-function strideGrid(gpu: Gpu, items: number): [number, number] {
+/** Workgroups of a grid-stride kernel over `items`: capped, each invocation loops over the rest. */
+function strideGroups(gpu: Gpu, items: number): number {
   const cap = gpu.prefersRegisterTiles ? cpuGroups() : MAX_STRIDE_GROUPS;
-  return grid(gpu, Math.min(Math.ceil(items / WG), cap));
+  return Math.min(Math.ceil(items / WG), cap);
 }
 
 function bufferOf(b: Binding): GPUBuffer {
@@ -130,12 +178,7 @@ function checkCount(name: string, value: number): void {
 }
 
 function fill(gpu: Gpu, mask: Binding, count: number, value: number): void {
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'fill' },
-    uniforms: params({ count, value }),
-    bindings: [mask],
-    workgroups: strideGrid(gpu, count),
-  });
+  fillKernel.run(gpu, { uniforms: { count, value }, bindings: { mask }, groups: strideGroups(gpu, count) });
 }
 
 /**
@@ -166,23 +209,13 @@ export function topkMask(
   const method = o.method ?? 'auto';
   const useRank = method === 'rank' || (method === 'auto' && L <= (o.rankMaxLength ?? (gpu.prefersRegisterTiles ? DEFAULT_RANK_MAX_CPU : DEFAULT_RANK_MAX)));
   if (useRank) {
-    gpu.dispatch({
-      pipeline: { code, entryPoint: 'rank' },
-      uniforms: params({ count, segLen: L, keep }),
-      bindings: [scores, mask],
-      workgroups: strideGrid(gpu, count),
-    });
+    rankKernel.run(gpu, { uniforms: { count, segLen: L, keep }, bindings: { scores, mask }, groups: strideGroups(gpu, count) });
     return;
   }
 
   const hist = gpu.tensor([S * BINS], 'u32');
   const state = gpu.tensor([S * STATE], 'u32');
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'init' },
-    uniforms: params({ count: S * BINS, keep }),
-    bindings: [hist, state],
-    workgroups: grid(gpu, Math.ceil((S * BINS) / SMALL_WG)),
-  });
+  initKernel.run(gpu, { uniforms: { bins: S * BINS, keep }, bindings: { hist, state }, threads: S * BINS });
   const onCpu = gpu.prefersRegisterTiles;
   // Real GPUs: workgroup-memory histograms over tiles of 4096 (16 entries per invocation amortise
   // a tile's merge) and a parallel pick. CPU rasterisers: a few workgroups in all (cpuGroups); with
@@ -199,33 +232,30 @@ export function topkMask(
     (!onCpu ? 4096 : shared ? roundTile(L / Math.max(1, Math.floor(groups / S))) : roundTile(count / groups));
   if (tileSize % WG !== 0 || tileSize <= 0) throw new RangeError('topkMask: tileSize must be a positive multiple of 256.');
   const tilesPerSeg = Math.ceil(L / tileSize);
-  const histGrid = grid(gpu, shared ? S * tilesPerSeg : Math.ceil(count / tileSize));
-  const pickGrid = grid(gpu, parallelPick ? S : Math.ceil(S / SMALL_WG));
   const pass = (phase: number, shift: number): void => {
-    gpu.dispatch({
-      pipeline: { code, entryPoint: shared ? 'histogram' : 'histogram_global', constants: { WG } },
-      uniforms: params({ segLen: L, segments: S, tilesPerSeg, tileSize, shift, phase }),
-      bindings: [scores, hist, state],
-      workgroups: histGrid,
-    });
-    gpu.dispatch({
-      pipeline: { code, entryPoint: parallelPick ? 'pick_parallel' : 'pick' },
-      uniforms: params({ count: S, shift, phase }),
-      bindings: [hist, state],
-      workgroups: pickGrid,
-    });
+    if (shared) {
+      histogramTilesKernel.run(gpu, {
+        uniforms: { segLen: L, segments: S, tilesPerSeg, tileSize, shift, phase },
+        bindings: { scores, hist, state },
+        groups: S * tilesPerSeg,
+      });
+    } else {
+      histogramFlatKernel.run(gpu, {
+        uniforms: { segLen: L, segments: S, tileSize, shift, phase },
+        bindings: { scores, hist, state },
+        groups: Math.ceil(count / tileSize),
+      });
+    }
+    const pick = { uniforms: { segments: S, shift, phase }, bindings: { hist, state } };
+    if (parallelPick) pickScanKernel.run(gpu, { ...pick, groups: S });
+    else pickKernel.run(gpu, { ...pick, threads: S });
   };
   // Value digits of |x|'s bit pattern, most significant first: the keep-th largest key.
   for (const shift of [24, 16, 8, 0]) pass(0, shift);
   // Index digits among entries tied at that key; each pass is a no-op once a segment is done.
   const indexBits = 32 - Math.clz32(L - 1);
   for (let shift = 8 * (Math.ceil(indexBits / 8) - 1); shift >= 0; shift -= 8) pass(1, shift);
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'mask' },
-    uniforms: params({ count, segLen: L }),
-    bindings: [scores, state, mask],
-    workgroups: strideGrid(gpu, count),
-  });
+  maskKernel.run(gpu, { uniforms: { count, segLen: L }, bindings: { scores, state, mask }, groups: strideGroups(gpu, count) });
   // Returning scratch to the pool now is safe: any later user's work is recorded after ours.
   hist.dispose();
   state.dispose();
@@ -253,12 +283,7 @@ export function nmMask(gpu: Gpu, scores: Binding, mask: GpuTensor, o: NmMaskOpti
     fill(gpu, mask, count, n === 0 ? 0 : 1);
     return;
   }
-  gpu.dispatch({
-    pipeline: { code, entryPoint: 'nm' },
-    uniforms: params({ count, keep: n, value: m, segLen: columns }),
-    bindings: [scores, mask],
-    workgroups: strideGrid(gpu, count / m),
-  });
+  nmKernel.run(gpu, { uniforms: { groups: count / m, n, m, columns }, bindings: { scores, mask }, groups: strideGroups(gpu, count / m) });
 }
 
 /**
@@ -275,13 +300,11 @@ export function applyMask(gpu: Gpu, values: Binding, mask: Binding, out: Binding
   if (count === 0) return;
   const inPlace = bufferOf(values) === bufferOf(out);
   const tracked = support !== undefined && counter !== undefined;
-  const entryPoint = `apply${tracked ? '_track' : ''}${inPlace ? '_inplace' : ''}`;
-  const bindings: Binding[] = inPlace ? [mask, out] : [values, mask, out];
-  if (tracked) bindings.push(support, counter);
-  gpu.dispatch({
-    pipeline: { code, entryPoint, constants: tracked ? { WG_REDUCE: (o.reduce ?? !gpu.prefersRegisterTiles) ? 1 : 0 } : undefined },
-    uniforms: params({ count }),
-    bindings,
-    workgroups: strideGrid(gpu, count),
+  const flags = { copy: !inPlace, track: tracked, reduce: tracked && (o.reduce ?? !gpu.prefersRegisterTiles) };
+  applyKernel.run(gpu, {
+    flags,
+    uniforms: { count },
+    bindings: { values: inPlace ? undefined : values, mask, out, support, counter },
+    groups: strideGroups(gpu, count),
   });
 }
