@@ -55,6 +55,8 @@ export interface KernelRun<U extends Record<string, ScalarType>, B extends Recor
    */
   workgroups?: readonly [number, number?, number?];
   threads?: number;
+  /** Invocations along x, y, z, covered by whole workgroups of the descriptor's size. */
+  extent?: readonly [number, number?, number?];
   /** A 1-D grid of this many workgroups, folded likewise (the body indexes with flat_group). */
   groups?: number;
 }
@@ -189,10 +191,14 @@ export function defineKernel<U extends Record<string, ScalarType>, B extends Rec
     else if (args.threads !== undefined) {
       if (args.threads <= 0) return;
       workgroups = foldGroups(args.threads / workgroupSizeOf(descriptor.workgroupSize as never, flags)[0], max);
+    } else if (args.extent) {
+      const size = workgroupSizeOf(descriptor.workgroupSize as never, flags);
+      const [x, y = 1, z = 1] = args.extent;
+      workgroups = [Math.ceil(x / size[0]), Math.ceil(y / size[1]), Math.ceil(z / size[2])];
     } else if (args.groups !== undefined) {
       if (args.groups <= 0) return;
       workgroups = foldGroups(args.groups, max);
-    } else throw new KernelArgumentError(`Kernel ${descriptor.name}: give workgroups, threads or groups.`);
+    } else throw new KernelArgumentError(`Kernel ${descriptor.name}: give workgroups, threads, extent or groups.`);
     const fields = Object.keys(descriptor.uniforms).length;
     gpu.dispatch({
       pipeline: { code: code(flags), entryPoint: 'main' },

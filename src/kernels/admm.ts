@@ -17,9 +17,6 @@ const SQUARE: [number, number] = [8, 8];
 /** Element-wise and per-row kernels. */
 const LINE: [number] = [64];
 
-function square(n: number): [number, number] {
-  return [Math.ceil(n / SQUARE[0]), Math.ceil(n / SQUARE[1])];
-}
 
 /** A kernel of this family: one section of shaders/admm.wgsl, no variants. */
 function admmKernel<U extends Record<string, ScalarType>, B extends Record<string, StorageDecl>>(
@@ -60,7 +57,7 @@ export function dampingOf(gpu: Gpu, n: number, gram: Binding, scalars: Binding, 
 
 /** Ĝ = D⁻¹(G + λI)D⁻¹ and d = sqrt(diag G + λ) + 1e-8, with λ read from scalars[0]. */
 export function scaleGram(gpu: Gpu, n: number, gram: Binding, scalars: Binding, gramHat: Binding, d: Binding): void {
-  scaleGramKernel.run(gpu, { uniforms: { n }, bindings: { gram, scalars, gramHat, d }, workgroups: square(n) });
+  scaleGramKernel.run(gpu, { uniforms: { n }, bindings: { gram, scalars, gramHat, d }, extent: [n, n] });
 }
 
 /** out = W ∘ d (per column). */
@@ -75,7 +72,7 @@ export function unscaleWeight(gpu: Gpu, s: AdmmShape, X: Binding, d: Binding, ou
 
 /** Qρ = diag(1/(λ+ρ))·Qᵀ. */
 export function rhoFactor(gpu: Gpu, n: number, Q: Binding, eigenvalues: Binding, Qrho: Binding, rho: number): void {
-  rhoFactorKernel.run(gpu, { uniforms: { n, rho }, bindings: { Q, eigenvalues, Qrho }, workgroups: square(n) });
+  rhoFactorKernel.run(gpu, { uniforms: { n, rho }, bindings: { Q, eigenvalues, Qrho }, extent: [n, n] });
 }
 
 /** rhs = Y − V + ρD. */

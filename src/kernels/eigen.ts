@@ -27,7 +27,7 @@
  * SwiftShader it is ~5× slower than the block variant at n = 256 (≈ 14.5 s of CPU time).
  */
 import file from '../../shaders/eigen.wgsl?raw';
-import { defineKernel, wgslConsts, wgslSections, type ElementType, type WorkgroupSize } from '../gpu/kernel';
+import { defineKernel, wgslConsts, wgslSections, type ElementType } from '../gpu/kernel';
 import type { Gpu, GpuTensor } from '../gpu/runtime';
 import { withScope } from '../gpu/scope';
 import { matmul } from './matmul';
@@ -138,13 +138,6 @@ const sortKernel = defineKernel({
   source: section('sort'),
 });
 
-/** The grid of a 2-D or 3-D kernel over `extent` invocations (its workgroup size is static). */
-function cover(kernel: { descriptor: { workgroupSize: unknown } }, extent: [number, number, number?]): [number, number, number] {
-  const size = kernel.descriptor.workgroupSize;
-  if (!Array.isArray(size)) throw new Error('cover: the kernel has no static workgroup size.');
-  const [x, y = 1, z = 1] = size as unknown as WorkgroupSize;
-  return [Math.ceil(extent[0] / x), Math.ceil(extent[1] / y), Math.ceil((extent[2] ?? 1) / z)];
-}
 
 /**
  * Eigenvalues (ascending) and eigenvectors of the symmetric n×n matrix A (row-major, not
@@ -172,7 +165,7 @@ export async function symmetricEigen(gpu: Gpu, A: GpuTensor, n: number, options:
     // Per-round scratch: the rotations (scalar) or the subproblems' V's (block).
     const rot = method === 'block' ? scope.tensor([pairs, SUB, SUB]) : scope.tensor([pairs, 4]);
     const norms = scope.tensor([2]);
-    initKernel.run(gpu, { uniforms: { N, n }, bindings: { original: A, A: a, Qt: qt }, workgroups: cover(initKernel, [N, N]) });
+    initKernel.run(gpu, { uniforms: { N, n }, bindings: { original: A, A: a, Qt: qt }, extent: [N, N] });
 
     const offNorm = async (): Promise<number> => {
       offNormKernel.run(gpu, { uniforms: { N }, bindings: { A: a, norms }, workgroups: [1] });
@@ -188,13 +181,13 @@ export async function symmetricEigen(gpu: Gpu, A: GpuTensor, n: number, options:
       ? () => {
           // aNext holds T = Vᵀ A between the two passes; the column pass writes A' into a.
           blockSolveKernel.run(gpu, { uniforms: { N, pairs }, bindings: { A: a, V: rot }, threads: pairs });
-          blockLeftKernel.run(gpu, { uniforms, bindings: { V: rot, A: a, T: aNext, Qt: qt, QtNext: qtNext }, workgroups: cover(blockLeftKernel, [quads, pairs, 2]) });
-          blockRightKernel.run(gpu, { uniforms, bindings: { V: rot, T: aNext, A: a }, workgroups: cover(blockRightKernel, [pairs, quads]) });
+          blockLeftKernel.run(gpu, { uniforms, bindings: { V: rot, A: a, T: aNext, Qt: qt, QtNext: qtNext }, extent: [quads, pairs, 2] });
+          blockRightKernel.run(gpu, { uniforms, bindings: { V: rot, T: aNext, A: a }, extent: [pairs, quads] });
           [qt, qtNext] = [qtNext, qt];
         }
       : () => {
           rotationsKernel.run(gpu, { uniforms: { N, pairs }, bindings: { A: a, rotations: rot }, threads: pairs });
-          rotateKernel.run(gpu, { uniforms, bindings: { rotations: rot, A: a, ANext: aNext, Qt: qt, QtNext: qtNext }, workgroups: cover(rotateKernel, [quads, 2 * pairs]) });
+          rotateKernel.run(gpu, { uniforms, bindings: { rotations: rot, A: a, ANext: aNext, Qt: qt, QtNext: qtNext }, extent: [quads, 2 * pairs] });
           [a, aNext] = [aNext, a];
           [qt, qtNext] = [qtNext, qt];
         };

@@ -5,10 +5,6 @@ import type { Binding, Gpu } from '../gpu/runtime';
 const wgsl = wgslSections(file);
 const TILE = 8;
 
-/** Workgroups of TILE×TILE invocations covering a rows × cols output (x = column, y = row). */
-function tiles(rows: number, cols: number): [number, number] {
-  return [Math.ceil(cols / TILE), Math.ceil(rows / TILE)];
-}
 
 const penalisedGramKernel = defineKernel({
   name: 'penalised_gram',
@@ -44,7 +40,7 @@ const gatherKernel = defineKernel({
 
 /** A = Ĥ + ρ·diag(selected) for the SPAP ridge step. */
 export function penalisedGram(gpu: Gpu, n: number, gramHat: Binding, selected: Binding, A: Binding, rho: number): void {
-  penalisedGramKernel.run(gpu, { uniforms: { n, rho }, bindings: { gramHat, selected, A }, workgroups: tiles(n, n) });
+  penalisedGramKernel.run(gpu, { uniforms: { n, rho }, bindings: { gramHat, selected, A }, extent: [n, n] });
 }
 
 /** energy[j] = Σ_r B[r, j]². */
@@ -59,10 +55,10 @@ export function zeroColumns(gpu: Gpu, m: number, n: number, B: Binding, selected
 
 /** out [m, k] = src[:, kept]. */
 export function gatherColumns(gpu: Gpu, m: number, n: number, src: Binding, kept: Binding, k: number, out: Binding): void {
-  gatherKernel.run(gpu, { flags: { square: false }, uniforms: { rows: m, n, k }, bindings: { src, kept, gathered: out }, workgroups: tiles(m, k) });
+  gatherKernel.run(gpu, { flags: { square: false }, uniforms: { rows: m, n, k }, bindings: { src, kept, gathered: out }, extent: [k, m] });
 }
 
 /** out [k, k] = src[kept, kept]. */
 export function gatherSquare(gpu: Gpu, n: number, src: Binding, kept: Binding, k: number, out: Binding): void {
-  gatherKernel.run(gpu, { flags: { square: true }, uniforms: { rows: k, n, k }, bindings: { src, kept, gathered: out }, workgroups: tiles(k, k) });
+  gatherKernel.run(gpu, { flags: { square: true }, uniforms: { rows: k, n, k }, bindings: { src, kept, gathered: out }, extent: [k, k] });
 }
