@@ -1,5 +1,5 @@
 /**
- * The ALGORITHMS.md check on a real model: every linear layer's dense problem (grams from
+ * The docs/algorithms.md check on a real model: every linear layer's dense problem (grams from
  * calibration text), pruned by every method, and the geometric means of the error ratios.
  * Shared by scripts/layer-ratios.ts (prints the table) and test/ratios.test.ts (asserts).
  */
@@ -7,7 +7,9 @@ import type { Gpu } from '../gpu/runtime';
 import type { OpenedModel } from '../model/loader';
 import { calibrationWindows } from '../pipeline/calibration';
 import { denseLayerProblems } from '../pipeline/prune';
-import { solveLayer, type Method, type Pattern } from '../solvers';
+import type { Method } from '../shared/methods';
+import type { Pattern } from '../shared/pattern';
+import { solveLayer } from '../solvers';
 
 export interface RatioRow {
   layer: string;

@@ -106,58 +106,64 @@ function embedName(family: ModelConfig['family'], prefix: string): string {
   return family === 'gpt2' ? `${prefix}wte.weight` : `${prefix}embed_tokens.weight`;
 }
 
-function blockSpec(c: ModelConfig, prefix: string, l: number): BlockSpec {
+/** Separate q, k, v and output projections (llama, opt), named `${attn}.q_proj`… and `${attn}.${out}`. */
+function separateAttention(c: ModelConfig, b: string, attn: string, out: string): LinearSpec[] {
   const d = c.hidden;
   const q = c.heads * c.headDim;
   const kv = c.kvHeads * c.headDim;
+  return [
+    linear(`${attn}.q_proj`, 'q', b, q, d, c.qkvBias, 'attn_in'),
+    linear(`${attn}.k_proj`, 'k', b, kv, d, c.qkvBias, 'attn_in'),
+    linear(`${attn}.v_proj`, 'v', b, kv, d, c.qkvBias, 'attn_in'),
+    linear(`${attn}.${out}`, 'o', b, d, q, c.oBias, 'attn_out'),
+  ];
+}
+
+/** The linears of block `b` of one family, in forward order. */
+function blockLinears(c: ModelConfig, b: string): LinearSpec[] {
+  const d = c.hidden;
   const I = c.intermediate;
   if (c.family === 'llama') {
-    const b = `${prefix}layers.${l}.`;
-    return {
-      index: l,
-      attnNorm: norm(b, 'input_layernorm', false),
-      mlpNorm: norm(b, 'post_attention_layernorm', false),
-      linears: [
-        linear('self_attn.q_proj', 'q', b, q, d, c.qkvBias, 'attn_in'),
-        linear('self_attn.k_proj', 'k', b, kv, d, c.qkvBias, 'attn_in'),
-        linear('self_attn.v_proj', 'v', b, kv, d, c.qkvBias, 'attn_in'),
-        linear('self_attn.o_proj', 'o', b, d, q, c.oBias, 'attn_out'),
-        linear('mlp.gate_proj', 'gate', b, I, d, c.mlpBias, 'mlp_in'),
-        linear('mlp.up_proj', 'up', b, I, d, c.mlpBias, 'mlp_in'),
-        linear('mlp.down_proj', 'down', b, d, I, c.mlpBias, 'mlp_mid'),
-      ],
-      groups: [['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'], ['self_attn.o_proj'], ['mlp.gate_proj', 'mlp.up_proj'], ['mlp.down_proj']],
-    };
+    return [
+      ...separateAttention(c, b, 'self_attn', 'o_proj'),
+      linear('mlp.gate_proj', 'gate', b, I, d, c.mlpBias, 'mlp_in'),
+      linear('mlp.up_proj', 'up', b, I, d, c.mlpBias, 'mlp_in'),
+      linear('mlp.down_proj', 'down', b, d, I, c.mlpBias, 'mlp_mid'),
+    ];
   }
   if (c.family === 'gpt2') {
-    const b = `${prefix}h.${l}.`;
-    return {
-      index: l,
-      attnNorm: norm(b, 'ln_1', true),
-      mlpNorm: norm(b, 'ln_2', true),
-      linears: [
-        linear('attn.c_attn', 'qkv', b, 3 * d, d, true, 'attn_in', true),
-        linear('attn.c_proj', 'o', b, d, d, true, 'attn_out', true),
-        linear('mlp.c_fc', 'fc', b, I, d, true, 'mlp_in', true),
-        linear('mlp.c_proj', 'down', b, d, I, true, 'mlp_mid', true),
-      ],
-      groups: [['attn.c_attn'], ['attn.c_proj'], ['mlp.c_fc'], ['mlp.c_proj']],
-    };
+    return [
+      linear('attn.c_attn', 'qkv', b, 3 * d, d, true, 'attn_in', true),
+      linear('attn.c_proj', 'o', b, d, d, true, 'attn_out', true),
+      linear('mlp.c_fc', 'fc', b, I, d, true, 'mlp_in', true),
+      linear('mlp.c_proj', 'down', b, d, I, true, 'mlp_mid', true),
+    ];
   }
-  const b = `${prefix}layers.${l}.`;
+  return [
+    ...separateAttention(c, b, 'self_attn', 'out_proj'),
+    linear('fc1', 'fc', b, I, d, c.mlpBias, 'mlp_in'),
+    linear('fc2', 'down', b, d, I, c.mlpBias, 'mlp_mid'),
+  ];
+}
+
+/** Block tensor prefix and its two norms (name, has bias) per family. */
+const BLOCK_LAYOUT: Record<ModelConfig['family'], { blocks: string; attnNorm: string; mlpNorm: string; normBias: boolean }> = {
+  llama: { blocks: 'layers', attnNorm: 'input_layernorm', mlpNorm: 'post_attention_layernorm', normBias: false },
+  gpt2: { blocks: 'h', attnNorm: 'ln_1', mlpNorm: 'ln_2', normBias: true },
+  opt: { blocks: 'layers', attnNorm: 'self_attn_layer_norm', mlpNorm: 'final_layer_norm', normBias: true },
+};
+
+function blockSpec(c: ModelConfig, prefix: string, l: number): BlockSpec {
+  const layout = BLOCK_LAYOUT[c.family];
+  const b = `${prefix}${layout.blocks}.${l}.`;
+  const linears = blockLinears(c, b);
   return {
     index: l,
-    attnNorm: norm(b, 'self_attn_layer_norm', true),
-    mlpNorm: norm(b, 'final_layer_norm', true),
-    linears: [
-      linear('self_attn.q_proj', 'q', b, q, d, c.qkvBias, 'attn_in'),
-      linear('self_attn.k_proj', 'k', b, kv, d, c.qkvBias, 'attn_in'),
-      linear('self_attn.v_proj', 'v', b, kv, d, c.qkvBias, 'attn_in'),
-      linear('self_attn.out_proj', 'o', b, d, q, c.oBias, 'attn_out'),
-      linear('fc1', 'fc', b, I, d, c.mlpBias, 'mlp_in'),
-      linear('fc2', 'down', b, d, I, c.mlpBias, 'mlp_mid'),
-    ],
-    groups: [['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'], ['self_attn.out_proj'], ['fc1'], ['fc2']],
+    attnNorm: norm(b, layout.attnNorm, layout.normBias),
+    mlpNorm: norm(b, layout.mlpNorm, layout.normBias),
+    linears,
+    // The pruning groups are the linears that read one site: {q,k,v}, {o}, {gate,up}, {down}.
+    groups: SITES.map((site) => linears.filter((lin) => lin.site === site).map((lin) => lin.name)).filter((g) => g.length > 0),
   };
 }
 

@@ -4,8 +4,10 @@
  * pruning run never starts on a model whose forward pass would silently differ from the original.
  */
 
+import type { Activation } from '../shared/activation';
+
+export type { Activation };
 export type Family = 'llama' | 'gpt2' | 'opt';
-export type Activation = 'silu' | 'gelu_tanh' | 'gelu' | 'relu';
 
 export const SUPPORTED_MODEL_TYPES = ['llama', 'mistral', 'qwen2', 'gpt2', 'opt'] as const;
 const FAMILY_OF: Record<string, Family> = { llama: 'llama', mistral: 'llama', qwen2: 'llama', gpt2: 'gpt2', opt: 'opt' };

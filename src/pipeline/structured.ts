@@ -5,29 +5,19 @@
  * the channels out of gate/up (fc1) and down (fc2) so the model is physically smaller.
  */
 import type { Gpu } from '../gpu/runtime';
-import { matmul } from '../kernels/matmul';
 import type { LinearSpec } from '../model/architectures';
 import type { Family } from '../model/config';
-import { ModelRunner, type Hidden } from '../model/forward';
+import type { ModelRunner } from '../model/forward';
 import type { OpenedModel } from '../model/loader';
-import { throwIfAborted } from '../solvers/layer';
-import { channelsToRemove, pruneChannels, type ChannelSelection, type SpapOptions, type SpapStep } from '../solvers/spap';
+import type { BlockChannelReport } from '../shared/channels';
+import type { ChannelSelection, SpapOptions } from '../shared/methods';
+import type { SpapStep } from '../shared/telemetry';
+import { channelsToRemove, pruneChannels } from '../solvers/spap';
+import { walkBlocks } from './blocks';
 import type { ModelEdits } from './export';
-import { layerId } from './prune';
+import { layerId } from './outcome';
 
-export interface BlockChannelReport {
-  block: number;
-  /** down_proj's id. */
-  layer: string;
-  selection: ChannelSelection;
-  channels: number;
-  kept: number[];
-  removed: number[];
-  /** down_proj's relative output error after the refit. */
-  relError: number;
-  steps: SpapStep[];
-  ms: number;
-}
+export type { BlockChannelReport };
 
 export interface StructuredModel {
   selection: ChannelSelection;
@@ -81,37 +71,35 @@ export function countParameters(model: OpenedModel): number {
 export async function pruneMlpChannels(gpu: Gpu, model: OpenedModel, o: StructuredOptions): Promise<StructuredModel> {
   const started = performance.now();
   const { arch } = model;
-  const windows = o.windows.length / o.seqlen;
-  const runner = new ModelRunner(gpu, arch, model.weights, { maxResidentBlocks: 1 });
   const weights = new Map<string, Float32Array>();
   const shapes = new Map<string, number[]>();
   const report: BlockChannelReport[] = [];
   const before = countParameters(model);
   let removedParams = 0;
   let width = arch.config.intermediate;
-  let h: Hidden | null = null;
-  try {
-    h = await runner.embed(o.windows, windows, o.seqlen);
-    runner.releaseEmbedding();
-    for (const block of arch.blocks) {
-      await o.gate?.();
-      throwIfAborted(o.signal);
+  /** Installs a linear with rows (outputs) or columns (inputs) cut to the kept channels, and records it for export. */
+  const replace = (runner: ModelRunner, block: number, spec: LinearSpec, weight: Float32Array, shape: [number, number], bias?: Float32Array) => {
+    runner.setLinear(block, spec.name, weight, { out: shape[0], in: shape[1], ...(bias ? { bias } : {}) });
+    weights.set(spec.weight, weight);
+    shapes.set(spec.weight, shape);
+    removedParams += spec.out * spec.in - weight.length;
+    if (spec.bias && bias) {
+      weights.set(spec.bias, bias);
+      shapes.set(spec.bias, [bias.length]);
+      removedParams += spec.out - bias.length;
+    }
+  };
+  await walkBlocks(gpu, model, {
+    windows: o.windows,
+    seqlen: o.seqlen,
+    signal: o.signal,
+    gate: o.gate,
+    onBlock: async ({ runner, block, grams }) => {
       const { inputs, output } = mlpLinears(block.linears);
       const id = layerId(output);
       o.onProgress?.({ block: block.index, blocks: arch.blocks.length, layer: id });
       const n = output.in;
-      const gramTensor = gpu.zeros([n, n]);
-      let gram: Float32Array;
-      try {
-        await runner.block(block.index, h, {
-          captureSites: ['mlp_mid'],
-          stopAfter: 'mlp_mid',
-          capture: (c) => matmul(gpu, c.input, c.input, gramTensor, { M: c.cols, N: c.cols, K: c.rows, transA: true, beta: 1 }),
-        });
-        gram = await gpu.read(gramTensor);
-      } finally {
-        gramTensor.dispose();
-      }
+      const gram = (await grams(['mlp_mid'])).get('mlp_mid')!;
       const W0 = await runner.getLinear(block.index, output.name);
       const remove = channelsToRemove(n, o.fraction);
       const result = await pruneChannels(gpu, { m: output.out, n, weight: W0, gram }, remove, o.selection, {
@@ -125,19 +113,9 @@ export async function pruneMlpChannels(gpu: Gpu, model: OpenedModel, o: Structur
       for (const spec of inputs) {
         const w = keepRows(await runner.getLinear(block.index, spec.name), spec.in, result.kept);
         const bias = spec.bias ? keepRows(await model.weights.readF32(spec.bias), 1, result.kept) : undefined;
-        runner.setLinear(block.index, spec.name, w, { out: k, in: spec.in, ...(bias ? { bias } : {}) });
-        weights.set(spec.weight, w);
-        shapes.set(spec.weight, [k, spec.in]);
-        if (spec.bias && bias) {
-          weights.set(spec.bias, bias);
-          shapes.set(spec.bias, [k]);
-        }
-        removedParams += (n - k) * spec.in + (spec.bias ? n - k : 0);
+        replace(runner, block.index, spec, w, [k, spec.in], bias);
       }
-      runner.setLinear(block.index, output.name, result.weight, { out: output.out, in: k });
-      weights.set(output.weight, result.weight);
-      shapes.set(output.weight, [output.out, k]);
-      removedParams += (n - k) * output.out;
+      replace(runner, block.index, output, result.weight, [output.out, k]);
       const entry: BlockChannelReport = {
         block: block.index,
         layer: id,
@@ -151,23 +129,18 @@ export async function pruneMlpChannels(gpu: Gpu, model: OpenedModel, o: Structur
       };
       report.push(entry);
       o.onBlock?.(entry);
-      await runner.block(block.index, h);
-      runner.releaseBlock(block.index);
-    }
-    return {
-      selection: o.selection,
-      fraction: o.fraction,
-      weights,
-      shapes,
-      configPatch: { [WIDTH_FIELD[arch.config.family]]: width },
-      report,
-      parameters: { before, after: before - removedParams },
-      ms: performance.now() - started,
-    };
-  } finally {
-    h?.x.dispose();
-    runner.dispose();
-  }
+    },
+  });
+  return {
+    selection: o.selection,
+    fraction: o.fraction,
+    weights,
+    shapes,
+    configPatch: { [WIDTH_FIELD[arch.config.family]]: width },
+    report,
+    parameters: { before, after: before - removedParams },
+    ms: performance.now() - started,
+  };
 }
 
 /** The edits export needs to write the smaller checkpoint. */

@@ -1,0 +1,137 @@
+/**
+ * One decoder block as a stateless stage: norm → attention → residual, norm → MLP → residual, on
+ * weights the caller resolved. It can hand out the input of every linear group as it becomes
+ * available (a calibration pipeline accumulates XᵀX from them) and stop right after one.
+ */
+import type { Gpu, GpuTensor } from '../gpu/runtime';
+import { withScope } from '../gpu/scope';
+import { activate, biasAct, gatedAct } from '../kernels/activation';
+import { causalAttention } from '../kernels/attention';
+import { matmul } from '../kernels/matmul';
+import { rowNorm } from '../kernels/norm';
+import { applyRotary } from '../kernels/rotary';
+import { SITES, type Architecture, type LinearSpec, type Site } from './architectures';
+import { attentionScale } from './config';
+import type { BlockWeights, Hidden, Linear } from './tensors';
+
+/** The input of one or more linear layers of a block, as captured during block(). */
+export interface CapturedInput {
+  layer: number;
+  site: Site;
+  /** Names of the linears (module paths in the block) that read this input. */
+  linears: string[];
+  /** Dense [rows, cols]; valid only during the callback (record GPU work on it, or copy it). */
+  input: GpuTensor;
+  rows: number;
+  cols: number;
+}
+
+export interface BlockOptions {
+  /** Called when the input of a linear group is ready; GPU work it records runs in order. */
+  capture?: (c: CapturedInput) => void | Promise<void>;
+  /** Sites to hand to `capture` (default: all four). */
+  captureSites?: readonly Site[];
+  /** Stop right after capturing this site; the hidden state is then left unchanged. */
+  stopAfter?: Site;
+  /** Write the block's output here instead of in place (same shape as the input). */
+  out?: GpuTensor;
+}
+
+/** out = input·Wᵀ (+ bias), written at column `off` of rows `ld` long, or accumulated (beta 1). */
+function linear(gpu: Gpu, lin: Linear, input: GpuTensor, rows: number, out: GpuTensor, o: { ld?: number; off?: number; beta?: number } = {}): void {
+  const ld = o.ld ?? lin.out;
+  matmul(gpu, input, lin.w, out, { M: rows, N: lin.out, K: lin.in, transB: true, ldc: ld, offC: o.off ?? 0, beta: o.beta ?? 0 });
+  if (lin.b) biasAct(gpu, out, lin.b, { rows, cols: lin.out, ld, off: o.off ?? 0 });
+}
+
+/**
+ * Runs block `layer` on the batch, in place (or into options.out). With `capture`, hands out the
+ * input of each linear group as it becomes available; with `stopAfter`, returns right after that
+ * capture and leaves the hidden state untouched (for true-sequential re-capture). `rotary` is the
+ * cos/sin table of the batch's window length (rotary models; null otherwise).
+ */
+export async function runBlock(
+  gpu: Gpu,
+  arch: Architecture,
+  layer: number,
+  w: BlockWeights,
+  h: Hidden,
+  rotary: GpuTensor | null,
+  options: BlockOptions = {},
+): Promise<void> {
+  const c = arch.config;
+  const rows = h.rows;
+  const d = c.hidden;
+  const linears = arch.blocks[layer].linears;
+  const get = (role: LinearSpec['role']) => {
+    const spec = linears.find((l) => l.role === role);
+    return spec ? w.linears.get(spec.name)! : undefined;
+  };
+  const sites = new Set(options.captureSites ?? SITES);
+  // Returns true when the caller asked to stop here.
+  const capture = async (site: Site, input: GpuTensor, cols: number): Promise<boolean> => {
+    if (options.capture && sites.has(site)) {
+      const names = linears.filter((l) => l.site === site).map((l) => l.name);
+      await options.capture({ layer, site, linears: names, input, rows, cols });
+    }
+    return options.stopAfter === site;
+  };
+  await withScope(gpu, async (scratch) => {
+    // The residual stream: in place, into `out`, or into a scratch copy when stopping early.
+    let res: GpuTensor;
+    if (options.stopAfter) res = options.stopAfter === 'mlp_in' || options.stopAfter === 'mlp_mid' ? scratch.tensor([rows, d]) : h.x;
+    else res = options.out ?? h.x;
+    if (res !== h.x) gpu.copy(h.x, res, rows * d * 4);
+
+    // --- attention
+    const normed = scratch.tensor([rows, d]);
+    rowNorm(gpu, h.x, normed, { rows, cols: d, eps: c.normEps, weight: w.attnNorm.w, bias: w.attnNorm.b });
+    if (await capture('attn_in', normed, d)) return;
+    const { qCols, kvCols } = arch;
+    const ld = qCols + 2 * kvCols;
+    const qkv = scratch.tensor([rows, ld]);
+    const fused = get('qkv');
+    if (fused) linear(gpu, fused, normed, rows, qkv);
+    else {
+      linear(gpu, get('q')!, normed, rows, qkv, { ld, off: 0 });
+      linear(gpu, get('k')!, normed, rows, qkv, { ld, off: qCols });
+      linear(gpu, get('v')!, normed, rows, qkv, { ld, off: qCols + kvCols });
+    }
+    if (rotary) applyRotary(gpu, qkv, rotary, { rows, seqlen: h.seqlen, ld, heads: c.heads + c.kvHeads, headDim: c.headDim });
+    const attn = scratch.tensor([rows, qCols]);
+    causalAttention(gpu, qkv, attn, {
+      windows: h.windows,
+      seqlen: h.seqlen,
+      heads: c.heads,
+      kvHeads: c.kvHeads,
+      headDim: c.headDim,
+      ld,
+      kOff: qCols,
+      vOff: qCols + kvCols,
+      outLd: qCols,
+      scale: attentionScale(c, layer),
+    });
+    if (await capture('attn_out', attn, qCols)) return;
+    linear(gpu, get('o')!, attn, rows, res, { beta: 1 });
+
+    // --- MLP
+    rowNorm(gpu, res, normed, { rows, cols: d, eps: c.normEps, weight: w.mlpNorm.w, bias: w.mlpNorm.b });
+    if (await capture('mlp_in', normed, d)) return;
+    const down = get('down')!;
+    const width = down.in;
+    const mid = scratch.tensor([rows, width]);
+    if (c.gatedMlp) {
+      const up = scratch.tensor([rows, width]);
+      linear(gpu, get('gate')!, normed, rows, mid);
+      linear(gpu, get('up')!, normed, rows, up);
+      gatedAct(gpu, mid, up, rows * width, c.activation);
+    } else {
+      const fc = get('fc')!;
+      matmul(gpu, normed, fc.w, mid, { M: rows, N: fc.out, K: fc.in, transB: true });
+      if (fc.b) biasAct(gpu, mid, fc.b, { rows, cols: width }, c.activation);
+      else activate(gpu, mid, { rows, cols: width }, c.activation);
+    }
+    if (await capture('mlp_mid', mid, width)) return;
+    linear(gpu, down, mid, rows, res, { beta: 1 });
+  });
+}

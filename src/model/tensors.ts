@@ -1,0 +1,64 @@
+/**
+ * What the forward stages read and write: a batch's hidden states and the GPU copies of the
+ * weights (as the weight store holds them). Plain data, so the stages stay stateless.
+ */
+import type { GpuTensor } from '../gpu/runtime';
+import type { LinearSpec } from './architectures';
+
+export class ForwardError extends Error {
+  override name = 'ForwardError';
+}
+
+/** Hidden states of a batch: `windows` windows of `seqlen` tokens, rows = windows·seqlen. */
+export interface Hidden {
+  x: GpuTensor;
+  windows: number;
+  seqlen: number;
+  rows: number;
+}
+
+export interface Norm {
+  w: GpuTensor;
+  b: GpuTensor | null;
+}
+
+/** A linear layer on the GPU, [out, in] (nn.Linear layout), possibly narrower than its spec. */
+export interface Linear {
+  spec: LinearSpec;
+  w: GpuTensor;
+  b: GpuTensor | null;
+  out: number;
+  in: number;
+}
+
+export interface BlockWeights {
+  attnNorm: Norm;
+  mlpNorm: Norm;
+  linears: Map<string, Linear>;
+  lastUse: number;
+}
+
+/** Row chunks of a [vocab, hidden] table (embedding or lm_head), each within one storage binding. */
+export interface VocabTable {
+  chunks: { start: number; count: number; t: GpuTensor }[];
+}
+
+export function freeNorm(n: Norm): void {
+  n.w.dispose();
+  n.b?.dispose();
+}
+
+export function freeLinear(l: Linear): void {
+  l.w.dispose();
+  l.b?.dispose();
+}
+
+export function freeBlock(b: BlockWeights): void {
+  freeNorm(b.attnNorm);
+  freeNorm(b.mlpNorm);
+  for (const l of b.linears.values()) freeLinear(l);
+}
+
+export function freeTable(t: VocabTable): void {
+  for (const c of t.chunks) c.t.dispose();
+}

@@ -1,0 +1,274 @@
+/**
+ * Weight residency: which of a model's weights are on the GPU. Blocks are read from the checkpoint
+ * lazily and evicted least-recently-used beyond a budget (`maxResidentBlocks: 1` keeps a single
+ * block on the GPU); vocabulary tables are cut into row chunks that each fit one storage binding.
+ * Replaced linears (pruned, or channel-reduced) are kept on the CPU as overrides, so that a block
+ * evicted and reloaded later still has them.
+ */
+import type { Gpu, GpuTensor } from '../gpu/runtime';
+import { rotaryTable } from '../kernels/rotary';
+import { findLinear, fromStored, type Architecture, type LinearSpec, type NormSpec } from './architectures';
+import { ropeInvFreq, type ModelConfig } from './config';
+import type { TensorSource } from './loader';
+import { ResidentMap } from './resident';
+import { ForwardError, freeBlock, freeNorm, freeTable, type BlockWeights, type Linear, type Norm, type VocabTable } from './tensors';
+
+/** A replacement (pruned, or channel-reduced) linear layer, in nn.Linear layout [out, in]. */
+export interface LinearOverride {
+  weight: Float32Array;
+  out: number;
+  in: number;
+  /** Replacement bias; undefined keeps the checkpoint's, null removes it. */
+  bias?: Float32Array | null;
+}
+
+export interface LinearReplacement {
+  out?: number;
+  in?: number;
+  bias?: Float32Array | null;
+}
+
+export interface WeightStoreOptions {
+  /** Keep at most this many blocks' weights on the GPU. Default: all. */
+  maxResidentBlocks?: number;
+  /** Largest chunk of a vocabulary table, in bytes. */
+  tableChunkBytes: number;
+}
+
+/** Checks the dimensions of a block whose MLP width may have been changed by overrides. */
+export function checkBlockShapes(config: ModelConfig, layer: number, b: BlockWeights): void {
+  const mlpWidths = new Set<number>();
+  for (const l of b.linears.values()) {
+    const role = l.spec.role;
+    const bad = (what: string) => new ForwardError(`Block ${layer} ${l.spec.name}: ${what} (weight is ${l.out}×${l.in}).`);
+    if (role === 'gate' || role === 'up' || role === 'fc') {
+      if (l.in !== config.hidden) throw bad(`expected ${config.hidden} inputs`);
+      mlpWidths.add(l.out);
+    } else if (role === 'down') {
+      if (l.out !== config.hidden) throw bad(`expected ${config.hidden} outputs`);
+      mlpWidths.add(l.in);
+    } else if (l.out !== l.spec.out || l.in !== l.spec.in) {
+      throw bad(`attention projections must keep their shape ${l.spec.out}×${l.spec.in}`);
+    }
+  }
+  if (mlpWidths.size !== 1) {
+    throw new ForwardError(`Block ${layer}: the MLP layers disagree on the intermediate width (${[...mlpWidths].join(' vs ')}).`);
+  }
+}
+
+export class WeightStore {
+  readonly config: ModelConfig;
+  private readonly blocks = new ResidentMap<number, BlockWeights>(freeBlock);
+  private readonly tables = new ResidentMap<string, VocabTable>(freeTable);
+  private readonly norms = new ResidentMap<string, Norm>(freeNorm);
+  private readonly positionTables = new ResidentMap<string, GpuTensor>((t) => t.dispose());
+  private readonly rotary = new Map<number, GpuTensor>();
+  private readonly overrides = new Map<string, LinearOverride>();
+  private useClock = 0;
+  private readonly maxResident: number;
+  private readonly tableChunkBytes: number;
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly arch: Architecture,
+    readonly source: TensorSource,
+    options: WeightStoreOptions,
+  ) {
+    this.config = arch.config;
+    this.maxResident = Math.max(1, options.maxResidentBlocks ?? Infinity);
+    this.tableChunkBytes = options.tableChunkBytes;
+  }
+
+  // ------------------------------------------------------------------ blocks
+
+  private async upload(name: string, expect: number): Promise<GpuTensor> {
+    const data = await this.source.readF32(name);
+    if (data.length !== expect) throw new ForwardError(`Tensor ${name} has ${data.length} values, expected ${expect}.`);
+    return this.gpu.upload(data, [expect]);
+  }
+
+  private async loadNorm(spec: NormSpec): Promise<Norm> {
+    const d = this.config.hidden;
+    return { w: await this.upload(spec.weight, d), b: spec.bias ? await this.upload(spec.bias, d) : null };
+  }
+
+  private async loadLinear(layer: number, spec: LinearSpec): Promise<Linear> {
+    const o = this.overrides.get(spec.weight);
+    const out = o?.out ?? spec.out;
+    const inp = o?.in ?? spec.in;
+    const weight = o ? o.weight : fromStored(spec, await this.source.readF32(spec.weight));
+    let bias: Float32Array | null = null;
+    if (o && o.bias !== undefined) bias = o.bias;
+    else if (spec.bias) bias = await this.source.readF32(spec.bias);
+    if (bias && bias.length !== out) {
+      throw new ForwardError(`Block ${layer} ${spec.name}: bias has ${bias.length} values for ${out} outputs.`);
+    }
+    return { spec, out, in: inp, w: this.gpu.upload(weight, [out, inp]), b: bias ? this.gpu.upload(bias, [out]) : null };
+  }
+
+  /** Block l's weights on the GPU (checkpoint, or overrides), uploaded unless resident; evicts beyond the budget. */
+  async block(layer: number): Promise<BlockWeights> {
+    const resident = this.blocks.peek(layer);
+    if (resident) {
+      resident.lastUse = ++this.useClock;
+      return resident;
+    }
+    const spec = this.arch.blocks[layer];
+    if (!spec) throw new RangeError(`Layer ${layer} is outside 0..${this.arch.blocks.length - 1}.`);
+    return this.blocks.get(layer, async () => {
+      // Evict first, so that a one-block budget never holds two blocks at once.
+      this.evict(this.maxResident - 1, layer);
+      const attnNorm = await this.loadNorm(spec.attnNorm);
+      const mlpNorm = await this.loadNorm(spec.mlpNorm);
+      const linears = new Map<string, Linear>();
+      for (const lin of spec.linears) linears.set(lin.name, await this.loadLinear(layer, lin));
+      const weights: BlockWeights = { attnNorm, mlpNorm, linears, lastUse: ++this.useClock };
+      checkBlockShapes(this.config, layer, weights);
+      return weights;
+    });
+  }
+
+  private evict(keep: number, except: number): void {
+    while (this.blocks.size > keep) {
+      let victim = -1;
+      let oldest = Infinity;
+      for (const [l, b] of this.blocks.entries()) {
+        if (l !== except && b.lastUse < oldest) {
+          oldest = b.lastUse;
+          victim = l;
+        }
+      }
+      if (victim < 0) return;
+      this.blocks.release(victim);
+    }
+  }
+
+  /** Frees block l's GPU weights (they are re-read, with overrides, when next used). */
+  releaseBlock(layer: number): void {
+    this.blocks.release(layer);
+  }
+
+  residentBlocks(): number[] {
+    return this.blocks.keys().sort((a, b) => a - b);
+  }
+
+  // ------------------------------------------------------------------ overrides
+
+  /**
+   * Replaces a linear layer's weight (nn.Linear layout [out, in]) for every later forward pass,
+   * updating the GPU copy if the block is resident. Attention projections keep their shape; the
+   * MLP's intermediate width may shrink (structured pruning) if all its layers are replaced.
+   */
+  setLinear(layer: number, name: string, weight: Float32Array, options: LinearReplacement = {}): void {
+    const spec = findLinear(this.arch, layer, name);
+    const out = options.out ?? spec.out;
+    const inp = options.in ?? spec.in;
+    if (weight.length !== out * inp) {
+      throw new ForwardError(`Block ${layer} ${name}: replacement has ${weight.length} values, expected ${out}×${inp}.`);
+    }
+    const keepBias = options.bias === undefined;
+    if (keepBias && spec.bias && out !== spec.out) {
+      throw new ForwardError(`Block ${layer} ${name}: with ${out} outputs instead of ${spec.out}, give the matching bias too.`);
+    }
+    if (options.bias && options.bias.length !== out) {
+      throw new ForwardError(`Block ${layer} ${name}: replacement bias has ${options.bias.length} values for ${out} outputs.`);
+    }
+    // The store keeps `weight` (not a copy): later reloads of the block read it again.
+    this.overrides.set(spec.weight, { weight, out, in: inp, bias: options.bias });
+    const block = this.blocks.peek(layer);
+    if (!block) return;
+    const old = block.linears.get(name)!;
+    if (old.out === out && old.in === inp && keepBias) {
+      this.gpu.write(old.w, weight);
+      return;
+    }
+    old.w.dispose();
+    let b = old.b;
+    if (!keepBias) {
+      old.b?.dispose();
+      b = options.bias ? this.gpu.upload(options.bias, [out]) : null;
+    }
+    block.linears.set(name, { spec, out, in: inp, w: this.gpu.upload(weight, [out, inp]), b });
+  }
+
+  /** The current weight of a linear (override, else the checkpoint's), as nn.Linear [out, in]. */
+  async getLinear(layer: number, name: string): Promise<Float32Array> {
+    const spec = findLinear(this.arch, layer, name);
+    const o = this.overrides.get(spec.weight);
+    if (o) return o.weight;
+    return fromStored(spec, await this.source.readF32(spec.weight));
+  }
+
+  /** The replacements made so far, keyed by tensor name (for export). */
+  linearOverrides(): ReadonlyMap<string, LinearOverride> {
+    return this.overrides;
+  }
+
+  /** Forgets all replacements; resident blocks are reloaded from the checkpoint when next used. */
+  clearOverrides(): void {
+    this.overrides.clear();
+    this.blocks.releaseAll();
+  }
+
+  // ------------------------------------------------------------------ embedding and head
+
+  /** A [vocab, hidden] table (token embedding or lm_head) in row chunks within one binding each. */
+  vocabTable(name: string): Promise<VocabTable> {
+    return this.tables.get(name, async () => {
+      const { vocab, hidden } = this.config;
+      const data = await this.source.readF32(name);
+      if (data.length !== vocab * hidden) throw new ForwardError(`Tensor ${name} has ${data.length} values, expected ${vocab}×${hidden}.`);
+      const rowsPerChunk = Math.max(1, Math.floor(this.tableChunkBytes / (4 * hidden)));
+      const chunks: VocabTable['chunks'] = [];
+      for (let start = 0; start < vocab; start += rowsPerChunk) {
+        const count = Math.min(rowsPerChunk, vocab - start);
+        chunks.push({ start, count, t: this.gpu.upload(data.subarray(start * hidden, (start + count) * hidden), [count, hidden]) });
+      }
+      return { chunks };
+    });
+  }
+
+  /** The learned position table, or null for rotary models. */
+  async positions(): Promise<GpuTensor | null> {
+    const name = this.arch.positions;
+    if (!name) return null;
+    const shape = this.arch.tensors.get(name)!;
+    return this.positionTables.get(name, () => this.upload(name, shape[0] * shape[1]));
+  }
+
+  finalNorm(): Promise<Norm> {
+    return this.norms.get(this.arch.finalNorm.weight, () => this.loadNorm(this.arch.finalNorm));
+  }
+
+  /** cos/sin of every position of a window of `seqlen` (rotary models), computed once per length. */
+  rotaryTable(seqlen: number): GpuTensor {
+    let t = this.rotary.get(seqlen);
+    if (!t) {
+      t = this.gpu.upload(rotaryTable(ropeInvFreq(this.config), seqlen));
+      this.rotary.set(seqlen, t);
+    }
+    return t;
+  }
+
+  /** Frees the token (and position) embedding tables. With a tied head this frees the head too. */
+  releaseEmbedding(): void {
+    this.tables.release(this.arch.embed);
+    if (this.arch.positions) this.positionTables.release(this.arch.positions);
+  }
+
+  /** Frees the final norm and lm_head. With a tied head this frees the token embedding too. */
+  releaseHead(): void {
+    this.tables.release(this.arch.lmHead);
+    this.norms.release(this.arch.finalNorm.weight);
+  }
+
+  /** Frees every GPU buffer this store holds; overrides stay. */
+  dispose(): void {
+    this.blocks.releaseAll();
+    this.tables.releaseAll();
+    this.norms.releaseAll();
+    this.positionTables.releaseAll();
+    for (const t of this.rotary.values()) t.dispose();
+    this.rotary.clear();
+  }
+}
