@@ -1,7 +1,7 @@
 /**
  * `npm run ratios [-- --model ../shared/models/stories260K --text ../shared/data/tinystories-val.txt]`
  * Prunes every linear layer of a model with every method at 70 % unstructured and at 2:4 and prints
- * each layer's relative error and the geometric-mean ratios that ALGORITHMS.md quotes.
+ * each layer's relative error and the geometric-mean ratios that docs/algorithms.md quotes.
  */
 import { readFileSync } from 'node:fs';
 import { layerRatios } from '../src/bench/layerRatios';

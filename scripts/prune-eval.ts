@@ -1,7 +1,7 @@
 /**
  * `node bin/run-ts.mjs scripts/prune-eval.ts [options]`: the whole-model pruning matrix on
  * stories260K, printed as markdown tables: dense, then ALPS, SparseGPT, Wanda and magnitude at 50 %
- * and 70 % unstructured and 2:4, each pruned one-shot (ALGORITHMS.md, "Whole-model one-shot
+ * and 70 % unstructured and 2:4, each pruned one-shot (docs/algorithms.md, "Whole-model one-shot
  * pruning") and evaluated by perplexity on held-out text.
  *
  * Split (deterministic, no overlap): the held-out part is the text from the first paragraph break

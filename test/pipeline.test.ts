@@ -1,5 +1,5 @@
 /**
- * Whole-model one-shot pruning of the real stories260K checkpoint, in-process (ALGORITHMS.md,
+ * Whole-model one-shot pruning of the real stories260K checkpoint, in-process (docs/algorithms.md,
  * "Whole-model one-shot pruning"), with every method at 50 %, 70 % unstructured and 2:4:
  *  - perplexity on held-out text is ordered ALPS < SparseGPT < min(Wanda, magnitude) per pattern;
  *  - the exported folder's every pruned matrix has exactly the requested sparsity (read back from

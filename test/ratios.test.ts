@@ -1,5 +1,5 @@
 /**
- * ALGORITHMS.md's reference numbers on a real model: on the 35 linear layers of stories260K with
+ * docs/algorithms.md's reference numbers on a real model: on the 35 linear layers of stories260K with
  * grams from 64 windows × 256 tokens of TinyStories, ALPS's relative error is 0.69× SparseGPT's
  * (geometric mean) at 70 % unstructured and 0.81× at 2:4. Every layer must keep exactly k weights
  * (or a valid N:M mask) and order the methods ALPS < SparseGPT < min(Wanda, magnitude).

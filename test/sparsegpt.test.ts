@@ -62,7 +62,7 @@ function inverseCholeskyUpperRef(H: ArrayLike<number>, n: number): Float64Array 
   return U;
 }
 
-/** SparseGPT in plain float64 loops, step by step as docs/ALGORITHMS.md states it. */
+/** SparseGPT in plain float64 loops, step by step as docs/algorithms.md states it. */
 function sparsegptRef(p: LayerProblem, pattern: Pattern, blockSize = 128, damping = 0.01): Float64Array {
   const { m, n } = p;
   const W = Float64Array.from(p.weight);

@@ -15,7 +15,7 @@ import type { AlpsIteration, PcgStep } from '../shared/telemetry';
 import type { SolveOptions, SolverOutput } from './types';
 
 /**
- * ALPS (Meng et al., 2024) for one layer, as ../shared/docs/ALGORITHMS.md states it: ADMM on the
+ * ALPS (Meng et al., 2024) for one layer, as docs/algorithms.md states it: ADMM on the
  * damped, diagonally scaled problem with the ρ schedule and restart rule, then PCG on the fixed
  * support. All matrices live on the GPU in the [m, n] (outputs × inputs) layout; per iteration
  * only a handful of scalars (objective, residual norms, support change) are read back.

@@ -6,7 +6,7 @@ import { objectiveRows, reduceSlots } from '../kernels/objective';
 import type { LayerProblem } from '../shared/problem';
 
 /**
- * The damped, diagonally scaled layer problem ALPS and SPAP work in (ALGORITHMS.md, ALPS
+ * The damped, diagonally scaled layer problem ALPS and SPAP work in (docs/algorithms.md, ALPS
  * preparation): λ = damping·mean(diag G), d = sqrt(diag G + λ) + 1e-8, Ĝ = D⁻¹(G + λI)D⁻¹ (unit
  * diagonal), B0 = W0∘d and the target Y = B0·Ĝ, all on the GPU in the [m, n] layout, owned by
  * the scope it was made in.

@@ -57,7 +57,7 @@ function sparsegptOptions(pattern: Pattern, options: SolveOptions): SparseGptOpt
 }
 
 /**
- * SparseGPT (Frantar & Alistarh, 2023) of one layer, as specified in docs/ALGORITHMS.md: the one
+ * SparseGPT (Frantar & Alistarh, 2023) of one layer, as specified in docs/algorithms.md: the one
  * SparseGPT entry, which the method registry binds and solveLayer runs. Prunes a copy of W0 on the
  * GPU; one readback, the positive-definiteness flag (one u32), at the end. Throws
  * NotPositiveDefiniteError when the damped gram cannot be factored.

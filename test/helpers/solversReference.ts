@@ -1,5 +1,5 @@
 /**
- * Float64 CPU references of the layer solvers, written straight from ../shared/docs/ALGORITHMS.md
+ * Float64 CPU references of the layer solvers, written straight from docs/algorithms.md
  * in the paper's orientation (B is n×m), independent of the GPU code's layout and kernels.
  */
 

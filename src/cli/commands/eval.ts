@@ -1,6 +1,6 @@
 /**
  * `eval <model-dir> --text <file>`: perplexity of a Hugging Face model folder on a text file, exactly
- * as the papers report it (ALGORITHMS.md, "Perplexity"): the whole text tokenized once, consecutive
+ * as the papers report it (docs/algorithms.md, "Whole-model one-shot pruning"): the whole text tokenized once, consecutive
  * non-overlapping windows of --seqlen tokens, the last partial window dropped, exp(mean NLL) over
  * every predicted token. Also holds the model-folder helpers `prune` shares.
  */

@@ -1,6 +1,6 @@
 /**
  * `prune <model-dir> --calib <text> --method <m> (--sparsity <s> | --pattern <N:M>) --out <dir>`:
- * whole-model one-shot pruning as the papers run it (ALGORITHMS.md): calibration windows sampled
+ * whole-model one-shot pruning as the papers run it (docs/algorithms.md): calibration windows sampled
  * from a text, blocks pruned in order with true-sequential re-capture, and the pruned model written
  * as a Hugging Face folder (same tensor names, dtypes and shapes) with its per-layer report.
  */
