@@ -2,7 +2,6 @@
  * What the buttons do: each action sends one request to the engine, routes its events into the
  * stores and turns failures into banners. Components stay free of engine plumbing.
  */
-import { METHODS } from '../solvers/types';
 import type { EngineEvent, Request, ResultOf } from '../worker/protocol';
 import { engine, EngineError } from './engineClient';
 import { saveBytes, saveText } from './download';
@@ -12,7 +11,8 @@ import { live } from './stores/live';
 import { forgetStoredResults, persistResults, restoreResults, useResults } from './stores/results';
 import { useSession, type JobKind } from './stores/session';
 import { calibrationSettings, pruneSettings, settingsToQuery, structuredSettings, syncSettingsToUrl, useSettings } from './stores/settings';
-import { METHOD_LABEL, SELECTION_LABEL, shortLayer } from './format';
+import { shortLayer } from './format';
+import { METHODS, methodLabel } from '../shared/methods';
 
 const LOAD_ERRORS = new Set(['ModelFolderError', 'SafetensorsError', 'ConfigError', 'CheckpointError', 'TokenizerError', 'SyntaxError', 'RangeError']);
 
@@ -42,7 +42,7 @@ function handleEvent(kind: JobKind, event: EngineEvent): void {
   const session = useSession.getState();
   switch (event.type) {
     case 'progress':
-      session.updateJob({ progress: { stage: event.stage, layerIndex: event.layerIndex, layerCount: event.layerCount, layer: event.layer, method: event.method } });
+      session.updateJob({ progress: { stage: event.stage, layerIndex: event.layerIndex, layerCount: event.layerCount, layer: event.layer, method: event.method, variant: event.variant } });
       break;
     case 'start':
       live.start(event.layer, event.method, event.run);
@@ -189,7 +189,7 @@ export async function pruneLayer(): Promise<void> {
   const s = useSettings.getState();
   if (s.method === 'spap') return;
   useSession.getState().setTab('live');
-  const result = await runJob('pruneLayer', `Pruning ${shortLayer(layer)} with ${METHOD_LABEL[s.method]}`, {
+  const result = await runJob('pruneLayer', `Pruning ${shortLayer(layer)} with ${methodLabel(s.method)}`, {
     type: 'pruneLayer',
     layer,
     settings: pruneSettings(s, s.method),
@@ -225,7 +225,7 @@ export async function pruneWholeModel(): Promise<void> {
   if (s.method === 'spap') return pruneStructured();
   useResults.getState().resetPartial();
   useSession.getState().setTab('live');
-  const run = await runJob('pruneModel', `Pruning the whole model with ${METHOD_LABEL[s.method]}`, {
+  const run = await runJob('pruneModel', `Pruning the whole model with ${methodLabel(s.method)}`, {
     type: 'pruneModel',
     settings: pruneSettings(s, s.method),
     calibration: calibrationSettings(s),
@@ -245,7 +245,7 @@ async function pruneStructured(): Promise<void> {
   const settings = structuredSettings(s);
   useResults.getState().resetBlocks();
   useSession.getState().setTab('live');
-  const run = await runJob('pruneStructured', `Removing ${Math.round(settings.fraction * 100)}% of MLP channels (${SELECTION_LABEL[settings.selection]})`, {
+  const run = await runJob('pruneStructured', `Removing ${Math.round(settings.fraction * 100)}% of MLP channels (${methodLabel(settings.selection)})`, {
     type: 'pruneStructured',
     settings,
     calibration: calibrationSettings(s),

@@ -42,16 +42,10 @@ export function formatPow10(x: number): string {
   return Number(x.toPrecision(2)).toString();
 }
 
-export const METHOD_LABEL: Record<string, string> = { alps: 'ALPS', sparsegpt: 'SparseGPT', wanda: 'Wanda', magnitude: 'Magnitude', spap: 'SPAP' };
-export const METHOD_COLOR: Record<string, string> = { alps: '#2563eb', sparsegpt: '#d97706', wanda: '#059669', magnitude: '#9333ea', spap: '#0f766e' };
-
 /** "weight norm" → "Weight norm", for the start of a title or sentence. */
 export function capitalise(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
-
-/** How a structured run chose its channels. */
-export const SELECTION_LABEL: Record<string, string> = { spap: 'SPAP', 'weight-norm': 'weight norm', 'activation-norm': 'activation-weighted norm' };
 
 /** "model.layers.0.self_attn.q_proj" → "0 · self_attn.q_proj". */
 export function shortLayer(id: string): string {

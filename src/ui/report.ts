@@ -1,8 +1,9 @@
 /** The studio's report of finished results, as JSON (everything, histories included) and CSV (one row per layer result). */
-import type { LayerResult, ModelSummary, StructuredRunSummary } from '../worker/protocol';
+import type { LayerOutcome } from '../shared/outcome';
+import type { ModelSummary, StructuredRunSummary } from '../worker/protocol';
 import type { ResultsData } from './stores/results';
 
-export function allLayerResults(r: Pick<ResultsData, 'layerRuns' | 'modelRun'>): LayerResult[] {
+export function allLayerOutcomes(r: Pick<ResultsData, 'layerRuns' | 'modelRun'>): LayerOutcome[] {
   return [...(r.modelRun?.report ?? []), ...r.layerRuns];
 }
 
@@ -31,7 +32,7 @@ function csvCell(value: string | number): string {
 
 export function reportCsv(results: Pick<ResultsData, 'layerRuns' | 'modelRun'>): string {
   const header = ['run', 'layer', 'method', 'pattern', 'target_sparsity', 'out', 'in', 'sparsity', 'rel_error', 'rel_error_before_refit', 'iterations', 'ms'];
-  const rows = allLayerResults(results).map((r) =>
+  const rows = allLayerOutcomes(results).map((r) =>
     [r.run, r.id, r.method, r.pattern, r.targetSparsity, r.shape[0], r.shape[1], r.sparsity.toFixed(6), r.relError.toExponential(6), r.relErrorBeforeRefit.toExponential(6), r.iterations, Math.round(r.ms)]
       .map(csvCell)
       .join(','),

@@ -4,7 +4,7 @@
  * pointer is named below. Canvas rather than DOM cells: a 7B model has 11k channels per block.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { BlockChannelReport } from '../../pipeline/structured';
+import type { BlockChannelReport } from '../../shared/channels';
 
 interface Props {
   blocks: BlockChannelReport[];

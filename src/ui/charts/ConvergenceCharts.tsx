@@ -1,6 +1,6 @@
 /** The four ALPS convergence charts: error, support change, ρ per iteration; PCG residual per step. */
-import type { AlpsIteration, PcgStep } from '../../solvers/types';
-import { LogLineChart, type Point } from './LogLineChart';
+import type { AlpsIteration, PcgStep } from '../../shared/telemetry';
+import { ChartGrid, countCaption, line, pointsOf } from './ChartGrid';
 
 interface Props {
   iterations: AlpsIteration[];
@@ -10,62 +10,32 @@ interface Props {
   idPrefix: string;
 }
 
+const ADMM = 'ADMM iteration';
+
 export function ConvergenceCharts({ iterations, pcg, height = 210, idPrefix }: Props) {
-  const errors: Point[] = iterations.map((it) => ({ x: it.iter, relError: it.relError }));
+  const iter = (it: AlpsIteration) => it.iter;
   const checks = iterations.filter((it) => it.supportChangeFraction !== null);
-  const support: Point[] = checks.map((it) => ({ x: it.iter, change: it.supportChangeFraction }));
   const zeroChecks = checks.filter((it) => it.supportChangeFraction === 0).length;
-  const rho: Point[] = iterations.map((it) => ({ x: it.iter, rho: it.rho }));
-  const pcgData: Point[] = pcg.map((p) => ({ x: p.step, residual: p.residual, relError: p.relError }));
   const restarts = iterations.filter((it) => it.restarted).length;
-  const waiting = 'Waiting for ALPS iterations…';
   return (
-    <div className="chart-grid">
-      <LogLineChart
-        testId={`${idPrefix}-error-chart`}
-        title="Relative reconstruction error of P_k(B)"
-        data={errors}
-        series={[{ key: 'relError', name: 'relative error', color: '#2563eb' }]}
-        xLabel="ADMM iteration"
-        yLabel="‖X(W−W₀)ᵀ‖² / ‖XW₀ᵀ‖²"
-        height={height}
-        emptyText={waiting}
-        caption={restarts ? `${restarts} restart${restarts > 1 ? 's' : ''} from the dense weights (ρ lowered before any increase).` : undefined}
-      />
-      <LogLineChart
-        testId={`${idPrefix}-support-chart`}
-        title="Support change per ρ update"
-        data={support}
-        series={[{ key: 'change', name: 'changed entries / k', color: '#d97706' }]}
-        xLabel="ADMM iteration"
-        yLabel="changed / k (fraction)"
-        height={height}
-        emptyText={waiting}
-        caption={zeroChecks ? `${zeroChecks} check${zeroChecks > 1 ? 's' : ''} with no change (not drawn on the log axis).` : undefined}
-      />
-      <LogLineChart
-        testId={`${idPrefix}-rho-chart`}
-        title="Penalty ρ"
-        data={rho}
-        series={[{ key: 'rho', name: 'ρ', color: '#059669' }]}
-        xLabel="ADMM iteration"
-        yLabel="ρ (penalty, unitless)"
-        height={height}
-        emptyText={waiting}
-      />
-      <LogLineChart
-        testId={`${idPrefix}-pcg-chart`}
-        title="PCG refit on the fixed support"
-        data={pcgData}
-        series={[
-          { key: 'residual', name: 'max column residual / ‖Y_j‖', color: '#9333ea' },
-          { key: 'relError', name: 'relative error', color: '#2563eb', dashed: true },
-        ]}
-        xLabel="PCG step"
-        yLabel="residual, error (ratio)"
-        height={height}
-        emptyText="The PCG refit runs after the ADMM iterations."
-      />
-    </div>
+    <ChartGrid
+      idPrefix={idPrefix}
+      height={height}
+      emptyText="Waiting for ALPS iterations…"
+      charts={[
+        { id: 'error', title: 'Relative reconstruction error of P_k(B)', xLabel: ADMM, yLabel: '‖X(W−W₀)ᵀ‖² / ‖XW₀ᵀ‖²', data: pointsOf(iterations, iter, { relError: (it) => it.relError }), series: line('relError', 'relative error', '#2563eb'), caption: countCaption(restarts, 'restart', 'from the dense weights (ρ lowered before any increase).') },
+        { id: 'support', title: 'Support change per ρ update', xLabel: ADMM, yLabel: 'changed / k (fraction)', data: pointsOf(checks, iter, { change: (it) => it.supportChangeFraction }), series: line('change', 'changed entries / k', '#d97706'), caption: countCaption(zeroChecks, 'check', 'with no change (not drawn on the log axis).') },
+        { id: 'rho', title: 'Penalty ρ', xLabel: ADMM, yLabel: 'ρ (penalty, unitless)', data: pointsOf(iterations, iter, { rho: (it) => it.rho }), series: line('rho', 'ρ', '#059669') },
+        {
+          id: 'pcg',
+          title: 'PCG refit on the fixed support',
+          xLabel: 'PCG step',
+          yLabel: 'residual, error (ratio)',
+          data: pointsOf(pcg, (p) => p.step, { residual: (p) => p.residual, relError: (p) => p.relError }),
+          series: [...line('residual', 'max column residual / ‖Y_j‖', '#9333ea'), ...line('relError', 'relative error', '#2563eb', true)],
+          emptyText: 'The PCG refit runs after the ADMM iterations.',
+        },
+      ]}
+    />
   );
 }

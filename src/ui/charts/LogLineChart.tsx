@@ -5,6 +5,7 @@
  */
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatPow10, formatSci } from '../format';
+import { logAxis, xAxisLabel, yAxisLabel } from './axes';
 
 export interface Series {
   key: string;
@@ -21,7 +22,7 @@ export interface RefLine {
 
 export type Point = { x: number } & Record<string, number | null | undefined>;
 
-interface Props {
+export interface LogLineChartProps {
   title: string;
   data: Point[];
   series: Series[];
@@ -41,26 +42,7 @@ function usable(v: number | null | undefined, log: boolean): v is number {
   return typeof v === 'number' && Number.isFinite(v) && (!log || v > 0);
 }
 
-/** Domain and ticks of a log axis covering every value: whole decades, at most ~6 labelled ticks. */
-export function logAxis(values: number[]): { domain: [number, number]; ticks: number[] } {
-  const pos = values.filter((v) => v > 0 && Number.isFinite(v));
-  if (!pos.length) return { domain: [0.1, 1], ticks: [0.1, 1] };
-  let lo = Math.floor(Math.log10(Math.min(...pos)));
-  let hi = Math.ceil(Math.log10(Math.max(...pos)));
-  if (hi <= lo) hi = lo + 1;
-  lo = Math.max(lo, -30);
-  const step = Math.max(1, Math.ceil((hi - lo) / 6));
-  const ticks: number[] = [];
-  for (let e = lo; e <= hi; e += step) {
-    ticks.push(10 ** e);
-    // Over one or two decades, 2× and 5× ticks keep the axis readable.
-    if (hi - lo <= 2 && e < hi) ticks.push(2 * 10 ** e, 5 * 10 ** e);
-  }
-  if (Math.log10(ticks[ticks.length - 1]) < hi) ticks.push(10 ** hi);
-  return { domain: [10 ** lo, 10 ** hi], ticks };
-}
-
-export function LogLineChart({ title, data, series, xLabel, yLabel, log = true, height = 220, refLines = [], caption, testId, emptyText, yFormat }: Props) {
+export function LogLineChart({ title, data, series, xLabel, yLabel, log = true, height = 220, refLines = [], caption, testId, emptyText, yFormat }: LogLineChartProps) {
   // Values a log axis cannot show become gaps, not zeros.
   const rows = data.map((d) => {
     const row: Point = { x: d.x };
@@ -87,7 +69,7 @@ export function LogLineChart({ title, data, series, xLabel, yLabel, log = true, 
               domain={['dataMin', 'dataMax']}
               allowDecimals={false}
               tick={{ fontSize: 11 }}
-              label={{ value: xLabel, position: 'insideBottom', offset: -12, fontSize: 12, fill: '#374151' }}
+              label={xAxisLabel(xLabel)}
             />
             <YAxis
               scale={log ? 'log' : 'auto'}
@@ -98,7 +80,7 @@ export function LogLineChart({ title, data, series, xLabel, yLabel, log = true, 
               allowDecimals={log || !yFormat}
               tick={{ fontSize: 11 }}
               width={54}
-              label={{ value: yLabel, angle: -90, position: 'insideLeft', offset: -8, fontSize: 12, fill: '#374151', style: { textAnchor: 'middle' } }}
+              label={yAxisLabel(yLabel)}
             />
             <Tooltip
               formatter={(v) => (!log && yFormat ? yFormat(Number(v)) : formatSci(typeof v === 'number' ? v : Number(v), 4))}

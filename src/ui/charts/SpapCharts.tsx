@@ -1,6 +1,6 @@
 /** SPAP's penalty path for one block: relaxed objective, channels changing, ρ and the mass left on the removed channels, per step. */
-import type { SpapStep } from '../../solvers/spap';
-import { LogLineChart, type Point } from './LogLineChart';
+import type { SpapStep } from '../../shared/telemetry';
+import { ChartGrid, countCaption, line, pointsOf } from './ChartGrid';
 
 interface Props {
   steps: SpapStep[];
@@ -11,59 +11,22 @@ interface Props {
   waiting?: string;
 }
 
+const STEP = 'penalty step';
+
 export function SpapCharts({ steps, height = 200, idPrefix, waiting = 'Waiting for the first penalty step…' }: Props) {
-  const errors: Point[] = steps.map((s) => ({ x: s.step, relError: s.relError }));
-  const changed: Point[] = steps.map((s) => ({ x: s.step, changed: s.changed }));
-  const rho: Point[] = steps.map((s) => ({ x: s.step, rho: s.rho }));
-  const mass: Point[] = steps.map((s) => ({ x: s.step, mass: s.penaltyMass }));
+  const at = (s: SpapStep) => s.step;
   const zeroMass = steps.filter((s) => s.penaltyMass <= 0).length;
   return (
-    <div className="chart-grid">
-      <LogLineChart
-        testId={`${idPrefix}-error-chart`}
-        title="Objective: relaxed solution with the chosen channels zeroed"
-        data={errors}
-        series={[{ key: 'relError', name: 'relative error', color: '#0f766e' }]}
-        xLabel="penalty step"
-        yLabel="‖X(W−W₀)ᵀ‖² / ‖XW₀ᵀ‖²"
-        height={height}
-        emptyText={waiting}
-        caption="Before the final refit of down_proj on the kept channels."
-      />
-      <LogLineChart
-        testId={`${idPrefix}-changed-chart`}
-        title="Channels changing status per step"
-        data={changed}
-        series={[{ key: 'changed', name: 'channels changed', color: '#d97706' }]}
-        xLabel="penalty step"
-        yLabel="channels (count)"
-        log={false}
-        yFormat={(v) => String(Math.round(v))}
-        height={height}
-        emptyText={waiting}
-        caption="The path stops once the choice has been stable for a few steps."
-      />
-      <LogLineChart
-        testId={`${idPrefix}-rho-chart`}
-        title="Penalty ρ"
-        data={rho}
-        series={[{ key: 'rho', name: 'ρ', color: '#059669' }]}
-        xLabel="penalty step"
-        yLabel="ρ (penalty, unitless)"
-        height={height}
-        emptyText={waiting}
-      />
-      <LogLineChart
-        testId={`${idPrefix}-mass-chart`}
-        title="Weight energy left on the removed channels"
-        data={mass}
-        series={[{ key: 'mass', name: 'share of ‖B‖²', color: '#9333ea' }]}
-        xLabel="penalty step"
-        yLabel="share of ‖B‖² (ratio)"
-        height={height}
-        emptyText={waiting}
-        caption={zeroMass ? `${zeroMass} step${zeroMass > 1 ? 's' : ''} at exactly 0 (not drawn on the log axis).` : 'The relaxation is integral in effect once this is small.'}
-      />
-    </div>
+    <ChartGrid
+      idPrefix={idPrefix}
+      height={height}
+      emptyText={waiting}
+      charts={[
+        { id: 'error', title: 'Objective: relaxed solution with the chosen channels zeroed', xLabel: STEP, yLabel: '‖X(W−W₀)ᵀ‖² / ‖XW₀ᵀ‖²', data: pointsOf(steps, at, { relError: (s) => s.relError }), series: line('relError', 'relative error', '#0f766e'), caption: 'Before the final refit of down_proj on the kept channels.' },
+        { id: 'changed', title: 'Channels changing status per step', xLabel: STEP, yLabel: 'channels (count)', data: pointsOf(steps, at, { changed: (s) => s.changed }), series: line('changed', 'channels changed', '#d97706'), log: false, yFormat: (v) => String(Math.round(v)), caption: 'The path stops once the choice has been stable for a few steps.' },
+        { id: 'rho', title: 'Penalty ρ', xLabel: STEP, yLabel: 'ρ (penalty, unitless)', data: pointsOf(steps, at, { rho: (s) => s.rho }), series: line('rho', 'ρ', '#059669') },
+        { id: 'mass', title: 'Weight energy left on the removed channels', xLabel: STEP, yLabel: 'share of ‖B‖² (ratio)', data: pointsOf(steps, at, { mass: (s) => s.penaltyMass }), series: line('mass', 'share of ‖B‖²', '#9333ea'), caption: countCaption(zeroMass, 'step', 'at exactly 0 (not drawn on the log axis).') ?? 'The relaxation is integral in effect once this is small.' },
+      ]}
+    />
   );
 }

@@ -1,7 +1,9 @@
 /** The running job: what it does, layer i of L, iteration, elapsed time; pause, resume, cancel. */
 import { useEffect, useState } from 'react';
 import { cancel, pause, resume } from '../actions';
-import { formatMs, formatSci, METHOD_LABEL, SELECTION_LABEL, shortLayer } from '../format';
+import { formatMs, formatSci, shortLayer } from '../format';
+import { methodLabel } from '../../shared/methods';
+import { VARIANT_NAME } from '../labels';
 import { useLive } from '../stores/live';
 import { useSession } from '../stores/session';
 
@@ -44,15 +46,15 @@ export function JobBar() {
             ? `Method ${p.layerIndex + 1} of ${p.layerCount}`
             : '';
   } else if (p?.stage === 'evaluating' && p.layerCount) {
-    step = `${p.layer ?? ''}: window ${p.layerIndex} of ${p.layerCount}`;
+    step = `${p.variant ? VARIANT_NAME[p.variant] : ''}: window ${p.layerIndex} of ${p.layerCount}`;
   }
   const detail: string[] = [];
   if (job.kind === 'pruneStructured' && p?.stage === 'solving') {
     const last = spapSteps[spapSteps.length - 1];
-    if (p.layer) detail.push(`${shortLayer(p.layer)}${block ? ` · ${SELECTION_LABEL[block.selection]}` : ''}`);
+    if (p.layer) detail.push(`${shortLayer(p.layer)}${block ? ` · ${methodLabel(block.selection)}` : ''}`);
     if (last) detail.push(`penalty step ${last.step} · ρ ${formatSci(last.rho, 2)}`);
   } else if (pruning && p?.stage === 'solving') {
-    if (p.layer) detail.push(`${shortLayer(p.layer)}${p.method ? ` · ${METHOD_LABEL[p.method]}` : ''}`);
+    if (p.layer) detail.push(`${shortLayer(p.layer)}${p.method ? ` · ${methodLabel(p.method)}` : ''}`);
     if (phase === 'pcg' && pcg.length) detail.push(`PCG step ${pcg[pcg.length - 1].step}`);
     else if (last) detail.push(`iteration ${last.iter}`);
   }

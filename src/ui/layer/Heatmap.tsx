@@ -3,16 +3,13 @@
  * shown beside it. Canvas rather than SVG: a 128×128 grid would be 16k DOM nodes.
  */
 import { useEffect, useRef, useState } from 'react';
+import type { LayerView } from '../../worker/protocol';
 
 interface Props {
   title: string;
   values: Float32Array;
-  rows: number;
-  cols: number;
-  /** Weight rows/cols per cell, to name the covered range under the pointer. */
-  cellRows: number;
-  cellCols: number;
-  shape: [number, number];
+  /** The grid: rows × cols cells, each covering cellRows × cellCols weights of a `shape` matrix. */
+  grid: Pick<LayerView, 'rows' | 'cols' | 'cellRows' | 'cellCols' | 'shape'>;
   /** Maps a value to [0, 1] for the colour ramp. */
   normalise: (v: number) => number;
   colors: (t: number) => [number, number, number];
@@ -45,7 +42,8 @@ export function keptRamp(t: number): [number, number, number] {
 
 const MAX_PIXELS = 360;
 
-export function Heatmap({ title, values, rows, cols, cellRows, cellCols, shape, normalise, colors, describe, legend, testId }: Props) {
+export function Heatmap({ title, values, grid, normalise, colors, describe, legend, testId }: Props) {
+  const { rows, cols, cellRows, cellCols, shape } = grid;
   const canvas = useRef<HTMLCanvasElement>(null);
   const [hover, setHover] = useState<string | null>(null);
   // Integer pixels per cell keep cells crisp; the canvas is then scaled to fit by CSS.

@@ -2,11 +2,10 @@
  * Method, sparsity pattern (or, for SPAP, the fraction of MLP channels and how they are chosen),
  * the method's settings, the layer to work on, and the run buttons.
  */
-import { CHANNEL_SELECTIONS } from '../../solvers/spap';
-import { METHODS } from '../../solvers/types';
 import { compareLayer, pruneLayer, pruneWholeModel } from '../actions';
 import { NumberField } from '../components/NumberField';
-import { METHOD_LABEL, SELECTION_LABEL, shortLayer } from '../format';
+import { shortLayer } from '../format';
+import { CHANNEL_SELECTIONS, METHODS, methodLabel } from '../../shared/methods';
 import { useSession } from '../stores/session';
 import { CHANNEL_FRACTION, useSettings, type PatternKind, type Settings } from '../stores/settings';
 
@@ -56,7 +55,7 @@ function StructuredControls({ s, busy, channels }: { s: Settings & { setSpap: (p
         <span className="group-label">Channel selection (same refit for all)</span>
         {CHANNEL_SELECTIONS.map((sel) => (
           <label key={sel} title={SELECTION_HINT[sel]}>
-            <input type="radio" name="selection" data-testid={`selection-${sel}`} checked={s.selection === sel} onChange={() => s.set({ selection: sel })} disabled={busy} /> {SELECTION_LABEL[sel]}
+            <input type="radio" name="selection" data-testid={`selection-${sel}`} checked={s.selection === sel} onChange={() => s.set({ selection: sel })} disabled={busy} /> {methodLabel(sel)}
           </label>
         ))}
       </div>
@@ -97,7 +96,7 @@ export function PrunePanel() {
           <div className="segmented">
             {METHODS.map((m) => (
               <button key={m} type="button" role="radio" aria-checked={s.method === m} data-testid={`method-${m}`} className={s.method === m ? 'active' : ''} onClick={() => s.set({ method: m })} disabled={busy}>
-                {METHOD_LABEL[m]}
+                {methodLabel(m)}
               </button>
             ))}
           </div>

@@ -4,9 +4,9 @@
  * ~10 times a second, so the charts re-render at a readable, affordable rate.
  */
 import { create } from 'zustand';
-import type { ChannelSelection, SpapStep } from '../../solvers/spap';
-import type { AlpsIteration, Method, PcgStep } from '../../solvers/types';
-import type { RunKind } from '../../worker/protocol';
+import type { ChannelSelection, Method } from '../../shared/methods';
+import type { RunKind } from '../../shared/outcome';
+import type { AlpsIteration, PcgStep, SpapStep } from '../../shared/telemetry';
 
 export interface LiveState {
   layer: string | null;
@@ -45,6 +45,13 @@ function flush(): void {
     phase: pendingPhase ?? s.phase,
     version: s.version + 1,
   });
+  dropPending();
+}
+
+/** Drops what is buffered and not yet committed (a new layer or block starts). */
+function dropPending(): void {
+  if (timer) clearTimeout(timer);
+  timer = null;
   pendingIterations = [];
   pendingPcg = [];
   pendingSteps = [];
@@ -58,22 +65,12 @@ function schedule(): void {
 export const live = {
   /** A new layer/method starts: clear the charts (committed at once, so old curves never mix in). */
   start(layer: string, method: Method, run: RunKind): void {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    pendingIterations = [];
-    pendingPcg = [];
-    pendingSteps = [];
-    pendingPhase = null;
+    dropPending();
     useLive.setState((s) => ({ layer, method, run, phase: 'solving', iterations: [], pcg: [], block: null, spapSteps: [], version: s.version + 1 }));
   },
   /** A structured run's block starts its channel selection. */
   startBlock(layer: string, block: LiveState['block']): void {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    pendingIterations = [];
-    pendingPcg = [];
-    pendingSteps = [];
-    pendingPhase = null;
+    dropPending();
     useLive.setState((s) => ({ layer, method: null, run: 'model', phase: 'selecting', iterations: [], pcg: [], block, spapSteps: [], version: s.version + 1 }));
   },
   spapStep(data: SpapStep): void {

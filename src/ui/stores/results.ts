@@ -4,16 +4,17 @@
  * a reload (the engine keeps the matching pruned weights in its own store).
  */
 import { create } from 'zustand';
-import type { Method } from '../../solvers/types';
-import type { BlockChannelReport } from '../../pipeline/structured';
-import type { EvaluationResult, GenerationResult, LayerResult, ModelRunSummary, RunKind, StructuredRunSummary } from '../../worker/protocol';
-import { openKv } from '../../worker/kv';
+import type { Method } from '../../shared/methods';
+import type { BlockChannelReport } from '../../shared/channels';
+import type { LayerOutcome, RunKind } from '../../shared/outcome';
+import type { EvaluationResult, GenerationResult, ModelRunSummary, StructuredRunSummary } from '../../worker/protocol';
+import { openKv } from '../../shared/kv';
 
 export interface Comparison {
   layer: string;
   pattern: string;
   targetSparsity: number;
-  results: LayerResult[];
+  results: LayerOutcome[];
 }
 
 export interface Selection {
@@ -23,7 +24,7 @@ export interface Selection {
 }
 
 export interface ResultsData {
-  layerRuns: LayerResult[];
+  layerRuns: LayerOutcome[];
   modelRun: ModelRunSummary | null;
   /** The last structured (MLP-channel) run, kept beside the sparse one. */
   structuredRun: StructuredRunSummary | null;
@@ -36,14 +37,14 @@ export interface ResultsData {
 
 interface ResultsStore extends ResultsData {
   /** Layers finished so far by the whole-model run in progress (its per-layer chart builds from these). */
-  modelRunPartial: LayerResult[];
+  modelRunPartial: LayerOutcome[];
   /** Blocks finished so far by the structured run in progress. */
   structuredPartial: BlockChannelReport[];
   selected: Selection | null;
   /** The fingerprint the results belong to; null until a model is loaded. */
   fingerprint: string | null;
-  addLayerRun(result: LayerResult): void;
-  addPartial(result: LayerResult): void;
+  addLayerRun(result: LayerOutcome): void;
+  addPartial(result: LayerOutcome): void;
   resetPartial(): void;
   setModelRun(run: ModelRunSummary): void;
   addBlock(report: BlockChannelReport): void;

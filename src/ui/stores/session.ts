@@ -1,6 +1,6 @@
 /** The engine's state as the UI shows it: GPU, loaded model, the running job, banners, open tab. */
 import { create } from 'zustand';
-import type { AdapterSummary, ModelSummary } from '../../worker/protocol';
+import type { AdapterSummary, ModelSummary, Variant } from '../../worker/protocol';
 
 export type JobKind = 'pruneLayer' | 'compareLayer' | 'pruneModel' | 'pruneStructured' | 'evaluate' | 'generate' | 'exportLayerProblem' | 'exportModel';
 
@@ -10,6 +10,8 @@ export interface Progress {
   layerCount?: number;
   layer?: string;
   method?: string;
+  /** Evaluation and generation: which model runs. */
+  variant?: Variant;
 }
 
 export interface Job {

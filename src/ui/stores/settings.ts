@@ -4,15 +4,17 @@
  * "custom" there and kept only in this tab.
  */
 import { create } from 'zustand';
-import { CHANNEL_SELECTIONS, DEFAULT_SPAP, type ChannelSelection } from '../../solvers/spap';
-import { DEFAULT_ALPS, METHODS, type AlpsOptions, type Method, type Pattern } from '../../solvers/types';
+import { CHANNEL_SELECTIONS, DEFAULT_ALPS, DEFAULT_SPAP, METHODS, type AlpsOptions, type ChannelSelection, type Method } from '../../shared/methods';
+import type { Pattern } from '../../shared/pattern';
 import type { CalibrationSettings, PruneSettings, StructuredSettings } from '../../worker/protocol';
 
 export type PatternKind = 'unstructured' | '2:4' | '4:8';
+const PATTERN_KINDS: readonly PatternKind[] = ['unstructured', '2:4', '4:8'];
 /** The four unstructured methods plus SPAP, which removes whole MLP channels instead of single weights. */
 export type StudioMethod = Method | 'spap';
 export const STUDIO_METHODS: readonly StudioMethod[] = [...METHODS, 'spap'];
 export type TextSource = 'default' | 'custom';
+const CUSTOM_TEXT: readonly TextSource[] = ['custom'];
 
 export interface AlpsSettings {
   rho0: number;
@@ -105,98 +107,90 @@ export function calibrationSettings(s: Settings): CalibrationSettings {
 
 // ---------------------------------------------------------------- URL query string
 
-const NUMBER_KEYS: [keyof Settings, string][] = [
-  ['sparsity', 'sparsity'],
-  ['channelFraction', 'channels'],
-  ['nsamples', 'samples'],
-  ['seqlen', 'seqlen'],
-  ['seed', 'seed'],
-  ['evalSeqlen', 'evalSeqlen'],
-  ['evalMaxTokens', 'evalTokens'],
-  ['genTokens', 'genTokens'],
-];
-const MIN_COUNT: Partial<Record<keyof Settings, number>> = { nsamples: 1, seqlen: 2, seed: 0, evalSeqlen: 2, evalMaxTokens: 2, genTokens: 1 };
-const SPAP_KEYS: [keyof SpapSettings, string][] = [
-  ['rho0', 'spapRho0'],
-  ['growth', 'spapGrowth'],
-  ['maxSteps', 'spapSteps'],
-];
-const ALPS_KEYS: [keyof AlpsSettings, string][] = [
-  ['rho0', 'rho0'],
-  ['maxIterations', 'iters'],
-  ['updateEvery', 'every'],
-  ['pcgSteps', 'pcg'],
+type TopField = Exclude<keyof Settings, 'alps' | 'spap'>;
+/** Where a URL parameter lands: a top-level setting, or a field of the ALPS or SPAP group. */
+type Target = { group?: undefined; field: TopField } | { group: 'alps'; field: keyof AlpsSettings } | { group: 'spap'; field: keyof SpapSettings };
+type Kind =
+  | { type: 'enum'; values: readonly string[] }
+  /** Counts are rounded; values are clamped to [min, max]; a value not above `above` is ignored (defaults stay). */
+  | { type: 'number'; integer?: boolean; min?: number; max?: number; above?: number }
+  /** `allowEmpty`: an empty value is a value (the prompt), not an absent one (the layer). */
+  | { type: 'string'; allowEmpty?: boolean };
+export type UrlSetting = { key: string } & Target & Kind;
+
+/**
+ * Every setting the URL carries: its query key, where it lands, its type and bounds. Parsing and
+ * serialisation both read this table (defaults come from DEFAULT_SETTINGS and are left out of the
+ * URL). Pasted or dropped texts are too large for a URL and are not in it.
+ */
+export const URL_SETTINGS: readonly UrlSetting[] = [
+  { key: 'method', field: 'method', type: 'enum', values: STUDIO_METHODS },
+  { key: 'pattern', field: 'patternKind', type: 'enum', values: PATTERN_KINDS },
+  { key: 'sparsity', field: 'sparsity', type: 'number', min: 0, max: 0.99 },
+  { key: 'channels', field: 'channelFraction', type: 'number', min: CHANNEL_FRACTION.min, max: CHANNEL_FRACTION.max },
+  { key: 'samples', field: 'nsamples', type: 'number', integer: true, min: 1 },
+  { key: 'seqlen', field: 'seqlen', type: 'number', integer: true, min: 2 },
+  { key: 'seed', field: 'seed', type: 'number', integer: true, min: 0 },
+  { key: 'evalSeqlen', field: 'evalSeqlen', type: 'number', integer: true, min: 2 },
+  { key: 'evalTokens', field: 'evalMaxTokens', type: 'number', integer: true, min: 2 },
+  { key: 'genTokens', field: 'genTokens', type: 'number', integer: true, min: 1 },
+  { key: 'rho0', group: 'alps', field: 'rho0', type: 'number', above: 0 },
+  { key: 'iters', group: 'alps', field: 'maxIterations', type: 'number', integer: true, min: 1 },
+  { key: 'every', group: 'alps', field: 'updateEvery', type: 'number', integer: true, min: 1 },
+  { key: 'pcg', group: 'alps', field: 'pcgSteps', type: 'number', integer: true, min: 0 },
+  { key: 'selection', field: 'selection', type: 'enum', values: CHANNEL_SELECTIONS },
+  { key: 'spapRho0', group: 'spap', field: 'rho0', type: 'number', above: 0 },
+  // ρ must grow for the selection to become integral.
+  { key: 'spapGrowth', group: 'spap', field: 'growth', type: 'number', above: 1 },
+  { key: 'spapSteps', group: 'spap', field: 'maxSteps', type: 'number', integer: true, min: 1 },
+  { key: 'layer', field: 'layer', type: 'string' },
+  // Only "custom" is ever written: the text itself stays in this tab.
+  { key: 'cal', field: 'calSource', type: 'enum', values: CUSTOM_TEXT },
+  { key: 'eval', field: 'evalSource', type: 'enum', values: CUSTOM_TEXT },
+  { key: 'prompt', field: 'prompt', type: 'string', allowEmpty: true },
 ];
 
-function finite(value: string | null): number | null {
-  if (value === null || value.trim() === '') return null;
-  const n = Number(value);
-  return Number.isFinite(n) ? n : null;
+/** A parameter's value under its setting's rules, or undefined when it is malformed (the default stays). */
+function parseValue(setting: UrlSetting, raw: string): string | number | undefined {
+  if (setting.type === 'string') return raw !== '' || setting.allowEmpty ? raw : undefined;
+  if (setting.type === 'enum') return setting.values.includes(raw) ? raw : undefined;
+  if (raw.trim() === '') return undefined;
+  let v = Number(raw);
+  if (!Number.isFinite(v) || (setting.above !== undefined && v <= setting.above)) return undefined;
+  if (setting.integer) v = Math.round(v);
+  return Math.min(setting.max ?? Infinity, Math.max(setting.min ?? -Infinity, v));
+}
+
+/** The setting's value in `s` (its group's field for grouped ones). */
+function valueOf(s: Settings, setting: UrlSetting): unknown {
+  return setting.group ? (s[setting.group] as unknown as Record<string, unknown>)[setting.field] : s[setting.field];
 }
 
 /** Settings named in a query string; unknown or malformed values are ignored (defaults stay). */
 export function settingsFromQuery(search: string): Partial<Settings> {
   const q = new URLSearchParams(search);
-  const out: Partial<Settings> = {};
-  const method = q.get('method');
-  if (method && (STUDIO_METHODS as readonly string[]).includes(method)) out.method = method as StudioMethod;
-  const selection = q.get('selection');
-  if (selection && (CHANNEL_SELECTIONS as readonly string[]).includes(selection)) out.selection = selection as ChannelSelection;
-  const pattern = q.get('pattern');
-  if (pattern === 'unstructured' || pattern === '2:4' || pattern === '4:8') out.patternKind = pattern;
-  for (const [key, name] of NUMBER_KEYS) {
-    const v = finite(q.get(name));
-    if (v === null) continue;
-    // Everything but the two fractions is a count: a whole number, at least its minimum.
-    (out as Record<string, number>)[key] =
-      key === 'sparsity'
-        ? Math.min(0.99, Math.max(0, v))
-        : key === 'channelFraction'
-          ? Math.min(CHANNEL_FRACTION.max, Math.max(CHANNEL_FRACTION.min, v))
-          : Math.max(MIN_COUNT[key] ?? 0, Math.round(v));
+  const out: Record<string, unknown> = {};
+  const groups: Record<string, Record<string, unknown>> = {};
+  for (const setting of URL_SETTINGS) {
+    const raw = q.get(setting.key);
+    const value = raw === null ? undefined : parseValue(setting, raw);
+    if (value === undefined) continue;
+    if (setting.group) (groups[setting.group] ??= {})[setting.field] = value;
+    else out[setting.field] = value;
   }
-  const alps: Partial<AlpsSettings> = {};
-  for (const [key, name] of ALPS_KEYS) {
-    const v = finite(q.get(name));
-    if (v === null) continue;
-    if (key === 'rho0') {
-      if (v > 0) alps.rho0 = v;
-    } else alps[key] = Math.max(key === 'pcgSteps' ? 0 : 1, Math.round(v));
-  }
-  if (Object.keys(alps).length) out.alps = { ...DEFAULT_SETTINGS.alps, ...alps };
-  const spap: Partial<SpapSettings> = {};
-  for (const [key, name] of SPAP_KEYS) {
-    const v = finite(q.get(name));
-    if (v === null) continue;
-    if (key === 'rho0' && v > 0) spap.rho0 = v;
-    // ρ must grow for the selection to become integral.
-    else if (key === 'growth' && v > 1) spap.growth = v;
-    else if (key === 'maxSteps') spap.maxSteps = Math.max(1, Math.round(v));
-  }
-  if (Object.keys(spap).length) out.spap = { ...DEFAULT_SETTINGS.spap, ...spap };
-  const layer = q.get('layer');
-  if (layer) out.layer = layer;
-  if (q.get('cal') === 'custom') out.calSource = 'custom';
-  if (q.get('eval') === 'custom') out.evalSource = 'custom';
-  const prompt = q.get('prompt');
-  if (prompt !== null) out.prompt = prompt;
-  return out;
+  // A group named at all comes back whole: the named fields over its defaults.
+  for (const [group, patch] of Object.entries(groups)) out[group] = { ...DEFAULT_SETTINGS[group as 'alps' | 'spap'], ...patch };
+  return out as Partial<Settings>;
 }
 
 /** The query string for the current settings (defaults left out, so links stay short). */
 export function settingsToQuery(s: Settings): string {
   const q = new URLSearchParams();
-  const d = DEFAULT_SETTINGS;
-  if (s.method !== d.method) q.set('method', s.method);
-  if (s.patternKind !== d.patternKind) q.set('pattern', s.patternKind);
-  for (const [key, name] of NUMBER_KEYS) if (s[key] !== d[key]) q.set(name, String(s[key]));
-  for (const [key, name] of ALPS_KEYS) if (s.alps[key] !== d.alps[key]) q.set(name, String(s.alps[key]));
-  if (s.selection !== d.selection) q.set('selection', s.selection);
-  for (const [key, name] of SPAP_KEYS) if (s.spap[key] !== d.spap[key]) q.set(name, String(s.spap[key]));
-  if (s.layer) q.set('layer', s.layer);
-  if (s.calSource === 'custom') q.set('cal', 'custom');
-  if (s.evalSource === 'custom') q.set('eval', 'custom');
-  if (s.prompt !== d.prompt) q.set('prompt', s.prompt);
+  for (const setting of URL_SETTINGS) {
+    const value = valueOf(s, setting);
+    if (value === null || value === valueOf(DEFAULT_SETTINGS, setting) || (value === '' && !(setting.type === 'string' && setting.allowEmpty))) continue;
+    q.set(setting.key, String(value));
+  }
   const text = q.toString();
   return text ? `?${text}` : '';
 }

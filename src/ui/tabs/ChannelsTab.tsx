@@ -4,9 +4,11 @@ import { downloadChannelReport } from '../actions';
 import { ChannelMap } from '../channels/ChannelMap';
 import { SpapCharts } from '../charts/SpapCharts';
 import type { StructuredRunSummary } from '../../worker/protocol';
-import { capitalise, formatCount, formatMs, formatPercent, formatSci, SELECTION_LABEL, shortLayer } from '../format';
+import { capitalise, formatCount, formatMs, formatPercent, formatSci, shortLayer } from '../format';
+import { methodLabel } from '../../shared/methods';
 import { useResults } from '../stores/results';
 import { useSession } from '../stores/session';
+import { Fact, num, TableHead } from '../components/Table';
 
 export function ChannelsTab() {
   const run = useResults((s) => s.structuredRun);
@@ -26,37 +28,16 @@ export function ChannelsTab() {
     <div className="stack">
       <section className="panel" data-testid="structured-summary">
         <h3>
-          {running ? 'Structured run in progress' : `${capitalise(SELECTION_LABEL[settings!.selection])} · ${formatPercent(settings!.fraction, 0)} of MLP channels removed`}
+          {running ? 'Structured run in progress' : `${capitalise(methodLabel(settings!.selection))} · ${formatPercent(settings!.fraction, 0)} of MLP channels removed`}
           {run && !running ? <span className="muted"> · calibration {run.calibration.nsamples} × {run.calibration.seqlen} tokens</span> : null}
         </h3>
         {run && !running ? (
           <dl className="facts">
-            <div>
-              <dt>parameters before</dt>
-              <dd data-testid="params-before" data-value={run.parameters.before}>
-                {formatCount(run.parameters.before)}
-              </dd>
-            </div>
-            <div>
-              <dt>parameters after</dt>
-              <dd data-testid="params-after" data-value={run.parameters.after}>
-                {formatCount(run.parameters.after)} <span className="muted">({formatPercent(run.parameters.after / run.parameters.before - 1)})</span>
-              </dd>
-            </div>
-            <div>
-              <dt>{run.width.field}</dt>
-              <dd data-testid="mlp-width">
-                {run.width.before} → {run.width.after}
-              </dd>
-            </div>
-            <div>
-              <dt>mean refit error</dt>
-              <dd>{formatSci(run.report.reduce((a, b) => a + b.relError, 0) / Math.max(1, run.report.length), 3)}</dd>
-            </div>
-            <div>
-              <dt>time</dt>
-              <dd>{formatMs(run.ms)}</dd>
-            </div>
+            <Fact label="parameters before" testId="params-before" value={run.parameters.before}>{formatCount(run.parameters.before)}</Fact>
+            <Fact label="parameters after" testId="params-after" value={run.parameters.after}>{formatCount(run.parameters.after)} <span className="muted">({formatPercent(run.parameters.after / run.parameters.before - 1)})</span></Fact>
+            <Fact label={run.width.field} testId="mlp-width">{run.width.before} → {run.width.after}</Fact>
+            <Fact label="mean refit error">{formatSci(run.report.reduce((a, b) => a + b.relError, 0) / Math.max(1, run.report.length), 3)}</Fact>
+            <Fact label="time">{formatMs(run.ms)}</Fact>
           </dl>
         ) : (
           <p className="muted">{partial.length} of {model?.blocks ?? '…'} blocks done; the map fills in as blocks finish.</p>
@@ -77,24 +58,13 @@ export function ChannelsTab() {
           ) : null}
         </header>
         <table className="table clickable" data-testid="blocks-table">
-          <thead>
-            <tr>
-              <th>block</th>
-              <th>layer refit</th>
-              <th>selection</th>
-              <th className="num">kept / channels</th>
-              <th className="num" title="‖X(W−W₀)ᵀ‖² / ‖XW₀ᵀ‖² of down_proj after the refit">refit error</th>
-              <th className="num">penalty steps</th>
-              <th className="num">final ρ</th>
-              <th className="num">time</th>
-            </tr>
-          </thead>
+          <TableHead columns={['block', 'layer refit', 'selection', num('kept / channels'), num('refit error', '‖X(W−W₀)ᵀ‖² / ‖XW₀ᵀ‖² of down_proj after the refit'), num('penalty steps'), num('final ρ'), num('time')]} />
           <tbody>
             {blocks.map((b) => (
               <tr key={b.block} data-testid="block-row" className={b.block === selected ? 'selected' : ''} onClick={() => setSelected(b.block === selected ? null : b.block)}>
                 <td>{b.block}</td>
                 <td title={b.layer}>{shortLayer(b.layer)}</td>
-                <td>{SELECTION_LABEL[b.selection]}</td>
+                <td>{methodLabel(b.selection)}</td>
                 <td className="num">
                   {b.kept.length} / {b.channels}
                 </td>
@@ -112,7 +82,7 @@ export function ChannelsTab() {
         <section className="panel" data-testid="block-panel">
           <header className="panel-header">
             <h3>
-              Block {current.block} <span className="muted">· {SELECTION_LABEL[current.selection]} · {current.removed.length} channels removed</span>
+              Block {current.block} <span className="muted">· {methodLabel(current.selection)} · {current.removed.length} channels removed</span>
             </h3>
             <button type="button" className="link" onClick={() => setSelected(null)}>
               Close
@@ -121,7 +91,7 @@ export function ChannelsTab() {
           {current.steps.length ? (
             <SpapCharts steps={current.steps} idPrefix="spap-block" height={190} />
           ) : (
-            <p className="muted">{capitalise(SELECTION_LABEL[current.selection])} ranks the channels in one pass: there is no penalty path to chart.</p>
+            <p className="muted">{capitalise(methodLabel(current.selection))} ranks the channels in one pass: there is no penalty path to chart.</p>
           )}
         </section>
       ) : null}
@@ -139,22 +109,12 @@ function RunsCompared({ runs }: { runs: StructuredRunSummary[] }) {
         Structured runs compared <span className="muted">(newest first; same fraction and calibration isolate the selection)</span>
       </h3>
       <table className="table" data-testid="structured-history">
-        <thead>
-          <tr>
-            <th>selection</th>
-            <th className="num">channels removed</th>
-            <th className="num">calibration</th>
-            <th className="num" title="Mean over blocks of down_proj's refit error">mean refit error</th>
-            <th className="num">worst block</th>
-            <th className="num">parameters after</th>
-            <th className="num">time</th>
-          </tr>
-        </thead>
+        <TableHead columns={['selection', num('channels removed'), num('calibration'), num('mean refit error', "Mean over blocks of down_proj's refit error"), num('worst block'), num('parameters after'), num('time')]} />
         <tbody>
           {rows.map((r, i) => (
             <tr key={r.finishedAt} data-testid="structured-history-row" data-selection={r.settings.selection}>
               <td>
-                {capitalise(SELECTION_LABEL[r.settings.selection])}
+                {capitalise(methodLabel(r.settings.selection))}
                 {i === 0 ? <span className="badge">current</span> : null}
               </td>
               <td className="num">{formatPercent(r.settings.fraction, 0)}</td>

@@ -1,7 +1,8 @@
 /** Keeping and sharing: the pruned model's files, the report, layer problem files, a link to these settings. */
 import { useState } from 'react';
 import { clearResults, downloadReport, exportLayerProblem, prepareModelDownload } from '../actions';
-import { formatBytes, formatCount, formatPercent, SELECTION_LABEL, shortLayer } from '../format';
+import { formatBytes, formatCount, shortLayer } from '../format';
+import { structuredRunLabel } from '../labels';
 import type { PreparedFile } from '../stores/downloads';
 import { useDownloads } from '../stores/downloads';
 import { useResults } from '../stores/results';
@@ -47,7 +48,7 @@ export function DownloadTab() {
         {structuredRun ? (
           <>
             <p>
-              The last SPAP run ({SELECTION_LABEL[structuredRun.settings.selection]}, {formatPercent(structuredRun.settings.fraction, 0)} of MLP channels removed): gate/up/down tensors cut to the kept
+              The last SPAP run ({structuredRunLabel(structuredRun.settings)}): gate/up/down tensors cut to the kept
               channels, <code>config.json</code> with <code>{structuredRun.width.field}</code> {structuredRun.width.before} → {structuredRun.width.after} ({formatCount(structuredRun.parameters.before)} →{' '}
               {formatCount(structuredRun.parameters.after)} parameters), the tokenizer files and <code>prune_report.json</code> with the channels each block kept.
             </p>

@@ -2,6 +2,7 @@
 import { evaluate, generate } from '../actions';
 import { NumberField } from '../components/NumberField';
 import { formatPercent } from '../format';
+import { evaluationTextLabel, pruneRunLabel, structuredRunLabel } from '../labels';
 import { useResults } from '../stores/results';
 import { useSession } from '../stores/session';
 import { useSettings } from '../stores/settings';
@@ -51,7 +52,7 @@ export function EvaluateTab() {
             </div>
             {evaluation.pruned !== null || !evaluation.structured ? (
               <div className="ppl-card">
-                <span className="ppl-label">pruned {evaluation.prunedLabel ? `(${evaluation.prunedLabel})` : ''}</span>
+                <span className="ppl-label">pruned {evaluation.prunedSettings ? `(${pruneRunLabel(evaluation.prunedSettings)})` : ''}</span>
                 <span className="ppl-value" data-testid="ppl-pruned">
                   {evaluation.pruned === null ? '–' : evaluation.pruned.toFixed(3)}
                 </span>
@@ -60,7 +61,7 @@ export function EvaluateTab() {
             ) : null}
             {evaluation.structured ? (
               <div className="ppl-card">
-                <span className="ppl-label">structured {evaluation.structuredLabel ? `(${evaluation.structuredLabel})` : ''}</span>
+                <span className="ppl-label">structured {evaluation.structuredSettings ? `(${structuredRunLabel(evaluation.structuredSettings)})` : ''}</span>
                 <span className="ppl-value" data-testid="ppl-structured">
                   {evaluation.structured.toFixed(3)}
                 </span>
@@ -68,7 +69,7 @@ export function EvaluateTab() {
               </div>
             ) : null}
             <p className="muted small">
-              exp(mean next-token NLL) over {evaluation.windows} windows of {evaluation.seqlen} tokens ({evaluation.tokens.toLocaleString()} tokens) of {evaluation.textSource}. Lower is better.
+              exp(mean next-token NLL) over {evaluation.windows} windows of {evaluation.seqlen} tokens ({evaluation.tokens.toLocaleString()} tokens) of {evaluationTextLabel(evaluation.textSource)}. Lower is better.
             </p>
           </div>
         ) : null}

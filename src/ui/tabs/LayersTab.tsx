@@ -1,9 +1,11 @@
 /** Every finished layer result in one table; a click opens the layer view below it. */
 import { LayerPanel } from '../layer/LayerPanel';
-import { formatMs, formatPercent, formatSci, METHOD_LABEL, shortLayer } from '../format';
-import { allLayerResults } from '../report';
+import { formatMs, formatPercent, formatSci, shortLayer } from '../format';
+import { methodLabel } from '../../shared/methods';
+import { allLayerOutcomes } from '../report';
 import { useResults } from '../stores/results';
 import { useSession } from '../stores/session';
+import { num, TableHead } from '../components/Table';
 
 export function LayersTab() {
   const layerRuns = useResults((s) => s.layerRuns);
@@ -12,7 +14,7 @@ export function LayersTab() {
   const select = useResults((s) => s.select);
   const model = useSession((s) => s.model);
   const order = new Map((model?.linears ?? []).map((l, i) => [l.id, i]));
-  const rows = allLayerResults({ layerRuns, modelRun }).sort(
+  const rows = allLayerOutcomes({ layerRuns, modelRun }).sort(
     (a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0) || (a.run === b.run ? 0 : a.run === 'model' ? -1 : 1) || a.method.localeCompare(b.method),
   );
   const current = selected ? rows.find((r) => r.id === selected.layer && r.method === selected.method && r.run === selected.run) : undefined;
@@ -25,19 +27,7 @@ export function LayersTab() {
         </h3>
         <div className="table-scroll">
           <table className="table clickable" data-testid="results-table">
-            <thead>
-              <tr>
-                <th>layer</th>
-                <th>run</th>
-                <th>method</th>
-                <th>pattern</th>
-                <th className="num">out × in</th>
-                <th className="num">sparsity</th>
-                <th className="num" title="‖X(W−W₀)ᵀ‖² / ‖XW₀ᵀ‖² on the calibration inputs">rel. error</th>
-                <th className="num">iterations</th>
-                <th className="num">time</th>
-              </tr>
-            </thead>
+            <TableHead columns={['layer', 'run', 'method', 'pattern', num('out × in'), num('sparsity'), num('rel. error', '‖X(W−W₀)ᵀ‖² / ‖XW₀ᵀ‖² on the calibration inputs'), num('iterations'), num('time')]} />
             <tbody>
               {rows.map((r) => {
                 const isSelected = current === r;
@@ -54,7 +44,7 @@ export function LayersTab() {
                     <td>{r.run === 'model' ? 'whole model' : 'layer'}</td>
                     <td>
                       <span className={`method-dot m-${r.method}`} />
-                      {METHOD_LABEL[r.method]}
+                      {methodLabel(r.method)}
                     </td>
                     <td>{r.pattern}</td>
                     <td className="num">

@@ -7,7 +7,9 @@ import { BlockErrorChart } from '../charts/BlockErrorChart';
 import { ConvergenceCharts } from '../charts/ConvergenceCharts';
 import { LayerErrorChart } from '../charts/LayerErrorChart';
 import { SpapCharts } from '../charts/SpapCharts';
-import { METHOD_LABEL, SELECTION_LABEL, capitalise, formatPercent, formatSci, shortLayer } from '../format';
+import { capitalise, formatSci, shortLayer } from '../format';
+import { methodLabel } from '../../shared/methods';
+import { structuredRunLabel } from '../labels';
 import { useLive } from '../stores/live';
 import { useResults } from '../stores/results';
 import { useSession } from '../stores/session';
@@ -33,7 +35,7 @@ export function LiveTab() {
         <LayerErrorChart
           results={modelResults}
           total={model?.linears.length ?? modelResults.length}
-          title={running ? 'Whole-model run: relative error per layer, so far' : `Last whole-model run (${METHOD_LABEL[modelRun!.settings.method]}, ${modelRun!.report[0]?.pattern ?? ''})`}
+          title={running ? 'Whole-model run: relative error per layer, so far' : `Last whole-model run (${methodLabel(modelRun!.settings.method)}, ${modelRun!.report[0]?.pattern ?? ''})`}
           onSelect={(r) => {
             select({ layer: r.id, method: r.method, run: r.run });
             setTab('layers');
@@ -50,7 +52,7 @@ export function LiveTab() {
           title={
             runningStructured
               ? 'Structured run: refit error of down_proj per block, so far'
-              : `Last structured run (${SELECTION_LABEL[structuredRun!.settings.selection]}, ${formatPercent(structuredRun!.settings.fraction, 0)} of MLP channels removed)`
+              : `Last structured run (${structuredRunLabel(structuredRun!.settings)})`
           }
           onSelect={() => setTab('channels')}
         />
@@ -77,7 +79,7 @@ function AlpsLive() {
         <h3 data-testid="live-title">
           {live.layer ? (
             <>
-              {METHOD_LABEL[live.method ?? 'alps']} on {shortLayer(live.layer)} <span className="muted">· {live.run === 'model' ? 'whole-model run' : 'single layer'}</span>
+              {methodLabel(live.method ?? 'alps')} on {shortLayer(live.layer)} <span className="muted">· {live.run === 'model' ? 'whole-model run' : 'single layer'}</span>
             </>
           ) : (
             'Live convergence'
@@ -92,7 +94,7 @@ function AlpsLive() {
       {!live.layer ? (
         <p className="empty">Run ALPS on a layer (or the whole model) to watch it converge here: error, support change and ρ per iteration, then the PCG refit. SPAP runs show their penalty path here too.</p>
       ) : oneShot ? (
-        <p className="empty">{METHOD_LABEL[live.method!]} prunes in one pass, with no iterations to chart. Its error appears in the Layers table when it finishes.</p>
+        <p className="empty">{methodLabel(live.method!)} prunes in one pass, with no iterations to chart. Its error appears in the Layers table when it finishes.</p>
       ) : (
         <ConvergenceCharts iterations={live.iterations} pcg={live.pcg} idPrefix="live" />
       )}
@@ -108,7 +110,7 @@ function SpapLive() {
     <section className="panel">
       <header className="panel-header">
         <h3 data-testid="live-title">
-          {capitalise(SELECTION_LABEL[block.selection])} on block {block.index}{' '}
+          {capitalise(methodLabel(block.selection))} on block {block.index}{' '}
           <span className="muted">
             · {shortLayer(live.layer ?? '').replace(/^\d+ · /, '')} · {block.channels} MLP channels
           </span>
@@ -122,7 +124,7 @@ function SpapLive() {
       {block.selection === 'spap' ? (
         <SpapCharts steps={live.spapSteps} idPrefix="spap-live" waiting="Capturing the block's down_proj inputs, then the first penalty step…" />
       ) : (
-        <p className="empty">{capitalise(SELECTION_LABEL[block.selection])} ranks the channels in one pass: there is no penalty path to chart. Each block's refit error appears below as it finishes.</p>
+        <p className="empty">{capitalise(methodLabel(block.selection))} ranks the channels in one pass: there is no penalty path to chart. Each block's refit error appears below as it finishes.</p>
       )}
     </section>
   );

@@ -3,6 +3,7 @@ import { exportLayerProblem } from '../actions';
 import { formatCount, shortLayer } from '../format';
 import { useSession } from '../stores/session';
 import { useSettings } from '../stores/settings';
+import { Fact, num, TableHead } from '../components/Table';
 
 export function OverviewTab() {
   const model = useSession((s) => s.model);
@@ -20,48 +21,15 @@ export function OverviewTab() {
       <section className="panel" data-testid="model-summary">
         <h3>{model.name}</h3>
         <dl className="facts">
-          <div>
-            <dt>architecture</dt>
-            <dd data-testid="model-arch">{model.architecture}</dd>
-          </div>
-          <div>
-            <dt>parameters</dt>
-            <dd data-testid="model-params">{formatCount(model.parameters)}</dd>
-          </div>
-          <div>
-            <dt>in linear layers</dt>
-            <dd>{formatCount(linearParams)}</dd>
-          </div>
-          <div>
-            <dt>dtype</dt>
-            <dd data-testid="model-dtype">{model.dtype}</dd>
-          </div>
-          <div>
-            <dt>blocks</dt>
-            <dd data-testid="model-blocks">{model.blocks}</dd>
-          </div>
-          <div>
-            <dt>hidden size</dt>
-            <dd>{model.hidden}</dd>
-          </div>
-          <div>
-            <dt>vocabulary</dt>
-            <dd>{model.vocabSize.toLocaleString()}</dd>
-          </div>
-          <div>
-            <dt>context</dt>
-            <dd>{model.contextLength.toLocaleString()} tokens</dd>
-          </div>
-          <div>
-            <dt>GPU adapter</dt>
-            <dd data-testid="gpu-adapter">
-              {gpu.state === 'ready'
-                ? [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.description].filter(Boolean).join(' · ') || 'unnamed adapter'
-                : gpu.state === 'checking'
-                  ? 'checking…'
-                  : 'not available'}
-            </dd>
-          </div>
+          <Fact label="architecture" testId="model-arch">{model.architecture}</Fact>
+          <Fact label="parameters" testId="model-params">{formatCount(model.parameters)}</Fact>
+          <Fact label="in linear layers">{formatCount(linearParams)}</Fact>
+          <Fact label="dtype" testId="model-dtype">{model.dtype}</Fact>
+          <Fact label="blocks" testId="model-blocks">{model.blocks}</Fact>
+          <Fact label="hidden size">{model.hidden}</Fact>
+          <Fact label="vocabulary">{model.vocabSize.toLocaleString()}</Fact>
+          <Fact label="context">{model.contextLength.toLocaleString()} tokens</Fact>
+          <Fact label="GPU adapter" testId="gpu-adapter">{gpu.state === 'ready' ? [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.description].filter(Boolean).join(' · ') || 'unnamed adapter' : gpu.state === 'checking' ? 'checking…' : 'not available'}</Fact>
         </dl>
         <p className="muted small">
           Files: {model.files.join(', ')}
@@ -76,16 +44,7 @@ export function OverviewTab() {
           Linear layers <span className="muted">({model.linears.length}, in pruning order within each block)</span>
         </h3>
         <table className="table" data-testid="linears-table">
-          <thead>
-            <tr>
-              <th>block</th>
-              <th>module</th>
-              <th>role</th>
-              <th className="num">out × in</th>
-              <th className="num">weights</th>
-              <th />
-            </tr>
-          </thead>
+          <TableHead columns={['block', 'module', 'role', num('out × in'), num('weights'), '']} />
           <tbody>
             {model.linears.map((l) => (
               <tr key={l.id} className={l.id === selected ? 'selected' : ''} onClick={() => setLayer({ layer: l.id })}>

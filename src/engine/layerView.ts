@@ -3,8 +3,9 @@
  * a grid of at most `maxCells` per side (a 4096×4096 layer would not fit a canvas pixel per
  * weight), and a histogram of log10 |W| for kept vs pruned weights over shared bins.
  */
-import type { LayerView, RunKind } from './protocol';
-import type { Method } from '../solvers/types';
+import type { Method } from '../shared/methods';
+import type { RunKind } from '../shared/outcome';
+import type { LayerView } from './types';
 
 export function layerView(
   id: string,

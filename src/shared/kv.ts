@@ -1,7 +1,8 @@
 /**
- * A minimal IndexedDB key-value store that works both on the page and in the worker. Finished
- * results are kept here so they survive a reload; storage is best-effort (private windows and full
- * quotas refuse it), so callers treat failures as "not stored" rather than as run failures.
+ * A minimal key-value store, on IndexedDB both on the page (the UI's result reports) and in the
+ * worker (the engine's pruned weights). It lives in shared because both sides use it and it imports
+ * nothing; opening is lazy, so importing it touches no storage. Storage is best-effort (private
+ * windows and full quotas refuse it), so callers treat failures as "not stored", not as run failures.
  */
 export interface KvStore {
   get<T>(key: string): Promise<T | undefined>;
@@ -54,5 +55,17 @@ export function openKv(dbName: string): KvStore {
     async keys(prefix) {
       return (await promisify((await tx('readonly')).getAllKeys(range(prefix)))) as string[];
     },
+  };
+}
+
+/** The same store in memory: for the engine outside a browser (tests, Node) and as a fallback. */
+export function memoryKv(): KvStore {
+  const map = new Map<string, unknown>();
+  const under = (prefix: string) => [...map.keys()].filter((k) => k.startsWith(prefix));
+  return {
+    get: <T>(key: string) => Promise.resolve(map.get(key) as T | undefined),
+    put: (key, value) => Promise.resolve(void map.set(key, value)),
+    deletePrefix: (prefix) => Promise.resolve(under(prefix).forEach((k) => map.delete(k))),
+    keys: (prefix) => Promise.resolve(under(prefix)),
   };
 }

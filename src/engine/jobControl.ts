@@ -1,0 +1,63 @@
+/**
+ * Pause and cancel of one running job, as one object: the solvers and the pipeline take its
+ * `signal` (cancel) and await its `gate` (pause) between iterations and layers; the session's
+ * pause/resume/cancel requests act on it. A cancelled job is woken from a pause, so it can notice.
+ */
+import { CancelledError } from '../gpu/errors';
+
+export class JobControl {
+  private readonly abort = new AbortController();
+  private released: (() => void) | null = null;
+  private waiting: Promise<void> = Promise.resolve();
+  private isPaused = false;
+
+  /** Aborted when the job is cancelled. */
+  readonly signal: AbortSignal = this.abort.signal;
+
+  /**
+   * @param onPause told every time the paused state changes (the session forwards it as an event).
+   */
+  constructor(private readonly onPause: (paused: boolean) => void = () => undefined) {}
+
+  /** Resolves at once while running; while paused, when the job is resumed or cancelled. */
+  readonly gate = (): Promise<void> => (this.isPaused ? this.waiting : Promise.resolve());
+
+  get paused(): boolean {
+    return this.isPaused;
+  }
+
+  get cancelled(): boolean {
+    return this.signal.aborted;
+  }
+
+  pause(): void {
+    if (this.isPaused || this.cancelled) return;
+    this.isPaused = true;
+    this.waiting = new Promise((resolve) => (this.released = resolve));
+    this.onPause(true);
+  }
+
+  resume(): void {
+    if (!this.isPaused) return;
+    this.isPaused = false;
+    this.released?.();
+    this.released = null;
+    this.onPause(false);
+  }
+
+  cancel(): void {
+    this.abort.abort();
+    this.resume();
+  }
+
+  /** Throws when cancelled: checked between the steps of a run that no solver watches. */
+  check(): void {
+    if (this.cancelled) throw new CancelledError();
+  }
+
+  /** The pause point and cancellation check between two steps. */
+  async between(): Promise<void> {
+    await this.gate();
+    this.check();
+  }
+}

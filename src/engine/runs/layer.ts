@@ -1,0 +1,34 @@
+/**
+ * Single-layer runs: one or several methods on one layer's dense problem (the blocks before it run
+ * dense), each outcome reported as it finishes and its pruned weight kept for the layer view.
+ */
+import { layerOutcome } from '../../pipeline/prune';
+import { solveLayer } from '../../solvers';
+import type { Method } from '../../shared/methods';
+import type { LayerOutcome } from '../../shared/outcome';
+import { linearOf } from '../loadedModel';
+import type { CalibrationSettings, PruneSettings } from '../types';
+import { progress, solverEvents, type RunContext } from './context';
+
+export async function pruneLayerWith(ctx: RunContext, layer: string, settings: PruneSettings, cal: CalibrationSettings, methods: readonly Method[]): Promise<LayerOutcome[]> {
+  const { block, spec } = linearOf(ctx.loaded, layer);
+  progress(ctx, { stage: 'calibrating', layer });
+  const problem = await ctx.calibration.problem(ctx.gpu, ctx.loaded, layer, cal);
+  const outcomes: LayerOutcome[] = [];
+  for (const [i, method] of methods.entries()) {
+    await ctx.job.between();
+    progress(ctx, { stage: 'solving', layer, method, layerIndex: i, layerCount: methods.length });
+    ctx.emit({ type: 'start', layer, method, run: 'layer' });
+    const out = await solveLayer(ctx.gpu, problem, method, settings.pattern, {
+      alps: settings.alps,
+      signal: ctx.job.signal,
+      gate: ctx.job.gate,
+      onEvent: solverEvents(ctx.emit, layer, method),
+    });
+    ctx.results.setLayerWeight(layer, method, out.weight);
+    const outcome = layerOutcome({ id: layer, block, name: spec.name, shape: [spec.out, spec.in] }, out, settings.pattern, 'layer');
+    ctx.emit({ type: 'layerDone', result: outcome });
+    outcomes.push(outcome);
+  }
+  return outcomes;
+}

@@ -1,0 +1,187 @@
+/**
+ * The studio's engine session: one GPU device, one loaded model with its finished runs, one
+ * calibration cache, and at most one GPU job at a time, which pause, resume and cancel act on.
+ * The worker routes protocol messages here; nothing in this file knows about messages.
+ */
+import { CancelledError } from '../gpu/errors';
+import type { Gpu } from '../gpu/runtime';
+import { ModelFolderError } from '../model/loader';
+import type { KvStore } from '../shared/kv';
+import { METHODS, type Method } from '../shared/methods';
+import type { LayerOutcome, RunKind } from '../shared/outcome';
+import { DEFAULT_MODEL_FILES, type Assets } from './assets';
+import { CalibrationCache } from './calibrationCache';
+import { GpuLifecycle } from './gpuLifecycle';
+import { JobControl } from './jobControl';
+import { openLoadedModel, type LoadedModel } from './loadedModel';
+import { EnginePersistence } from './persistence';
+import { SessionResults } from './results';
+import type { RunContext } from './runs/context';
+import { evaluateVariants, generateVariants } from './runs/evaluate';
+import { exportLayerProblem, exportRun, viewLayer } from './runs/export';
+import { pruneLayerWith } from './runs/layer';
+import { pruneStructuredModel, pruneWholeModel } from './runs/model';
+import type { AdapterSummary, CalibrationSettings, Emit, EvaluationResult, ExportedFile, GenerationResult, LayerView, ModelRunSummary, ModelSummary, PruneSettings, StructuredRunSummary, StructuredSettings } from './types';
+
+/** A GPU job was asked for while another runs, or a load while a job runs. */
+export class BusyError extends Error {
+  override name = 'BusyError';
+}
+
+/** A load that a later load request overtook: its model is dropped, the newer one wins. */
+export class SupersededError extends Error {
+  override name = 'SupersededError';
+}
+
+export interface EngineSessionOptions {
+  /** Opens the GPU device (on first use). */
+  openGpu: () => Promise<Gpu>;
+  /** The bundled default model and texts. */
+  assets: Assets;
+  /** Where finished runs are kept across reloads. */
+  kv: KvStore;
+}
+
+export class EngineSession {
+  private readonly gpu: GpuLifecycle;
+  private readonly calibration: CalibrationCache;
+  private readonly results: SessionResults;
+  private readonly assets: Assets;
+  private loaded: LoadedModel | null = null;
+  private job: { kind: string; control: JobControl } | null = null;
+  private loadGeneration = 0;
+
+  constructor(options: EngineSessionOptions) {
+    this.assets = options.assets;
+    this.calibration = new CalibrationCache(options.assets);
+    this.gpu = new GpuLifecycle(options.openGpu, () => this.calibration.clear());
+    this.results = new SessionResults(new EnginePersistence(options.kv));
+  }
+
+  async init(): Promise<{ adapter: AdapterSummary }> {
+    return { adapter: await this.gpu.adapter() };
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  async load(files: File[], name?: string): Promise<ModelSummary> {
+    this.refuseWhileRunning('Cancel the running job before loading another model.');
+    const generation = ++this.loadGeneration;
+    // Open everything before replacing the current model, so a bad file keeps the previous one.
+    const next = await openLoadedModel(files, name);
+    if (generation !== this.loadGeneration) {
+      await next.model.close();
+      throw new SupersededError(`Loading ${next.summary.name} was replaced by a newer load.`);
+    }
+    const previous = this.loaded;
+    this.loaded = next;
+    void previous?.model.close().catch(() => undefined);
+    this.calibration.clear();
+    const restored = await this.results.restore(next.summary.fingerprint);
+    next.summary.restoredPruned = restored.pruned;
+    next.summary.restoredStructured = restored.structured;
+    return next.summary;
+  }
+
+  async loadDefault(): Promise<ModelSummary> {
+    this.refuseWhileRunning('Cancel the running job before loading another model.');
+    const generation = ++this.loadGeneration;
+    const files = await Promise.all(DEFAULT_MODEL_FILES.map((file) => this.assets.file(file)));
+    if (generation !== this.loadGeneration) throw new SupersededError('Loading the default model was replaced by a newer load.');
+    return this.load(files, 'default-model');
+  }
+
+  // ---------------------------------------------------------------- GPU jobs
+
+  pruneLayer(layer: string, settings: PruneSettings, cal: CalibrationSettings, emit: Emit): Promise<LayerOutcome> {
+    return this.run('pruneLayer', emit, async (ctx) => (await pruneLayerWith(ctx, layer, settings, cal, [settings.method]))[0]);
+  }
+
+  /** Every unstructured method on the same layer problem with the same settings. */
+  compareLayer(layer: string, settings: PruneSettings, cal: CalibrationSettings, emit: Emit): Promise<LayerOutcome[]> {
+    return this.run('compareLayer', emit, (ctx) => pruneLayerWith(ctx, layer, settings, cal, METHODS));
+  }
+
+  pruneModel(settings: PruneSettings, cal: CalibrationSettings, emit: Emit): Promise<ModelRunSummary> {
+    return this.run('pruneModel', emit, (ctx) => pruneWholeModel(ctx, settings, cal));
+  }
+
+  pruneStructured(settings: StructuredSettings, cal: CalibrationSettings, emit: Emit): Promise<StructuredRunSummary> {
+    return this.run('pruneStructured', emit, (ctx) => pruneStructuredModel(ctx, settings, cal));
+  }
+
+  evaluate(text: string | undefined, seqlen: number, maxTokens: number, emit: Emit): Promise<EvaluationResult> {
+    return this.run('evaluate', emit, (ctx) => evaluateVariants(ctx, text, seqlen, maxTokens, () => this.assets.text('evaluation.txt')));
+  }
+
+  generate(prompt: string, tokens: number, emit: Emit): Promise<GenerationResult> {
+    return this.run('generate', emit, (ctx) => generateVariants(ctx, prompt, tokens));
+  }
+
+  exportLayerProblem(layer: string, cal: CalibrationSettings, emit: Emit): Promise<ExportedFile> {
+    return this.run('exportLayerProblem', emit, (ctx) => exportLayerProblem(ctx, layer, cal));
+  }
+
+  // ---------------------------------------------------------------- job control
+
+  pause(): { paused: boolean } {
+    this.job?.control.pause();
+    return { paused: this.job?.control.paused ?? false };
+  }
+
+  resume(): { paused: boolean } {
+    this.job?.control.resume();
+    return { paused: false };
+  }
+
+  cancel(): { cancelled: boolean } {
+    this.job?.control.cancel();
+    return { cancelled: this.job !== null };
+  }
+
+  // ---------------------------------------------------------------- answered while a job runs
+
+  layerView(layer: string, method: Method, run: RunKind): Promise<LayerView> {
+    return viewLayer(this.requireModel(), this.results, layer, method, run);
+  }
+
+  exportModel(which: 'sparse' | 'structured'): Promise<ExportedFile[]> {
+    return exportRun(this.requireModel(), this.results, which);
+  }
+
+  async forgetRuns(): Promise<{ forgotten: boolean }> {
+    await this.results.forget();
+    return { forgotten: true };
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private requireModel(): LoadedModel {
+    if (!this.loaded) throw new ModelFolderError('No model is loaded. Load the default model or drop a model folder first.');
+    return this.loaded;
+  }
+
+  private refuseWhileRunning(message: string): void {
+    if (this.job) throw new BusyError(message);
+  }
+
+  /** Runs one GPU job with its own job control; a cancelled job fails as CancelledError whatever the solver threw. */
+  private async run<T>(kind: string, emit: Emit, body: (ctx: RunContext) => Promise<T>): Promise<T> {
+    if (this.job) throw new BusyError(`A ${this.job.kind} run is in progress; wait for it or cancel it first.`);
+    const control = new JobControl((paused) => emit({ type: 'paused', paused }));
+    const job = { kind, control };
+    this.job = job;
+    const started = performance.now();
+    try {
+      const loaded = this.requireModel();
+      const gpu = await this.gpu.get();
+      return await body({ gpu, loaded, job: control, emit, calibration: this.calibration, results: this.results, elapsed: () => performance.now() - started });
+    } catch (error) {
+      this.gpu.dropAfter(error);
+      if (control.cancelled) throw new CancelledError('The run was cancelled; the loaded model and earlier results are unchanged.');
+      throw error;
+    } finally {
+      if (this.job === job) this.job = null;
+    }
+  }
+}

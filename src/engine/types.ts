@@ -1,0 +1,176 @@
+/**
+ * What the engine session is asked for and answers with: settings in, summaries and outcomes out.
+ * Pure data (structured-cloneable), so the worker protocol carries them as they are and the UI
+ * renders them; presentation (names, labels, colours) is the UI's.
+ */
+import type { BlockChannelReport } from '../shared/channels';
+import type { AlpsOptions, ChannelSelection, Method, SpapOptions } from '../shared/methods';
+import type { LayerOutcome, RunKind } from '../shared/outcome';
+import type { Pattern } from '../shared/pattern';
+import type { AlpsIteration, PcgStep, SpapStep } from '../shared/telemetry';
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  description: string;
+  swiftshader: boolean;
+}
+
+export interface LinearSummary {
+  /** Stable id: the module path, e.g. "model.layers.0.self_attn.q_proj" (its weight is `${id}.weight`). */
+  id: string;
+  block: number;
+  /** Short role name: q, k, v, qkv, o, gate, up, fc, down. */
+  role: string;
+  /** [out, in] in nn.Linear layout. */
+  shape: [number, number];
+}
+
+export interface ModelSummary {
+  name: string;
+  /** Identifies the checkpoint (name, file sizes, config) so stored results are matched to it. */
+  fingerprint: string;
+  /** model_type from config.json (llama, mistral, qwen2, gpt2, opt). */
+  architecture: string;
+  parameters: number;
+  /** Stored dtypes of the weights, e.g. "F32" or "BF16, F32". */
+  dtype: string;
+  vocabSize: number;
+  contextLength: number;
+  hidden: number;
+  blocks: number;
+  linears: LinearSummary[];
+  files: string[];
+  hasTokenizer: boolean;
+  /** True when a pruned model from an earlier session was restored from this browser's storage. */
+  restoredPruned: boolean;
+  /** Likewise for the structured (MLP-channel) model. */
+  restoredStructured: boolean;
+}
+
+export interface CalibrationSettings {
+  /** Text to sample windows from; undefined = the bundled default calibration.txt. */
+  text?: string;
+  nsamples: number;
+  seqlen: number;
+  seed: number;
+}
+
+/** The calibration a finished run used, without the (possibly large) text itself. */
+export type CalibrationRecord = Omit<CalibrationSettings, 'text'> & { textSource: 'default' | 'custom' };
+
+export interface PruneSettings {
+  method: Method;
+  pattern: Pattern;
+  alps: AlpsOptions;
+}
+
+/** Structured pruning: remove this fraction of every block's MLP channels, chosen by `selection`. */
+export interface StructuredSettings {
+  selection: ChannelSelection;
+  fraction: number;
+  /** Penalty schedule of the SPAP selection (the baselines ignore it). */
+  spap: Partial<SpapOptions>;
+}
+
+/** A finished structured (MLP-channel) run, as the UI keeps and shows it; the weights stay in the engine. */
+export interface StructuredRunSummary {
+  settings: StructuredSettings;
+  calibration: CalibrationRecord;
+  /** One entry per block: kept/removed channel indices, refit error, the penalty path. */
+  report: BlockChannelReport[];
+  parameters: { before: number; after: number };
+  /** MLP width before and after (the config field that changes). */
+  width: { field: string; before: number; after: number };
+  ms: number;
+  finishedAt: number;
+}
+
+export interface ModelRunSummary {
+  report: LayerOutcome[];
+  settings: PruneSettings;
+  calibration: CalibrationRecord;
+  ms: number;
+}
+
+/** Downsampled views of a layer for the heatmaps and the histogram. */
+export interface LayerView {
+  id: string;
+  method: Method;
+  run: RunKind;
+  /** Full weight shape. */
+  shape: [number, number];
+  /** Grid size and how many weight rows/cols each cell covers. */
+  rows: number;
+  cols: number;
+  cellRows: number;
+  cellCols: number;
+  /** Max |W| per cell of a rows×cols grid over the dense weight. */
+  magnitude: Float32Array;
+  /** Fraction of kept weights per cell (1 = all kept). */
+  density: Float32Array;
+  /** Histogram of log10 |W| (dense values) for kept and pruned weights over shared bin edges. */
+  histogram: { edges: number[]; kept: number[]; pruned: number[] };
+}
+
+/** The models an evaluation can run: the dense one and each finished run's. */
+export type Variant = 'dense' | 'sparse' | 'structured';
+
+export interface EvaluationResult {
+  /** Perplexity of the dense model. */
+  dense: number;
+  /** Perplexity with the whole-model run's pruned weights; null when there is none. */
+  pruned: number | null;
+  tokens: number;
+  windows: number;
+  seqlen: number;
+  textSource: 'default' | 'custom';
+  /** The settings of the pruned model that was evaluated (the UI names it). */
+  prunedSettings: PruneSettings | null;
+  /** Perplexity of the structured (MLP channels removed) model; null or absent when there is none. */
+  structured?: number | null;
+  structuredSettings?: StructuredSettings | null;
+  finishedAt: number;
+}
+
+export interface GenerationResult {
+  prompt: string;
+  tokens: number;
+  dense: string;
+  pruned: string | null;
+  /** The structured model's continuation; null or absent when there is none. */
+  structured?: string | null;
+  finishedAt: number;
+}
+
+export interface ExportedFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export type Stage = 'calibrating' | 'solving' | 'evaluating' | 'generating' | 'exporting';
+
+export type EngineEvent =
+  | {
+      type: 'progress';
+      stage: Stage;
+      layerIndex?: number;
+      layerCount?: number;
+      layer?: string;
+      method?: Method;
+      /** Evaluation and generation: the model being run. */
+      variant?: Variant;
+      elapsedMs: number;
+    }
+  | { type: 'start'; layer: string; method: Method; run: RunKind }
+  | { type: 'iteration'; layer: string; method: Method; data: AlpsIteration }
+  | { type: 'pcg'; layer: string; method: Method; data: PcgStep }
+  | { type: 'phase'; layer: string; method: Method; phase: string }
+  | { type: 'layerDone'; result: LayerOutcome }
+  /** Structured run: a block's channel selection starts (its penalty steps follow). */
+  | { type: 'blockStart'; block: number; blocks: number; layer: string; channels: number; selection: ChannelSelection }
+  | { type: 'spapStep'; block: number; layer: string; data: SpapStep }
+  | { type: 'blockDone'; report: BlockChannelReport }
+  | { type: 'paused'; paused: boolean };
+
+export type Emit = (event: EngineEvent) => void;

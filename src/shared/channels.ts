@@ -1,0 +1,17 @@
+/** What a structured (MLP-channel) run reports per block, as the pipeline writes it and the studio shows it. */
+import type { ChannelSelection } from './methods';
+import type { SpapStep } from './telemetry';
+
+export interface BlockChannelReport {
+  block: number;
+  /** down_proj's id. */
+  layer: string;
+  selection: ChannelSelection;
+  channels: number;
+  kept: number[];
+  removed: number[];
+  /** down_proj's relative output error after the refit. */
+  relError: number;
+  steps: SpapStep[];
+  ms: number;
+}
