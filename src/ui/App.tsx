@@ -20,9 +20,10 @@ import { OverviewTab } from './tabs/OverviewTab';
 
 export function App() {
   const tab = useSession((s) => s.tab);
+  const jobsFinished = useSession((s) => s.jobsFinished);
   useEffect(() => startStudio(), []);
   return (
-    <div className="app">
+    <div className="app" data-testid="app" data-jobs-finished={jobsFinished}>
       <Header />
       <div className="layout">
         <aside className="sidebar">

@@ -41,6 +41,8 @@ interface SessionStore {
   /** What is being loaded right now (a name), or null. */
   loading: string | null;
   job: Job | null;
+  /** Jobs finished since the page loaded (end-to-end tests read it to tell a job that already ended from one not started). */
+  jobsFinished: number;
   banners: Banner[];
   tab: Tab;
   setGpu(gpu: GpuStatus): void;
@@ -62,6 +64,7 @@ export const useSession = create<SessionStore>((set) => ({
   model: null,
   loading: null,
   job: null,
+  jobsFinished: 0,
   banners: [],
   tab: 'overview',
   setGpu: (gpu) => set({ gpu }),
@@ -69,7 +72,7 @@ export const useSession = create<SessionStore>((set) => ({
   setLoading: (loading) => set({ loading }),
   startJob: (kind, label) => set({ job: { kind, label, startedAt: Date.now(), paused: false, cancelling: false, progress: null } }),
   updateJob: (patch) => set((s) => (s.job ? { job: { ...s.job, ...patch } } : {})),
-  endJob: () => set({ job: null }),
+  endJob: () => set((s) => ({ job: null, jobsFinished: s.jobsFinished + (s.job ? 1 : 0) })),
   addBanner: (kind, title, message) =>
     set((s) => {
       // The same message twice in a row would only add noise.
