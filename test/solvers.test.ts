@@ -1,3 +1,4 @@
+import { cancelOnly } from '../src/shared/control';
 import { describe, expect, it } from 'vitest';
 import { solveLayer, type LayerProblem, type SolverEvent } from '../src/solvers';
 import { testGpu } from './helpers/gpu';
@@ -98,7 +99,7 @@ describe('layer solvers', () => {
     const p = problem(8, 16, 2);
     const controller = new AbortController();
     const run = solveLayer(gpu, p, 'alps', { kind: 'unstructured', sparsity: 0.5 }, {
-      signal: controller.signal,
+      control: cancelOnly(controller.signal),
       onEvent: (e) => {
         if (e.type === 'iteration' && e.data.iter === 4) controller.abort();
       },

@@ -1,11 +1,11 @@
 /**
- * Pause and cancel of one running job, as one object: the solvers and the pipeline take its
- * `signal` (cancel) and await its `gate` (pause) between iterations and layers; the session's
+ * Pause and cancel of one running job, as one object: it is the RunControl the solvers, the block
+ * driver, perplexity and generation check between iterations, layers and windows; the session's
  * pause/resume/cancel requests act on it. A cancelled job is woken from a pause, so it can notice.
  */
-import { CancelledError } from '../gpu/errors';
+import { checkpoint, throwIfCancelled, type RunControl } from '../shared/control';
 
-export class JobControl {
+export class JobControl implements RunControl {
   private readonly abort = new AbortController();
   private released: (() => void) | null = null;
   private waiting: Promise<void> = Promise.resolve();
@@ -52,12 +52,11 @@ export class JobControl {
 
   /** Throws when cancelled: checked between the steps of a run that no solver watches. */
   check(): void {
-    if (this.cancelled) throw new CancelledError();
+    throwIfCancelled(this);
   }
 
   /** The pause point and cancellation check between two steps. */
-  async between(): Promise<void> {
-    await this.gate();
-    this.check();
+  between(): Promise<void> {
+    return checkpoint(this);
   }
 }

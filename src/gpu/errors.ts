@@ -15,10 +15,4 @@ export class GpuValidationError extends Error {
   override name = 'GpuValidationError';
 }
 
-/** A run stopped because the person asked it to. */
-export class CancelledError extends Error {
-  override name = 'CancelledError';
-  constructor(message = 'The run was cancelled.') {
-    super(message);
-  }
-}
+export { CancelledError } from '../shared/control';

@@ -4,7 +4,7 @@
  * consecutive non-overlapping windows of `seqlen`, drop the last partial window, and take
  * exp(mean NLL) over every predicted token (seqlen − 1 per window) of every window.
  */
-import { CancelledError } from '../gpu/errors';
+import { checkpoint, type RunControl } from '../shared/control';
 import type { ModelRunner } from './forward';
 import type { TextTokenizer } from './tokenizer';
 
@@ -17,7 +17,8 @@ export interface PerplexityOptions {
   /** GPU memory budget of one batch's activations; default 256 MiB. */
   batchBytes?: number;
   onProgress?: (windowsDone: number, windowsTotal: number, runningPerplexity: number) => void;
-  signal?: AbortSignal;
+  /** Pause and cancel, checked between batches of windows. */
+  control?: RunControl;
 }
 
 export interface PerplexityResult {
@@ -51,7 +52,7 @@ export async function perplexityOfTokens(runner: ModelRunner, ids: ArrayLike<num
   let sum = 0;
   let count = 0;
   for (let w0 = 0; w0 < windows; w0 += perBatch) {
-    if (options.signal?.aborted) throw new CancelledError();
+    await checkpoint(options.control);
     const n = Math.min(perBatch, windows - w0);
     const batch = Array.from({ length: n * seqlen }, (_, i) => ids[w0 * seqlen + i]);
     const nll = await runner.windowsNll(batch, n, seqlen);

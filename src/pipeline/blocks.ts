@@ -10,7 +10,7 @@
  * of callbacks; a resumed run installs what it already did in `setup` and starts at `startBlock`.
  */
 import type { Gpu, GpuTensor } from '../gpu/runtime';
-import { CancelledError } from '../gpu/errors';
+import { checkpoint as pauseOrCancel, type RunControl } from '../shared/control';
 import { withScope } from '../gpu/scope';
 import { matmul } from '../kernels/matmul';
 import { SITES, type BlockSpec, type Site } from '../model/architectures';
@@ -35,9 +35,8 @@ export interface BlockWalk {
   seqlen: number;
   /** First block to visit; blocks before it only run (with the weights `setup` installed). Default 0. */
   startBlock?: number;
-  signal?: AbortSignal;
-  /** Awaited before each block (and by step.checkpoint): a paused run waits here. */
-  gate?: () => Promise<void>;
+  /** Pause and cancel, checked before each block (and by step.checkpoint). */
+  control?: RunControl;
   /** Called once the runner exists, before anything runs: e.g. install the blocks a resumed run already pruned. */
   setup?: (runner: ModelRunner) => void | Promise<void>;
   /** Per visited block, before it runs. Returning 'stop' ends the walk here, without running the block. */
@@ -75,10 +74,7 @@ export async function walkBlocks(gpu: Gpu, model: OpenedModel, walk: BlockWalk):
   const { blocks } = model.arch;
   const start = walk.startBlock ?? 0;
   if (!Number.isInteger(start) || start < 0 || start > blocks.length) throw new RangeError(`The first block must be in 0..${blocks.length}, got ${start}.`);
-  const checkpoint = async () => {
-    await walk.gate?.();
-    if (walk.signal?.aborted) throw new CancelledError();
-  };
+  const checkpoint = () => pauseOrCancel(walk.control);
   const runner = new ModelRunner(gpu, model.arch, model.weights, { maxResidentBlocks: 1 });
   let h: Hidden | null = null;
   try {

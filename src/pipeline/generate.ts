@@ -1,10 +1,11 @@
 /** Greedy continuation of a prompt, used to compare the dense and the pruned model side by side. */
-import { CancelledError } from '../gpu/errors';
 import type { ModelRunner } from '../model/forward';
 import type { OpenedModel } from '../model/loader';
+import { checkpoint, type RunControl } from '../shared/control';
 
 export interface GenerateOptions {
-  signal?: AbortSignal;
+  /** Pause and cancel, checked before each token. */
+  control?: RunControl;
   /** Stop after this token (e.g. the tokenizer's EOS). */
   eos?: number;
 }
@@ -18,7 +19,7 @@ export async function generateGreedy(runner: ModelRunner, ids: readonly number[]
   const limit = runner.maxSeqlen();
   const out = ids.slice();
   for (let step = 0; step < count && out.length < limit; step++) {
-    if (o.signal?.aborted) throw new CancelledError();
+    await checkpoint(o.control);
     const logits = await runner.forwardLogits(out, 1, out.length);
     const last = logits.subarray((out.length - 1) * vocab, out.length * vocab);
     let best = 0;

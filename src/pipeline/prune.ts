@@ -10,6 +10,7 @@ import type { Gpu } from '../gpu/runtime';
 import { SITES } from '../model/architectures';
 import type { ModelRunner } from '../model/forward';
 import type { OpenedModel } from '../model/loader';
+import type { RunControl } from '../shared/control';
 import type { AlpsOptions, Method } from '../shared/methods';
 import type { LayerOutcome } from '../shared/outcome';
 import { describePattern, type Pattern } from '../shared/pattern';
@@ -44,13 +45,12 @@ export interface PruneModelOptions {
   /** Calibration tokens, nsamples windows of seqlen, concatenated (see sampleWindows). */
   windows: Uint32Array;
   seqlen: number;
-  signal?: AbortSignal;
+  /** Pause and cancel, checked between layers and solver iterations. */
+  control?: RunControl;
   /** Solver telemetry of the layer being pruned. */
   onEvent?: (layerId: string, event: SolverEvent) => void;
   onLayer?: (outcome: LayerOutcome) => void;
   onProgress?: (progress: PruneProgress) => void;
-  /** Awaited between layers and solver iterations: a paused run waits here. */
-  gate?: () => Promise<void>;
 }
 
 /** A layer's problem: its current weight (as pruned so far) and the gram of its inputs over `rows` calibration rows. */
@@ -68,8 +68,7 @@ export async function pruneModel(gpu: Gpu, model: OpenedModel, o: PruneModelOpti
   await walkBlocks(gpu, model, {
     windows: o.windows,
     seqlen: o.seqlen,
-    signal: o.signal,
-    gate: o.gate,
+    control: o.control,
     onBlock: async ({ runner, block, grams, checkpoint }) => {
       for (const group of block.groups) {
         const layers = group.map((name) => linearLayer(block, block.linears.find((l) => l.name === name)!));
@@ -81,8 +80,7 @@ export async function pruneModel(gpu: Gpu, model: OpenedModel, o: PruneModelOpti
           const problem = await layerProblem(model, runner, layer, gram, o.windows.length);
           const result = await solveLayer(gpu, problem, o.method, o.pattern, {
             alps: o.alps,
-            signal: o.signal,
-            gate: o.gate,
+            control: o.control,
             onEvent: (event) => o.onEvent?.(layer.id, event),
           });
           runner.setLinear(block.index, layer.name, result.weight);

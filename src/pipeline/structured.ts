@@ -10,6 +10,7 @@ import type { Family } from '../model/config';
 import type { ModelRunner } from '../model/forward';
 import type { OpenedModel } from '../model/loader';
 import type { BlockChannelReport } from '../shared/channels';
+import type { RunControl } from '../shared/control';
 import type { ChannelSelection, SpapOptions } from '../shared/methods';
 import type { SpapStep } from '../shared/telemetry';
 import { channelsToRemove, pruneChannels } from '../solvers/spap';
@@ -39,8 +40,8 @@ export interface StructuredOptions {
   windows: Uint32Array;
   seqlen: number;
   spap?: Partial<SpapOptions>;
-  signal?: AbortSignal;
-  gate?: () => Promise<void>;
+  /** Pause and cancel, checked before each block and penalty step. */
+  control?: RunControl;
   onStep?: (layer: string, step: SpapStep) => void;
   onBlock?: (report: BlockChannelReport) => void;
   onProgress?: (p: { block: number; blocks: number; layer: string }) => void;
@@ -92,8 +93,7 @@ export async function pruneMlpChannels(gpu: Gpu, model: OpenedModel, o: Structur
   await walkBlocks(gpu, model, {
     windows: o.windows,
     seqlen: o.seqlen,
-    signal: o.signal,
-    gate: o.gate,
+    control: o.control,
     onBlock: async ({ runner, block, grams }) => {
       const { inputs, output } = mlpLinears(block.linears);
       const id = layerId(output);
@@ -104,8 +104,7 @@ export async function pruneMlpChannels(gpu: Gpu, model: OpenedModel, o: Structur
       const remove = channelsToRemove(n, o.fraction);
       const result = await pruneChannels(gpu, { m: output.out, n, weight: W0, gram }, remove, o.selection, {
         spap: o.spap,
-        signal: o.signal,
-        gate: o.gate,
+        control: o.control,
         onStep: (step) => o.onStep?.(id, step),
       });
       const k = result.kept.length;

@@ -1,3 +1,4 @@
+import { checkpoint } from '../shared/control';
 import type { Gpu } from '../gpu/runtime';
 import { withScope } from '../gpu/scope';
 import { admmDual, admmRhs, admmShift, pcgInit, pcgStep, rhoFactor, unscaleWeight } from '../kernels/admm';
@@ -7,7 +8,6 @@ import { objectiveRows, reduceSlots } from '../kernels/objective';
 import { applyMask } from '../kernels/select';
 import { projectionFor } from './projection';
 import { relativeTo, scaleProblem } from './scaled';
-import { throwIfAborted } from './layer';
 import { DEFAULT_ALPS, type AlpsOptions } from '../shared/methods';
 import type { Pattern } from '../shared/pattern';
 import type { LayerProblem } from '../shared/problem';
@@ -74,8 +74,7 @@ export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, op
     let iterations = 0;
 
     for (let t = 1; t <= o.maxIterations; t++) {
-      await options.gate?.();
-      throwIfAborted(options.signal);
+      await checkpoint(options.control);
       iterations = t;
       const check = t % o.updateEvery === 0;
       // B ← (Ĝ + ρI)⁻¹ (Y − V + ρD), applied in the eigenbasis: ((rhs·Q)·Qρ).
@@ -161,8 +160,7 @@ export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, op
     pcgInit(gpu, s, { mask, Y, XG, R, P, state });
     const pcg: PcgStep[] = [];
     for (let step = 1; step <= o.pcgSteps; step++) {
-      await options.gate?.();
-      throwIfAborted(options.signal);
+      await checkpoint(options.control);
       matmul(gpu, P, Ghat, AP, { M: m, N: n, K: n });
       pcgStep(gpu, s, { mask, AP, X, XG, R, P, state, partials });
       objectiveRows(gpu, s, { X, XG, X0: B0, Y, d, partials }, 0, lambda);

@@ -3,6 +3,7 @@
  * penalty path and its two norm baselines. Each returns the removed set as a 0/1 vector; the refit
  * that follows is the same for all three (spap.ts), so comparisons isolate the selection.
  */
+import { checkpoint, type RunControl } from '../shared/control';
 import type { Gpu, GpuTensor } from '../gpu/runtime';
 import { withScope } from '../gpu/scope';
 import { assertPositiveDefinite, inverseCholeskyUpper } from '../kernels/cholesky';
@@ -12,14 +13,12 @@ import { columnEnergy, penalisedGram, zeroColumns } from '../kernels/spap';
 import type { SpapOptions } from '../shared/methods';
 import type { LayerProblem } from '../shared/problem';
 import type { SpapStep } from '../shared/telemetry';
-import { throwIfAborted } from './layer';
 import { relativeTo, type ScaledProblem } from './scaled';
 
 export interface ChannelPruneOptions {
   spap?: Partial<SpapOptions>;
   onStep?: (step: SpapStep) => void;
-  signal?: AbortSignal;
-  gate?: () => Promise<void>;
+  control?: RunControl;
 }
 
 /** What a selection sees: the layer, its scaled problem, and how many channels go. */
@@ -90,8 +89,7 @@ export function byPenaltyPath({ gpu, problem, sp, remove, spap: o, options }: Ch
     let rho = o.rho0;
     let stable = 0;
     for (let step = 1; step <= o.maxSteps; step++) {
-      await options.gate?.();
-      throwIfAborted(options.signal);
+      await checkpoint(options.control);
       gpu.write(selected, s);
       penalisedGram(gpu, n, Ghat, selected, A, rho);
       inverseCholeskyUpper(gpu, A, U, { n, flag });

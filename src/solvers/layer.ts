@@ -1,4 +1,3 @@
-import { CancelledError } from '../gpu/errors';
 import type { Gpu, GpuTensor } from '../gpu/runtime';
 import { withScope, type GpuScope } from '../gpu/scope';
 import { matmul } from '../kernels/matmul';
@@ -31,10 +30,6 @@ export function validateProblem(p: LayerProblem): void {
     trace += g;
   }
   if (!(trace > 0)) throw new LayerProblemError('The gram is zero: the calibration data gave this layer no signal.');
-}
-
-export function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new CancelledError();
 }
 
 /** Number of nonzeros. */

@@ -5,6 +5,7 @@
  */
 import type { GpuTensor } from '../gpu/runtime';
 import type { AlpsOptions, Method } from '../shared/methods';
+import type { RunControl } from '../shared/control';
 import type { Pattern } from '../shared/pattern';
 import type { AlpsIteration, PcgStep, SolverEvent } from '../shared/telemetry';
 
@@ -25,10 +26,8 @@ export interface SolveOptions {
   /** SparseGPT's block width and damping; the damping falls back to alps.damping, the studio's one damping setting. */
   sparsegpt?: Partial<SparseGptOptions>;
   onEvent?: (event: SolverEvent) => void;
-  /** Checked between iterations; throw CancelledError when aborted. */
-  signal?: AbortSignal;
-  /** Awaited between iterations: a paused run waits here until resumed. */
-  gate?: () => Promise<void>;
+  /** Pause and cancel, checked between iterations. */
+  control?: RunControl;
 }
 
 /** What a method's solve hands back: the pruned weight, still on the GPU, and its numbers. */

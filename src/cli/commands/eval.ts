@@ -4,6 +4,7 @@
  * non-overlapping windows of --seqlen tokens, the last partial window dropped, exp(mean NLL) over
  * every predicted token. Also holds the model-folder helpers `prune` shares.
  */
+import { cancelOnly } from '../../shared/control';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { ParsedArgs } from '../args';
@@ -229,7 +230,7 @@ export const evalCommand: Command = {
           result = await perplexityOfTokens(runner, ids, {
             seqlen,
             maxWindows,
-            signal: ctx.signal,
+            control: cancelOnly(ctx.signal),
             onProgress: (done, all, ppl) => {
               const now = performance.now();
               if (quiet || (now - last < 1000 && done < all)) return;

@@ -4,6 +4,7 @@
  * from a text, blocks pruned in order with true-sequential re-capture, and the pruned model written
  * as a Hugging Face folder (same tensor names, dtypes and shapes) with its per-layer report.
  */
+import { cancelOnly } from '../../shared/control';
 import type { ParsedArgs } from '../args';
 import { EXIT_OK, InputError, UsageError } from '../errors';
 import { checkPatternFits, choices, parseMethod, parsePattern, STRUCTURED_METHOD } from '../options';
@@ -130,7 +131,7 @@ export const prune: Command = {
             pattern,
             windows,
             seqlen,
-            signal: ctx.signal,
+            control: cancelOnly(ctx.signal),
             onProgress: (p) => {
               if (!quiet) ctx.stderr(`layer ${p.layerIndex + 1} of ${p.layerCount} ${p.layer} ${method} ${seconds(performance.now() - started)}\n`);
             },

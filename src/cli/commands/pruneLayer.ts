@@ -2,6 +2,7 @@
  * `prune-layer <problem.safetensors>`: prune one layer problem file (weight + gram) with one method
  * and report the error; optionally write the pruned weight.
  */
+import { cancelOnly } from '../../shared/control';
 import { access, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -160,7 +161,7 @@ export const pruneLayer: Command = {
       const a = gpu.adapter;
       device = [a.vendor, a.architecture].filter(Boolean).join(' ') || a.description || 'WebGPU';
       if (!quiet) ctx.stderr(`  device: ${device}\n`);
-      result = await solveLayer(gpu, problem, method, pattern, { onEvent: progress(ctx, quiet), signal: ctx.signal });
+      result = await solveLayer(gpu, problem, method, pattern, { onEvent: progress(ctx, quiet), control: cancelOnly(ctx.signal) });
     } finally {
       gpu.destroy();
     }

@@ -2,6 +2,7 @@
  * `prune --method spap`: the structured half of `prune`. Removes a fraction of every block's MLP
  * channels (chosen by SPAP or one of its baselines), refits down_proj and writes the smaller model.
  */
+import { cancelOnly } from '../../shared/control';
 import type { ParsedArgs } from '../args';
 import { EXIT_OK, InputError, UsageError } from '../errors';
 import { parseSelection, parseSparsity } from '../options';
@@ -83,7 +84,7 @@ export async function runStructured(
         fraction: o.fraction,
         windows: o.windows,
         seqlen: o.seqlen,
-        signal: ctx.signal,
+        control: cancelOnly(ctx.signal),
         onProgress: (p) => {
           if (!o.quiet) ctx.stderr(`block ${p.block + 1} of ${p.blocks} ${p.layer} spap ${seconds(performance.now() - started)}\n`);
         },

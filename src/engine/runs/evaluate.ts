@@ -39,7 +39,7 @@ export async function evaluateVariants(ctx: RunContext, text: string | undefined
     const r = await perplexityOfTokens(runner, ids, {
       seqlen,
       maxWindows,
-      signal: ctx.job.signal,
+      control: ctx.job,
       onProgress: (done, total) => progress(ctx, { stage: 'evaluating', variant, layerIndex: i * total + done, layerCount: total * count }),
     });
     windows = r.windows;
@@ -65,7 +65,7 @@ export async function generateVariants(ctx: RunContext, prompt: string, tokens: 
   const eos = ctx.loaded.model.config.eosTokenId ?? undefined;
   const texts = await eachVariant(ctx, async (runner, variant) => {
     progress(ctx, { stage: 'generating', variant });
-    return tokenizer.decode(await generateGreedy(runner, promptIds, tokens, { signal: ctx.job.signal, eos }));
+    return tokenizer.decode(await generateGreedy(runner, promptIds, tokens, { control: ctx.job, eos }));
   });
   return { prompt, tokens, dense: texts.get('dense')!, pruned: texts.get('sparse') ?? null, structured: texts.get('structured') ?? null, finishedAt: Date.now() };
 }

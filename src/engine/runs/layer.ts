@@ -21,8 +21,7 @@ export async function pruneLayerWith(ctx: RunContext, layer: string, settings: P
     ctx.emit({ type: 'start', layer, method, run: 'layer' });
     const out = await solveLayer(ctx.gpu, problem, method, settings.pattern, {
       alps: settings.alps,
-      signal: ctx.job.signal,
-      gate: ctx.job.gate,
+      control: ctx.job,
       onEvent: solverEvents(ctx.emit, layer, method),
     });
     ctx.results.setLayerWeight(layer, method, out.weight);

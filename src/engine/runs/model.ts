@@ -18,8 +18,7 @@ export async function pruneWholeModel(ctx: RunContext, settings: PruneSettings, 
     alps: settings.alps,
     windows,
     seqlen: cal.seqlen,
-    signal: ctx.job.signal,
-    gate: ctx.job.gate,
+    control: ctx.job,
     onProgress: (p) => {
       progress(ctx, { stage: 'solving', layer: p.layer, method, layerIndex: p.layerIndex, layerCount: p.layerCount });
       ctx.emit({ type: 'start', layer: p.layer, method, run: 'model' });
@@ -43,8 +42,7 @@ export async function pruneStructuredModel(ctx: RunContext, settings: Structured
     spap: settings.spap,
     windows,
     seqlen: cal.seqlen,
-    signal: ctx.job.signal,
-    gate: ctx.job.gate,
+    control: ctx.job,
     onProgress: (p) => {
       current = p.block;
       const down = blocks[p.block].linears.find((l) => l.site === 'mlp_mid');
