@@ -1,4 +1,6 @@
 import { GpuDeviceLostError, GpuOutOfMemoryError, GpuValidationError } from './errors';
+import { BufferPool } from './pool';
+import { PassTimer } from './timing';
 
 export type DType = 'f32' | 'u32' | 'i32';
 
@@ -58,14 +60,6 @@ export interface DispatchSpec {
 const UNIFORM_ALIGN = 256;
 const UNIFORM_CHUNK = 64 * 1024;
 const MAX_DISPATCHES_PER_SUBMIT = 1024;
-const TIMESTAMP_SLOTS = 256;
-const STORAGE_USAGE = GPUBufferUsageFlags();
-
-function GPUBufferUsageFlags(): number {
-  // GPUBufferUsage is a global only once a WebGPU implementation has been loaded; read it lazily.
-  const usage = (globalThis as { GPUBufferUsage?: typeof GPUBufferUsage }).GPUBufferUsage;
-  return usage ? usage.STORAGE | usage.COPY_SRC | usage.COPY_DST : 0x80 | 0x04 | 0x08;
-}
 
 function roundUp(value: number, multiple: number): number {
   return Math.ceil(value / multiple) * multiple;
@@ -82,8 +76,7 @@ export class Gpu {
   readonly hasTimestamps: boolean;
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly modules = new Map<string, GPUShaderModule>();
-  private readonly pool = new Map<number, GPUBuffer[]>();
-  private readonly live = new Set<GPUBuffer>();
+  private readonly buffers: BufferPool;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private dispatches = 0;
@@ -91,11 +84,7 @@ export class Gpu {
   private failure: Error | null = null;
   private destroyed = false;
   private readonly destroyCallbacks: (() => void)[] = [];
-  private querySet: GPUQuerySet | null = null;
-  private queryCount = 0;
-  private timingEnabled = false;
-  private gpuTimeNs = 0;
-  private pendingTimings: Promise<void>[] = [];
+  private readonly timer: PassTimer;
   /** Dispatches recorded since creation, for benchmarks and tests of "no readback per iteration". */
   dispatchCount = 0;
   readbackCount = 0;
@@ -106,6 +95,8 @@ export class Gpu {
   ) {
     this.isSwiftShader = /swiftshader/i.test(`${adapter.architecture} ${adapter.description} ${adapter.vendor}`);
     this.hasTimestamps = device.features.has('timestamp-query');
+    this.buffers = new BufferPool(device);
+    this.timer = new PassTimer(device, this.hasTimestamps);
     device.lost.then((info) => {
       if (this.destroyed || info.reason === 'destroyed') return;
       this.failure = new GpuDeviceLostError(
@@ -145,29 +136,16 @@ export class Gpu {
   /** A pooled storage buffer of at least `bytes` bytes (rounded up to a size class). */
   acquire(bytes: number): GPUBuffer {
     this.check();
-    const size = sizeClass(Math.max(bytes, 16));
-    if (size > this.device.limits.maxBufferSize) {
-      throw new GpuOutOfMemoryError(
-        `A buffer of ${(size / 2 ** 20).toFixed(1)} MiB exceeds this GPU's largest buffer (${(this.device.limits.maxBufferSize / 2 ** 20).toFixed(0)} MiB). Try a smaller model or fewer calibration tokens.`,
-      );
-    }
-    const free = this.pool.get(size);
-    const buffer = free?.pop() ?? this.device.createBuffer({ size, usage: STORAGE_USAGE || GPUBufferUsageFlags() });
-    this.live.add(buffer);
-    return buffer;
+    return this.buffers.acquire(bytes);
   }
 
   release(buffer: GPUBuffer): void {
-    if (!this.live.delete(buffer)) return;
-    const list = this.pool.get(buffer.size) ?? [];
-    list.push(buffer);
-    this.pool.set(buffer.size, list);
+    this.buffers.release(buffer);
   }
 
   /** Frees the pooled (unused) buffers back to the driver. */
   trimPool(): void {
-    for (const list of this.pool.values()) for (const b of list) b.destroy();
-    this.pool.clear();
+    this.buffers.trim();
   }
 
   tensor(shape: readonly number[], dtype: DType = 'f32'): GpuTensor {
@@ -243,18 +221,9 @@ export class Gpu {
 
   private ensurePass(): GPUComputePassEncoder {
     if (!this.pass) {
-      let timestampWrites: GPUComputePassTimestampWrites | undefined;
-      if (this.timingEnabled && this.hasTimestamps) {
-        // Out of query slots: submit what we have (its timings resolve) and start over.
-        if (this.queryCount + 2 > TIMESTAMP_SLOTS) this.flush();
-        this.querySet ??= this.device.createQuerySet({ type: 'timestamp', count: TIMESTAMP_SLOTS });
-        timestampWrites = {
-          querySet: this.querySet,
-          beginningOfPassWriteIndex: this.queryCount,
-          endOfPassWriteIndex: this.queryCount + 1,
-        };
-        this.queryCount += 2;
-      }
+      // Out of query slots: submit what we have (its timings resolve) and start over.
+      if (this.timer.active && this.timer.full) this.flush();
+      const timestampWrites = this.timer.passWrites();
       this.pass = this.ensureEncoder().beginComputePass(timestampWrites ? { timestampWrites } : {});
     }
     return this.pass;
@@ -324,16 +293,7 @@ export class Gpu {
     if (!this.encoder) return;
     this.endPass();
     const encoder = this.encoder;
-    let timing: { buffer: GPUBuffer; count: number } | null = null;
-    if (this.queryCount > 0 && this.querySet) {
-      const bytes = this.queryCount * 8;
-      const resolve = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-      const readback = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      encoder.resolveQuerySet(this.querySet, 0, this.queryCount, resolve, 0);
-      encoder.copyBufferToBuffer(resolve, 0, readback, 0, bytes);
-      timing = { buffer: readback, count: this.queryCount };
-      resolve.destroy();
-    }
+    const timed = this.timer.resolve(encoder);
     for (const chunk of this.uniformChunks) {
       this.device.queue.writeBuffer(chunk.buffer, 0, chunk.data.buffer, 0, chunk.used);
     }
@@ -342,20 +302,7 @@ export class Gpu {
     this.uniformChunks = [];
     this.encoder = null;
     this.dispatches = 0;
-    this.queryCount = 0;
-    if (timing) {
-      const { buffer, count } = timing;
-      this.pendingTimings.push(
-        buffer.mapAsync(GPUMapMode.READ).then(() => {
-          const ticks = new BigInt64Array(buffer.getMappedRange());
-          for (let i = 0; i < count; i += 2) {
-            const dt = Number(ticks[i + 1] - ticks[i]);
-            if (dt > 0) this.gpuTimeNs += dt;
-          }
-          buffer.destroy();
-        }),
-      );
-    }
+    timed?.();
   }
 
   /** Waits until the GPU has finished all submitted work, then reports any GPU error. */
@@ -405,35 +352,23 @@ export class Gpu {
   /** Starts measuring GPU time with timestamp queries (no-op where the adapter lacks them). */
   startTiming(): void {
     this.flush();
-    this.timingEnabled = true;
-    this.gpuTimeNs = 0;
+    this.timer.start();
   }
 
   /** Stops measuring and returns the summed GPU time of the compute passes, or null. */
   async stopTiming(): Promise<number | null> {
     await this.sync();
-    this.timingEnabled = false;
-    await Promise.all(this.pendingTimings);
-    this.pendingTimings = [];
-    return this.hasTimestamps ? this.gpuTimeNs / 1e6 : null;
+    return this.timer.stop();
   }
 
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const b of this.live) b.destroy();
-    this.trimPool();
-    this.live.clear();
-    this.querySet?.destroy();
+    this.buffers.destroyAll();
+    this.timer.destroy();
     this.device.destroy();
     for (const cb of this.destroyCallbacks) cb();
   }
-}
-
-/** Size classes: powers of two up to 1 MiB, then multiples of 1 MiB, so the pool reuses well. */
-function sizeClass(bytes: number): number {
-  if (bytes <= 1 << 20) return 2 ** Math.ceil(Math.log2(bytes));
-  return roundUp(bytes, 1 << 20);
 }
 
 function hashString(s: string): number {

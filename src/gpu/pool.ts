@@ -1,0 +1,57 @@
+/**
+ * Pooled storage buffers: sizes rounded to classes (powers of two up to 1 MiB, then whole MiB) so
+ * that the solvers' many same-shaped temporaries reuse buffers instead of reallocating them.
+ */
+import { GpuOutOfMemoryError } from './errors';
+
+function storageUsage(): number {
+  // GPUBufferUsage is a global only once a WebGPU implementation has been loaded; read it lazily.
+  const usage = (globalThis as { GPUBufferUsage?: typeof GPUBufferUsage }).GPUBufferUsage;
+  return usage ? usage.STORAGE | usage.COPY_SRC | usage.COPY_DST : 0x80 | 0x04 | 0x08;
+}
+
+export function sizeClass(bytes: number): number {
+  if (bytes <= 1 << 20) return 2 ** Math.ceil(Math.log2(bytes));
+  return Math.ceil(bytes / (1 << 20)) * (1 << 20);
+}
+
+export class BufferPool {
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private readonly live = new Set<GPUBuffer>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  /** A storage buffer of at least `bytes` bytes. */
+  acquire(bytes: number): GPUBuffer {
+    const size = sizeClass(Math.max(bytes, 16));
+    const max = this.device.limits.maxBufferSize;
+    if (size > max) {
+      throw new GpuOutOfMemoryError(
+        `A buffer of ${(size / 2 ** 20).toFixed(1)} MiB exceeds this GPU's largest buffer (${(max / 2 ** 20).toFixed(0)} MiB). Try a smaller model or fewer calibration tokens.`,
+      );
+    }
+    const buffer = this.free.get(size)?.pop() ?? this.device.createBuffer({ size, usage: storageUsage() });
+    this.live.add(buffer);
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    if (!this.live.delete(buffer)) return;
+    const list = this.free.get(buffer.size) ?? [];
+    list.push(buffer);
+    this.free.set(buffer.size, list);
+  }
+
+  /** Frees the pooled (unused) buffers back to the driver. */
+  trim(): void {
+    for (const list of this.free.values()) for (const b of list) b.destroy();
+    this.free.clear();
+  }
+
+  /** Frees every buffer, in use or not (the device is going away). */
+  destroyAll(): void {
+    for (const b of this.live) b.destroy();
+    this.live.clear();
+    this.trim();
+  }
+}
