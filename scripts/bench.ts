@@ -13,6 +13,7 @@ import { symmetricEigen } from '../src/kernels/eigen';
 import { matmul } from '../src/kernels/matmul';
 import { nmMask, topkMask } from '../src/kernels/select';
 import { solveLayer, type Method } from '../src/solvers';
+import { rng } from '../test/helpers/reference';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,16 +24,10 @@ const sizes = arg('sizes', '64,128,256,512,1024').split(',').map(Number);
 const methods = arg('methods', 'magnitude,wanda,sparsegpt,alps').split(',') as Method[];
 const outPath = arg('out', 'bench-results/bench.json');
 
+/** Uniform on [−0.5, 0.5), from the tests' seeded xorshift generator. */
 function seeded(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296 - 0.5;
-  };
+  const r = rng(seed);
+  return () => r() - 0.5;
 }
 
 function randomMatrix(count: number, seed: number): Float32Array {

@@ -7,52 +7,8 @@ import {
 } from '../src/kernels/cholesky';
 import type { Gpu } from '../src/gpu/runtime';
 import { testGpu } from './helpers/gpu';
-import { f32, gramRef, maxAbs, maxAbsDiff, randn, rng } from './helpers/reference';
+import { f32, gramRef, inverseCholeskyUpperRef, maxAbs, maxAbsDiff, randn, rng } from './helpers/reference';
 
-/** Lower Cholesky factor of an SPD matrix in float64 (throws on a non-positive pivot). */
-function choleskyLower(A: ArrayLike<number>, n: number): Float64Array {
-  const L = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    let d = A[j * n + j];
-    for (let k = 0; k < j; k++) d -= L[j * n + k] ** 2;
-    if (!(d > 0)) throw new Error('not SPD');
-    const djj = Math.sqrt(d);
-    L[j * n + j] = djj;
-    for (let i = j + 1; i < n; i++) {
-      let s = A[i * n + j];
-      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
-      L[i * n + j] = s / djj;
-    }
-  }
-  return L;
-}
-
-/** The reference's route in float64: chol(inv(A)) upper, inv(A) from A's own Cholesky factor. */
-function inverseCholeskyUpperRef(A: ArrayLike<number>, n: number): Float64Array {
-  const L = choleskyLower(A, n);
-  // Linv = L⁻¹ (lower), then inv(A) = Linvᵀ·Linv.
-  const Li = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    Li[j * n + j] = 1 / L[j * n + j];
-    for (let i = j + 1; i < n; i++) {
-      let s = 0;
-      for (let k = j; k < i; k++) s += L[i * n + k] * Li[k * n + j];
-      Li[i * n + j] = -s / L[i * n + i];
-    }
-  }
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let k = Math.max(i, j); k < n; k++) s += Li[k * n + i] * Li[k * n + j];
-      inv[i * n + j] = s;
-    }
-  }
-  const C = choleskyLower(inv, n);
-  const U = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) U[i * n + j] = C[j * n + i];
-  return U;
-}
 
 /** An SPD gram XᵀX of N = 2n rows, damped like SparseGPT does. */
 function spdGram(n: number, seed: number): Float64Array {

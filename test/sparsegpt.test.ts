@@ -6,7 +6,7 @@ import type { LayerProblem } from '../src/shared/problem';
 import { runSolver, type SolveOptions } from '../src/solvers';
 import { unstructuredBlockCounts } from '../src/solvers/sparsegpt';
 import { testGpu } from './helpers/gpu';
-import { f32, gramRef, randn } from './helpers/reference';
+import { f32, gramRef, inverseCholeskyUpperRef, randn } from './helpers/reference';
 
 // ------------------------------------------------------------------ the path that ships
 
@@ -18,49 +18,6 @@ const sparsegpt = (gpu: Gpu, problem: LayerProblem, pattern: Pattern, options: S
 const keptCount = (m: number, n: number, sparsity: number) => sharedKeptCount({ kind: 'unstructured', sparsity }, m, n);
 
 // ------------------------------------------------------------------ float64 reference
-
-function choleskyLower(A: ArrayLike<number>, n: number): Float64Array {
-  const L = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    let d = A[j * n + j];
-    for (let k = 0; k < j; k++) d -= L[j * n + k] ** 2;
-    if (!(d > 0)) throw new Error('reference: not SPD');
-    const djj = Math.sqrt(d);
-    L[j * n + j] = djj;
-    for (let i = j + 1; i < n; i++) {
-      let s = A[i * n + j];
-      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
-      L[i * n + j] = s / djj;
-    }
-  }
-  return L;
-}
-
-/** chol(inv(H)) upper, the way the authors' code forms it (Cholesky, inverse, Cholesky). */
-function inverseCholeskyUpperRef(H: ArrayLike<number>, n: number): Float64Array {
-  const L = choleskyLower(H, n);
-  const Li = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    Li[j * n + j] = 1 / L[j * n + j];
-    for (let i = j + 1; i < n; i++) {
-      let s = 0;
-      for (let k = j; k < i; k++) s += L[i * n + k] * Li[k * n + j];
-      Li[i * n + j] = -s / L[i * n + i];
-    }
-  }
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let k = Math.max(i, j); k < n; k++) s += Li[k * n + i] * Li[k * n + j];
-      inv[i * n + j] = s;
-    }
-  }
-  const C = choleskyLower(inv, n);
-  const U = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) U[i * n + j] = C[j * n + i];
-  return U;
-}
 
 /** SparseGPT in plain float64 loops, step by step as docs/algorithms.md states it. */
 function sparsegptRef(p: LayerProblem, pattern: Pattern, blockSize = 128, damping = 0.01): Float64Array {
