@@ -100,3 +100,18 @@ export function zeroFraction(t: SafetensorsTensor): number {
 export function readJson(path: string): Record<string, unknown> {
   return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
 }
+
+/**
+ * Generates a few tokens on the Evaluate tab and checks that the dense model and `variant`
+ * (its continuation's test id) each continued the prompt.
+ */
+export async function generateContinuations(page: Page, variant: string): Promise<void> {
+  await setNumber(page, 'gen-tokens', 8);
+  await page.getByTestId('run-generate').click();
+  await waitForJob(page);
+  await waitForIdle(page);
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+  const prompt = await page.getByTestId('prompt').inputValue();
+  expect((await page.getByTestId('gen-dense').innerText()).length).toBeGreaterThan(prompt.length);
+  expect((await page.getByTestId(variant).innerText()).length).toBeGreaterThan(prompt.length);
+}

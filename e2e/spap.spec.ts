@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { newVisitor, parseSafetensors, points, REPO, SCREENSHOTS, setNumber, shot, waitForIdle, waitForJob } from './helpers';
+import { generateContinuations, newVisitor, parseSafetensors, points, REPO, SCREENSHOTS, setNumber, shot, waitForIdle, waitForJob } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -161,14 +161,7 @@ test('evaluate compares the dense and the smaller model: perplexity and a greedy
   expect(structured).toBeLessThan(dense * 3);
   await expect(page.getByTestId('ppl-pruned')).toHaveCount(0);
 
-  await setNumber(page, 'gen-tokens', 8);
-  await page.getByTestId('run-generate').click();
-  await waitForJob(page);
-  await waitForIdle(page);
-  await expect(page.getByTestId('error-banner')).toHaveCount(0);
-  const prompt = await page.getByTestId('prompt').inputValue();
-  expect((await page.getByTestId('gen-dense').innerText()).length).toBeGreaterThan(prompt.length);
-  expect((await page.getByTestId('gen-structured').innerText()).length).toBeGreaterThan(prompt.length);
+  await generateContinuations(page, 'gen-structured');
   await shot(page, 'spap-06-evaluate');
 });
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { newVisitor, parseSafetensors, points, REPO, setNumber, shot, waitForIdle, waitForJob, zeroFraction } from './helpers';
+import { generateContinuations, newVisitor, parseSafetensors, points, REPO, setNumber, shot, waitForIdle, waitForJob, zeroFraction } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -176,14 +176,7 @@ test('perplexity and a greedy continuation, dense vs pruned', async () => {
   expect(pruned).toBeGreaterThan(1);
   expect(Number.isFinite(pruned)).toBe(true);
 
-  await setNumber(page, 'gen-tokens', 8);
-  await page.getByTestId('run-generate').click();
-  await waitForJob(page);
-  await waitForIdle(page);
-  await expect(page.getByTestId('error-banner')).toHaveCount(0);
-  const prompt = await page.getByTestId('prompt').inputValue();
-  expect((await page.getByTestId('gen-dense').innerText()).length).toBeGreaterThan(prompt.length);
-  expect((await page.getByTestId('gen-pruned').innerText()).length).toBeGreaterThan(prompt.length);
+  await generateContinuations(page, 'gen-pruned');
   await shot(page, 'studio-09-evaluate');
 });
 
