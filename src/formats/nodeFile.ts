@@ -1,5 +1,5 @@
 /** Node-only: a ByteSource over a file on disk. Browser code must not import this module. */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { checkRange, type ByteSource } from './byteSource';
 
@@ -15,6 +15,8 @@ export interface NodeFileSource extends ByteSource {
  * refers to its shards.
  */
 export async function openFileSource(path: string): Promise<NodeFileSource> {
+  // Before opening: opening a FIFO for reading blocks until something writes to it.
+  if (!(await stat(path)).isFile()) throw new Error(`${path} is not a regular file`);
   const handle: FileHandle = await open(path, 'r');
   let size: number;
   try {

@@ -4,10 +4,15 @@
  */
 import type { ByteSource } from './byteSource';
 import { DTYPE_SIZE, isDType, toF32, type SafetensorsDType } from './dtypes';
+import { countTopLevelMembers } from './jsonScan';
 import { fail } from './safetensorsError';
 
-/** Headers above this are refused: real ones are kilobytes to a few megabytes. */
+/** Headers above this are refused: real ones are kilobytes to a few megabytes (the Rust reader's limit too). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+/** Tensors one file may list: real checkpoints have hundreds to a few thousand per file. */
+export const MAX_TENSORS = 1 << 17;
+/** Dimensions one tensor may have: weights have 1–2, buffers up to 4. */
+export const MAX_RANK = 8;
 
 export interface TensorInfo {
   name: string;
@@ -81,15 +86,21 @@ function parseEntry(file: string, name: string, entry: unknown, dataOffset: numb
   if (dtype === undefined) fail(file, `${where} has no "dtype"`);
   if (!isDType(dtype)) fail(file, `${where} has unknown dtype ${JSON.stringify(dtype)}`);
   if (!Array.isArray(shape)) fail(file, `${where} has no "shape" array`);
+  if (shape.length > MAX_RANK) fail(file, `${where} has a shape of ${shape.length} dimensions; at most ${MAX_RANK} are accepted`);
   let count = 1;
+  // An empty tensor may claim any other dimension, so the product of the non-zero ones is bounded too.
+  let nonZero = 1;
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
       fail(file, `${where} has an invalid dimension ${JSON.stringify(d)} in shape ${JSON.stringify(shape)} (must be a non-negative integer)`);
     }
     count *= d;
+    if (d > 0) nonZero *= d;
   }
   const bytes = count * DTYPE_SIZE[dtype];
-  if (!Number.isSafeInteger(bytes)) fail(file, `${where} shape ${JSON.stringify(shape)} is too large`);
+  if (!Number.isSafeInteger(bytes) || !Number.isSafeInteger(nonZero * DTYPE_SIZE[dtype])) {
+    fail(file, `${where} shape ${JSON.stringify(shape)} is too large`);
+  }
   if (!Array.isArray(offsets) || offsets.length !== 2) fail(file, `${where} has no "data_offsets" pair`);
   const [begin, end] = offsets as unknown[];
   if (typeof begin !== 'number' || typeof end !== 'number' || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < 0) {
@@ -113,6 +124,8 @@ export function parseHeader(
   dataSize: number,
 ): { tensors: Map<string, TensorInfo>; metadata: Record<string, string> } {
   if (!isPlainObject(json)) fail(file, 'the header is not a JSON object');
+  const entries = Object.keys(json).length;
+  if (entries - (Object.hasOwn(json, '__metadata__') ? 1 : 0) > MAX_TENSORS) fail(file, tooManyTensors(String(entries)));
   const tensors = new Map<string, TensorInfo>();
   const metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(json)) {
@@ -141,6 +154,10 @@ export function parseHeader(
   return { tensors, metadata };
 }
 
+function tooManyTensors(count: string): string {
+  return `the header lists ${count} tensors; at most ${MAX_TENSORS} per file are accepted (real checkpoints have a few thousand at most)`;
+}
+
 /** Reads the u64 header length and the JSON header, checking each claim against the file's size. */
 async function readHeaderJson(src: ByteSource): Promise<{ headerLength: number; json: unknown }> {
   const file = src.name;
@@ -167,6 +184,9 @@ async function readHeaderJson(src: ByteSource): Promise<{ headerLength: number; 
   } catch {
     fail(file, 'the header is not valid UTF-8');
   }
+  // Count before parsing: a header of a million tiny entries would otherwise cost seconds and gigabytes.
+  const members = countTopLevelMembers(text, MAX_TENSORS + 1);
+  if (members > MAX_TENSORS + 1) fail(file, tooManyTensors(`more than ${MAX_TENSORS}`));
   try {
     return { headerLength: claimed, json: JSON.parse(text) };
   } catch (error) {

@@ -24,7 +24,7 @@ export {
   type SafetensorsDType,
   type WritableDType,
 } from './dtypes';
-export { MAX_HEADER_BYTES, openSafetensors, parseHeader, type SafetensorsFile, type SingleSafetensorsFile, type TensorInfo } from './reader';
+export { MAX_HEADER_BYTES, MAX_RANK, MAX_TENSORS, openSafetensors, parseHeader, type SafetensorsFile, type SingleSafetensorsFile, type TensorInfo } from './reader';
 export { openSharded, type ShardResolver } from './shards';
 export { SafetensorsError } from './safetensorsError';
 export { writeSafetensors, type TensorToWrite } from './writer';

@@ -3,8 +3,13 @@
  * (`weight_map`); the shards open as one merged SafetensorsFile.
  */
 import type { ByteSource } from './byteSource';
-import { isPlainObject, MAX_HEADER_BYTES, openSafetensors, readChecked, tensorLookup, type SafetensorsFile, type SingleSafetensorsFile, type TensorInfo } from './reader';
+import { isPlainObject, MAX_TENSORS, openSafetensors, readChecked, tensorLookup, type SafetensorsFile, type SingleSafetensorsFile, type TensorInfo } from './reader';
 import { fail, SafetensorsError } from './safetensorsError';
+
+/** Index files above this are refused: real ones are kilobytes (a few megabytes for the largest models). */
+export const MAX_INDEX_BYTES = 32 * 1024 * 1024;
+/** Shards one index may name: the largest public checkpoints have a few hundred. */
+export const MAX_SHARDS = 4096;
 
 /** Accepts one of `shards` by the name the index uses, or a function that opens it. */
 export type ShardResolver = ByteSource[] | ((fileName: string) => ByteSource | Promise<ByteSource>);
@@ -18,7 +23,7 @@ interface ShardIndex {
 /** Parses and validates the index JSON. */
 async function readIndex(index: ByteSource): Promise<ShardIndex> {
   const file = index.name;
-  if (index.size > MAX_HEADER_BYTES) fail(file, `the index is ${index.size} bytes, too large for a shard index`);
+  if (index.size > MAX_INDEX_BYTES) fail(file, `the index is ${index.size} bytes; a shard index is at most ${MAX_INDEX_BYTES} bytes`);
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(await readChecked(index, 0, index.size)));
@@ -29,6 +34,8 @@ async function readIndex(index: ByteSource): Promise<ShardIndex> {
   if (!isPlainObject(json)) fail(file, 'the index is not a JSON object');
   const weightMap = json.weight_map;
   if (!isPlainObject(weightMap)) fail(file, 'the index has no "weight_map" object');
+  const mapped = Object.keys(weightMap).length;
+  if (mapped > MAX_TENSORS) fail(file, `"weight_map" lists ${mapped} tensors; at most ${MAX_TENSORS} are accepted`);
   const metadata: Record<string, string> = {};
   if (json.metadata !== undefined) {
     if (!isPlainObject(json.metadata)) fail(file, '"metadata" is not an object');
@@ -40,7 +47,10 @@ async function readIndex(index: ByteSource): Promise<ShardIndex> {
     if (typeof shard !== 'string' || shard === '') fail(file, `weight_map entry for "${name}" is not a file name`);
     // The resolver may map names onto a file system: refuse anything but a plain file name.
     if (/[/\\]/.test(shard) || shard === '.' || shard === '..') fail(file, `weight_map entry for "${name}" names "${shard}", which is not a plain file name`);
-    if (!byShard.has(shard)) byShard.set(shard, []);
+    if (!byShard.has(shard)) {
+      if (byShard.size === MAX_SHARDS) fail(file, `"weight_map" names more than ${MAX_SHARDS} shard files; at most ${MAX_SHARDS} are accepted`);
+      byShard.set(shard, []);
+    }
     byShard.get(shard)!.push(name);
   }
   return { byShard, metadata };

@@ -7,8 +7,9 @@
 import { blobSource, type ByteSource } from '../formats/byteSource';
 import { openSafetensors, openSharded, type SafetensorsFile } from '../formats/safetensors';
 import { resolveArchitecture, type Architecture } from './architectures';
-import { parseConfig, type ModelConfig } from './config';
-import { loadTokenizer, type TextTokenizer } from './tokenizer';
+import { ConfigError, parseConfig, type ModelConfig } from './config';
+import { loadTokenizer, TokenizerError, type TextTokenizer } from './tokenizer';
+import { JSON_LIMITS, validateAgainstTensors, validateConfigJson } from './validate';
 
 /** Named tensors with their stored shapes, read as f32 on demand. */
 export interface TensorSource {
@@ -47,6 +48,8 @@ export interface ModelFolder {
   files(): string[];
   text(file: string): Promise<string>;
   bytes(file: string): Promise<ByteSource>;
+  /** The file's size in bytes, so that a huge JSON file is refused before it is read (else checked after). */
+  size?(file: string): Promise<number>;
   /** Releases what bytes() opened (file handles in Node). */
   close?(): Promise<void>;
 }
@@ -80,14 +83,50 @@ export async function openModel(folder: ModelFolder): Promise<OpenedModel> {
   }
 }
 
+/** A JSON file of the folder, refused in one line naming it when it is too large or not JSON. */
+async function readJson(folder: ModelFolder, file: string): Promise<unknown> {
+  const limit = JSON_LIMITS[file] ?? JSON_LIMITS['config.json'];
+  const refuse = (problem: string) =>
+    file === 'config.json'
+      ? new ConfigError(`${file} ${problem}`)
+      : file === 'tokenizer.json'
+        ? new TokenizerError(`${file} ${problem}`)
+        : new ModelFolderError(`${folder.name}: ${file} ${problem}`);
+  const tooLarge = (size: number) => refuse(`is ${size} bytes; it must be at most ${limit} bytes (real ones are far smaller)`);
+  const size = await folder.size?.(file);
+  if (size !== undefined && size > limit) throw tooLarge(size);
+  const text = await folder.text(file);
+  if (text.length > limit) throw tooLarge(text.length);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw refuse(`is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** parseConfig, its refusals naming config.json (the studio shows them as they are). */
+function parseConfigJson(json: unknown): ModelConfig {
+  try {
+    return parseConfig(json);
+  } catch (error) {
+    if (error instanceof ConfigError && !error.message.startsWith('config.json')) throw new ConfigError(`config.json: ${error.message}`);
+    throw error;
+  }
+}
+
 async function openFolder(folder: ModelFolder): Promise<OpenedModel> {
   const files = new Set(folder.files());
   if (!files.has('config.json')) {
     throw new ModelFolderError(`${folder.name}: no config.json. Choose a Hugging Face model folder (config.json, *.safetensors, tokenizer.json).`);
   }
-  const config = parseConfig(JSON.parse(await folder.text('config.json')));
+  // Sizes and counts are checked before parseConfig, which builds per-layer tables from them.
+  const json = await readJson(folder, 'config.json');
+  validateConfigJson(json);
+  const config = parseConfigJson(json);
   let file: SafetensorsFile;
+  let weightsFile = 'model.safetensors';
   if (files.has('model.safetensors.index.json')) {
+    weightsFile = 'the shards of model.safetensors.index.json';
     file = await openSharded(await folder.bytes('model.safetensors.index.json'), (shard) => {
       if (!files.has(shard)) throw new ModelFolderError(`${folder.name}: the shard ${shard} named by model.safetensors.index.json is missing.`);
       return folder.bytes(shard);
@@ -100,14 +139,16 @@ async function openFolder(folder: ModelFolder): Promise<OpenedModel> {
       const hint = [...files].some((f) => f.endsWith('.bin')) ? ' PyTorch .bin checkpoints are not read; convert to safetensors.' : '';
       throw new ModelFolderError(`${folder.name}: no model.safetensors (or model.safetensors.index.json).${hint}`);
     }
+    weightsFile = single[0];
     file = await openSafetensors(await folder.bytes(single[0]));
   }
+  validateAgainstTensors(json as Record<string, unknown>, config.layers, file, weightsFile);
   const weights = safetensorsSource(file);
   const arch = resolveArchitecture(config, weights.shapes);
   let tokenizer: TextTokenizer | null = null;
   if (files.has('tokenizer.json')) {
-    const tokenizerConfig = files.has('tokenizer_config.json') ? JSON.parse(await folder.text('tokenizer_config.json')) : {};
-    tokenizer = loadTokenizer(JSON.parse(await folder.text('tokenizer.json')), tokenizerConfig, config);
+    const tokenizerConfig = files.has('tokenizer_config.json') ? await readJson(folder, 'tokenizer_config.json') : {};
+    tokenizer = loadTokenizer(await readJson(folder, 'tokenizer.json'), tokenizerConfig, config);
   }
   return { name: folder.name, config, arch, weights, tokenizer, file, folder, close: async () => folder.close?.() };
 }
@@ -128,5 +169,6 @@ export function filesFolder(files: readonly File[], name?: string): ModelFolder 
     files: () => [...byName.keys()],
     text: (file) => get(file).text(),
     bytes: async (file) => blobSource(get(file), file),
+    size: async (file) => get(file).size,
   };
 }

@@ -1,16 +1,27 @@
 /** Node-only: a model folder on disk (browser code must not import this module). */
 import { readdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { openFileSource, type NodeFileSource } from '../formats/nodeFile';
-import { openModel, type ModelFolder, type OpenedModel } from './loader';
+import { ModelFolderError, openModel, type ModelFolder, type OpenedModel } from './loader';
 
 export function nodeFolder(dir: string): ModelFolder {
   const opened: NodeFileSource[] = [];
+  const name = basename(dir);
+  // A link to /dev/zero or a FIFO named config.json would never finish reading: regular files only.
+  const size = async (file: string): Promise<number> => {
+    const info = await stat(join(dir, file));
+    if (!info.isFile()) throw new ModelFolderError(`${name}: ${file} is not a regular file.`);
+    return info.size;
+  };
   return {
-    name: basename(dir),
+    name,
     files: () => readdirSync(dir),
-    text: (file) => readFile(join(dir, file), 'utf8'),
+    size,
+    text: async (file) => {
+      await size(file);
+      return readFile(join(dir, file), 'utf8');
+    },
     bytes: async (file) => {
       const source = await openFileSource(join(dir, file));
       opened.push(source);
