@@ -1,6 +1,8 @@
 // Element-wise parts of a block, in place on a [rows, ld] activation:
 //   bias_act: Y[r, off + c] = act(Y[r, off + c] + b[c])   (BIAS: linear biases; without, a plain activation)
 //   gated:    Y[i] = act(Y[i]) · V[i]                      (SwiGLU: act(gate) · up)
+//   gated_fused: Y[r, c] = act(G[r, c]) · G[r, width + c]  (Phi-3's gate_up_proj output, gate|up per row)
+//   scale:    Y[i] = s · Y[i], or with SOFTCAP s · tanh(Y[i] / s)   (Gemma's √hidden and logit capping)
 // ACT (a constant per variant): 0 identity, 1 relu, 2 gelu tanh approximation (gelu_new), 3 exact
 // erf gelu, 4 silu. Flat 1-D grids, folded into y by the runtime (flat_id).
 
@@ -43,4 +45,27 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let idx = flat_id(gid, nwg);
   if (idx >= p.count) { return; }
   Y[idx] = act(Y[idx]) * V[idx];
+}
+
+//# kernel gated_fused
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = flat_id(gid, nwg);
+  if (idx >= p.rows * p.width) { return; }
+  let r = idx / p.width;
+  let c = idx % p.width;
+  let g = r * 2u * p.width + c;
+  Y[idx] = act(G[g]) * G[g + p.width];
+}
+
+//# kernel scale
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = flat_id(gid, nwg);
+  if (idx >= p.count) { return; }
+  if (SOFTCAP) {
+    Y[idx] = p.s * tanh(Y[idx] / p.s);
+  } else {
+    Y[idx] = p.s * Y[idx];
+  }
 }

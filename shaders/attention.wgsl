@@ -5,6 +5,9 @@
 // row loaded serves QB queries. q, k and v are read as vec4s from the fused q|k|v activation
 // [rows, ld]: q head h at column h·HEAD_DIM, k/v head g at kOff/vOff + g·HEAD_DIM; query head h
 // uses key/value head h / group (HF's repeat_kv order). Output [rows, outLd], head h at h·HEAD_DIM.
+// Sliding-window layers (Mistral, Qwen2/3, Phi-3, Gemma 3's local layers) see only the last
+// `window` keys, themselves included: query t reads keys j with t − window < j ≤ t, the mask of
+// transformers' sliding_window_overlay (window ≥ seqlen is plain causal attention).
 //
 // This file is a template, expanded per variant by the kernel's source generator in
 // src/kernels/attention.ts: the constants HV (= HEAD_DIM / 4) and QB (queries per invocation) are
@@ -37,7 +40,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   //#end
   //#end
   let last = min(t0 + QB - 1u, lastT);
-  for (var j = 0u; j <= last; j++) {
+  // The oldest key any of the QB queries may read.
+  let start = select(0u, t0 + 1u - p.window, t0 + 1u > p.window);
+  for (var j = start; j <= last; j++) {
     let kBase = (first + j) * ld4 + kOff4;
     let vBase = (first + j) * ld4 + vOff4;
     //#for d
@@ -45,7 +50,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let v{d} = QKV[vBase + {d}u];
     //#end
     //#for i
-    if (j <= t0 + {i}u) {
+    if (j <= t0 + {i}u && t0 + {i}u - j < p.window) {
       var s = 0.0;
       //#for d
       s += dot(q{i}_{d}, k{d});

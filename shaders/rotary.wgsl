@@ -2,7 +2,8 @@
 // columns of the fused q|k|v activation (q heads then k heads, each head_dim wide, contiguous from
 // column 0). For the pair (i, i + half) of a head at position pos:
 //   x1' = x1·cos(pos·f_i) − x2·sin(pos·f_i),   x2' = x2·cos(pos·f_i) + x1·sin(pos·f_i).
-// The cos/sin table [seqlen, half, 2] is computed on the CPU in float64 (large angles lose
+// With partial rotary (Phi-3), half = rotary_dim / 2 < head_dim / 2 and the rest of each head is
+// left as it is. The cos/sin table [seqlen, half, 2] (LongRoPE: times its attention factor) is computed on the CPU in float64 (large angles lose
 // precision in f32 sin/cos). Positions restart at 0 in every window of `seqlen` rows.
 // One invocation per (row, head, pair), on a folded 1-D grid (flat_id).
 

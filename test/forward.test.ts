@@ -46,10 +46,15 @@ describe('GPU forward pass vs float64 reference', () => {
     expect(await compareLogits(ck, 2, 7)).toBeLessThan(1e-4);
   });
 
-  it('qwen2 (q/k/v biases) and mistral (sliding window longer than the window)', async () => {
+  it('qwen2 (q/k/v biases, sliding window from max_window_layers) and mistral (sliding window, longer and shorter than the window)', async () => {
     expect(await compareLogits(llamaCheckpoint({ modelType: 'qwen2', ropeTheta: 1e6, seed: 5 }), 2, 8)).toBeLessThan(1e-4);
+    const qwen2 = llamaCheckpoint({ modelType: 'qwen2', seed: 4, extraConfig: { use_sliding_window: true, sliding_window: 3, max_window_layers: 1 } });
+    expect(setup(qwen2).arch.blocks.map((b) => b.slidingWindow)).toEqual([null, 3]);
+    expect(await compareLogits(qwen2, 1, 9)).toBeLessThan(1e-4);
     const mistral = llamaCheckpoint({ modelType: 'mistral', seed: 6, extraConfig: { sliding_window: 16 } });
     expect(await compareLogits(mistral, 1, 10)).toBeLessThan(1e-4);
+    const short = llamaCheckpoint({ modelType: 'mistral', seed: 6, extraConfig: { sliding_window: 4 } });
+    expect(await compareLogits(short, 2, 10)).toBeLessThan(1e-4);
   });
 
   it('gpt2 (Conv1D, fused c_attn, learned positions, gelu_new), both tensor-name prefixes', async () => {
@@ -227,9 +232,7 @@ describe('attention kernel', () => {
 });
 
 describe('refusals at run time', () => {
-  it('refuses windows longer than a sliding window or the learned positions, and unknown tokens', async () => {
-    const mistral = await runner(llamaCheckpoint({ modelType: 'mistral', extraConfig: { sliding_window: 4 } }));
-    await expect(mistral.run.embed(randomTokens(8, 50, 1), 1, 8)).rejects.toThrow(/sliding_window=4/);
+  it('refuses windows longer than the learned positions, and unknown tokens', async () => {
     const gpt2 = await runner(gpt2Checkpoint({ positions: 16 }));
     await expect(gpt2.run.embed(randomTokens(20, 50, 1), 1, 20)).rejects.toThrow(/16 learned positions/);
     await expect(gpt2.run.embed([1, 2, 50, 3], 1, 4)).rejects.toThrow(/Token id 50 at position 2/);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { causalAttention, expandTemplate, type AttentionShape } from '../src/kernels/attention';
 import { embedTokens } from '../src/kernels/embedding';
 import { IGNORE_TARGET, lossChunk, nllFromState } from '../src/kernels/loss';
-import { rowNorm } from '../src/kernels/norm';
+import { headNorm, rowNorm } from '../src/kernels/norm';
 import { applyRotary, rotaryTable } from '../src/kernels/rotary';
 import { testGpu } from './helpers/gpu';
 import { f32, maxAbs, maxAbsDiff, randn, rng } from './helpers/reference';
@@ -24,18 +24,20 @@ function attentionRef(X: Float32Array, s: AttentionShape): Float64Array {
       const vCol = s.vOff + Math.floor(h / group) * hd;
       for (let t = 0; t < T; t++) {
         const q = (w * T + t) * ld + h * hd;
-        const scores = new Float64Array(t + 1);
-        for (let j = 0; j <= t; j++) {
+        // Sliding window: only keys j > t − window (transformers' sliding_window_overlay).
+        const first = Math.max(0, t - (s.window ?? Infinity) + 1);
+        const scores = new Float64Array(t + 1).fill(-Infinity);
+        for (let j = first; j <= t; j++) {
           let dot = 0;
           for (let d = 0; d < hd; d++) dot += X[q + d] * X[(w * T + j) * ld + kCol + d];
           scores[j] = s.scale * dot;
         }
         const m = Math.max(...scores);
         let sum = 0;
-        for (let j = 0; j <= t; j++) sum += (scores[j] = Math.exp(scores[j] - m));
+        for (let j = first; j <= t; j++) sum += (scores[j] = Math.exp(scores[j] - m));
         for (let d = 0; d < hd; d++) {
           let acc = 0;
-          for (let j = 0; j <= t; j++) acc += scores[j] * X[(w * T + j) * ld + vCol + d];
+          for (let j = first; j <= t; j++) acc += scores[j] * X[(w * T + j) * ld + vCol + d];
           out[(w * T + t) * outLd + h * hd + d] = acc / sum;
         }
       }
@@ -72,6 +74,34 @@ describe('attention kernel against float64', () => {
         expect(maxAbsDiff(got, ref)).toBeLessThan(2e-6 * (1 + maxAbs(ref)));
         out.dispose();
       }
+      qkv.dispose();
+    });
+  }
+
+  // windows, seqlen, heads, kvHeads, headDim, sliding window
+  const sliding: [number, number, number, number, number, number][] = [
+    [1, 1, 1, 1, 4, 1], // one token, a window of one
+    [2, 9, 2, 1, 8, 1], // each query sees only itself
+    [3, 13, 6, 2, 16, 4], // window smaller than the queries one invocation holds together (QB 2)
+    [1, 130, 2, 2, 12, 67], // window past one workgroup's queries, 130 = 2·64 + 2
+    [2, 7, 2, 1, 32, 7], // window = seqlen: plain causal
+  ];
+  for (const [W, T, H, KV, hd, window] of sliding) {
+    it(`sliding window of ${window} over ${W} window(s) of ${T}, ${H}/${KV} heads of width ${hd}`, async () => {
+      const gpu = await testGpu();
+      const ld = (H + 2 * KV) * hd;
+      const X = f32(randn(W * T * ld, 100 + T + window));
+      const shape: AttentionShape = { windows: W, seqlen: T, heads: H, kvHeads: KV, headDim: hd, ld, kOff: H * hd, vOff: (H + KV) * hd, outLd: H * hd, scale: 0.7, window };
+      const ref = attentionRef(X, shape);
+      const qkv = gpu.upload(X, [W * T, ld]);
+      for (const qb of [undefined, 1, 3]) {
+        const out = gpu.tensor([W * T, H * hd]);
+        causalAttention(gpu, qkv, out, { ...shape, queriesPerInvocation: qb });
+        expect(maxAbsDiff(await gpu.read(out), ref)).toBeLessThan(2e-6 * (1 + maxAbs(ref)));
+        out.dispose();
+      }
+      // A window shorter than the sequence changes the result (the mask is really applied).
+      if (window < T) expect(maxAbsDiff(ref, attentionRef(X, { ...shape, window: null }))).toBeGreaterThan(1e-3);
       qkv.dispose();
     });
   }
@@ -245,6 +275,38 @@ describe('norm kernel against float64', () => {
         for (const t of [tX, tW, tB, Y]) t.dispose();
       }
     }
+  });
+
+  it('Gemma (1 + w) accumulated into Y, and per-head RMSNorm in place on strided heads of a q|k|v row', async () => {
+    const gpu = await testGpu();
+    const rows = 67;
+    const cols = 9;
+    const X = f32(randn(rows * cols, 3));
+    const w = f32(randn(cols, 4));
+    const Y0 = f32(randn(rows * cols, 5));
+    const tX = gpu.upload(X);
+    const tW = gpu.upload(w);
+    const Y = gpu.upload(Y0);
+    rowNorm(gpu, tX, Y, { rows, cols, eps: 1e-6, weight: tW, offset: 1, accumulate: true });
+    const ref = normRef(X, rows, cols, 1e-6, f32(w.map((v) => 1 + v)), null).map((v, i) => v + Y0[i]);
+    expect(maxAbsDiff(await gpu.read(Y), ref)).toBeLessThan(2e-5 * (1 + maxAbs(ref)));
+    // 3 heads of width 8 from column 4 of rows 36 wide; the other columns stay as they are.
+    const ld = 36;
+    const hd = 8;
+    const Q = f32(randn(rows * ld, 6));
+    const hw = f32(randn(hd, 7));
+    const tQ = gpu.upload(Q);
+    const tHw = gpu.upload(hw);
+    headNorm(gpu, tQ, { rows, heads: 3, cols: hd, ld, off: 4, eps: 1e-6, weight: tHw });
+    const expected = Float64Array.from(Q);
+    for (let r = 0; r < rows; r++) {
+      for (let h = 0; h < 3; h++) {
+        const at = r * ld + 4 + h * hd;
+        expected.set(normRef(Q.subarray(at, at + hd), 1, hd, 1e-6, hw, null), at);
+      }
+    }
+    expect(maxAbsDiff(await gpu.read(tQ), expected)).toBeLessThan(2e-5 * (1 + maxAbs(expected)));
+    for (const t of [tX, tW, Y, tQ, tHw]) t.dispose();
   });
 
   it('normalises every row of a grid folded past 65535 workgroups', async () => {

@@ -52,7 +52,7 @@ describe('config.json parsing', () => {
   });
 
   it('refuses what it cannot reproduce, naming it and what is supported', () => {
-    expect(() => parseConfig({ model_type: 'gpt_neox' })).toThrow(/Unsupported model_type "gpt_neox".*llama, mistral, qwen2, gpt2, opt/);
+    expect(() => parseConfig({ model_type: 'gpt_neox' })).toThrow(/Unsupported model_type "gpt_neox".*llama, mistral, qwen2, qwen3, gemma3_text, phi3, gpt2, opt/);
     expect(() => parseConfig({ ...llamaCheckpoint().config, hidden_act: 'gelu_10' })).toThrow(/hidden_act="gelu_10".*silu/);
     expect(() => parseConfig({ ...llamaCheckpoint().config, rope_scaling: { rope_type: 'yarn', factor: 4 } })).toThrow(/rope_scaling type "yarn".*linear, llama3/);
     expect(() => parseConfig({ ...optCheckpoint().config, word_embed_proj_dim: 16 })).toThrow(/word_embed_proj_dim=16/);

@@ -24,7 +24,14 @@ export async function openLoadedModel(files: File[], name?: string): Promise<Loa
     for (const spec of block.linears) {
       const id = layerId(spec);
       specs.set(id, { block: block.index, spec });
-      linears.push({ id, block: block.index, role: spec.role, shape: [spec.out, spec.in] });
+      linears.push({
+        id,
+        block: block.index,
+        role: spec.role,
+        shape: [spec.out, spec.in],
+        parts: spec.parts ? spec.parts.map((p) => ({ ...p })) : null,
+        slidingWindow: block.slidingWindow,
+      });
     }
   }
   let parameters = 0;

@@ -52,3 +52,34 @@ export function activate(gpu: Gpu, Y: Binding, s: SliceShape, act: Activation): 
 export function gatedAct(gpu: Gpu, gate: Binding, up: Binding, count: number, act: Activation): void {
   gatedKernel.run(gpu, { flags: { act: ACT_CODE[act] }, uniforms: { count }, bindings: { Y: gate, V: up }, threads: count });
 }
+
+const gatedFusedKernel = defineKernel({
+  name: 'gated_fused',
+  uniforms: { rows: 'u32', width: 'u32' },
+  bindings: { G: { type: 'f32' }, Y: { type: 'f32', access: 'read_write' } },
+  workgroupSize: [64],
+  source: (f: { act: number }) => wgslConsts({ ACT: f.act }) + wgsl.section('gated_fused'),
+});
+
+const scaleKernel = defineKernel({
+  name: 'scale',
+  uniforms: { count: 'u32', s: 'f32' },
+  bindings: { Y: { type: 'f32', access: 'read_write' } },
+  workgroupSize: [64],
+  source: (f: { softcap: boolean }) => wgslConsts({ ACT: 0, SOFTCAP: f.softcap }) + wgsl.section('scale'),
+});
+
+/** Y[r, c] = act(G[r, c]) · G[r, width + c] for G [rows, 2·width] (a fused gate|up output) into Y [rows, width]. */
+export function gatedFusedAct(gpu: Gpu, G: Binding, Y: Binding, rows: number, width: number, act: Activation): void {
+  gatedFusedKernel.run(gpu, { flags: { act: ACT_CODE[act] }, uniforms: { rows, width }, bindings: { G, Y }, threads: rows * width });
+}
+
+/** Y = s·Y over `count` dense entries, in place. */
+export function scaleInPlace(gpu: Gpu, Y: Binding, count: number, s: number): void {
+  scaleKernel.run(gpu, { flags: { softcap: false }, uniforms: { count, s }, bindings: { Y }, threads: count });
+}
+
+/** Y = cap·tanh(Y / cap) over `count` dense entries, in place (Gemma's logit soft-capping). */
+export function softcap(gpu: Gpu, Y: Binding, count: number, cap: number): void {
+  scaleKernel.run(gpu, { flags: { softcap: true }, uniforms: { count, s: cap }, bindings: { Y }, threads: count });
+}

@@ -10,15 +10,18 @@ const rotaryKernel = defineKernel({
   source: () => wgslSections(file).section('rotary'),
 });
 
-/** cos/sin table [seqlen, headDim/2, 2] for positions 0..seqlen−1, computed in float64. */
-export function rotaryTable(invFreq: ArrayLike<number>, seqlen: number): Float32Array {
+/**
+ * cos/sin table [seqlen, rotaryDim/2, 2] for positions 0..seqlen−1, computed in float64, both
+ * multiplied by `factor` (LongRoPE's attention scaling; 1 otherwise).
+ */
+export function rotaryTable(invFreq: ArrayLike<number>, seqlen: number, factor = 1): Float32Array {
   const half = invFreq.length;
   const table = new Float32Array(seqlen * half * 2);
   for (let pos = 0; pos < seqlen; pos++) {
     for (let i = 0; i < half; i++) {
       const angle = pos * invFreq[i];
-      table[(pos * half + i) * 2] = Math.cos(angle);
-      table[(pos * half + i) * 2 + 1] = Math.sin(angle);
+      table[(pos * half + i) * 2] = factor * Math.cos(angle);
+      table[(pos * half + i) * 2 + 1] = factor * Math.sin(angle);
     }
   }
   return table;
@@ -26,15 +29,16 @@ export function rotaryTable(invFreq: ArrayLike<number>, seqlen: number): Float32
 
 /**
  * Rotates, in place, the first `heads` heads of every row of X [rows, ld] (the q heads followed by
- * the k heads of the fused q|k|v activation) by the position of the row within its window.
+ * the k heads of the fused q|k|v activation) by the position of the row within its window. Only
+ * the first `rotaryDim` (default: all) dimensions of each head turn (partial_rotary_factor < 1).
  */
 export function applyRotary(
   gpu: Gpu,
   X: Binding,
   table: Binding,
-  o: { rows: number; seqlen: number; ld: number; heads: number; headDim: number },
+  o: { rows: number; seqlen: number; ld: number; heads: number; headDim: number; rotaryDim?: number },
 ): void {
-  const half = o.headDim / 2;
+  const half = (o.rotaryDim ?? o.headDim) / 2;
   rotaryKernel.run(gpu, {
     uniforms: { rows: o.rows, seqlen: o.seqlen, ld: o.ld, heads: o.heads, half, headDim: o.headDim },
     bindings: { X, table },

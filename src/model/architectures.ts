@@ -6,15 +6,24 @@
  * Conv1D stores [in, out]; `conv1d` marks those and `fromStored`/`toStored` transpose on load and
  * export. GPT-2's fused `c_attn` stays one linear of shape [3·d, d]: it is one HF module and one
  * tensor, it is pruned as one layer (as the per-module pruners do), and the forward pass writes its
- * output straight into the fused q|k|v buffer that the attention kernel reads.
+ * output straight into the fused q|k|v buffer that the attention kernel reads. Phi-3's qkv_proj
+ * and gate_up_proj are treated the same way: one stored matrix, one layer to prune (its parts read
+ * the same input, so they share one gram), with `parts` naming its row blocks for SPAP (channel i is
+ * row i of gate and of up) and for the studio.
  */
-import { ConfigError, type ModelConfig } from './config';
+import { ConfigError, isSliding, type ModelConfig } from './config';
 
 /** Where in a block a linear reads its input; one captured activation per site. */
 export type Site = 'attn_in' | 'attn_out' | 'mlp_in' | 'mlp_mid';
 export const SITES: readonly Site[] = ['attn_in', 'attn_out', 'mlp_in', 'mlp_mid'];
 
-export type LinearRole = 'q' | 'k' | 'v' | 'qkv' | 'o' | 'gate' | 'up' | 'fc' | 'down';
+export type LinearRole = 'q' | 'k' | 'v' | 'qkv' | 'o' | 'gate' | 'up' | 'gate_up' | 'fc' | 'down';
+
+/** A fused linear's parts, stacked along its outputs in this order (q|k|v, gate|up). */
+export interface LinearPart {
+  name: string;
+  rows: number;
+}
 
 export interface LinearSpec {
   /** Module path inside the block: 'self_attn.q_proj', 'attn.c_attn', 'mlp.c_proj', 'fc1'… */
@@ -29,6 +38,8 @@ export interface LinearSpec {
   /** Stored transposed, as [in, out] (GPT-2 Conv1D). */
   conv1d: boolean;
   site: Site;
+  /** Fused linears (GPT-2's c_attn, Phi-3's qkv_proj and gate_up_proj): what its rows are; null otherwise. */
+  parts: LinearPart[] | null;
 }
 
 export interface NormSpec {
@@ -41,6 +52,14 @@ export interface BlockSpec {
   /** Norm before attention and before the MLP. */
   attnNorm: NormSpec;
   mlpNorm: NormSpec;
+  /** Per-head RMSNorm of q and k (Qwen3, Gemma 3), [head_dim] each; null otherwise. */
+  qNorm: NormSpec | null;
+  kNorm: NormSpec | null;
+  /** Gemma 3's norms of the attention and MLP outputs before their residual adds; null otherwise. */
+  postAttnNorm: NormSpec | null;
+  postMlpNorm: NormSpec | null;
+  /** This layer attends to at most this many tokens (itself included); null: causal over the whole window. */
+  slidingWindow: number | null;
   linears: LinearSpec[];
   /** Pruning order: {q,k,v}, {o}, {gate,up}, {down} (GPT-2: c_attn, c_proj, c_fc, mlp.c_proj). */
   groups: string[][];
@@ -78,6 +97,7 @@ function linear(
   bias: boolean,
   site: Site,
   conv1d = false,
+  parts: LinearPart[] | null = null,
 ): LinearSpec {
   return {
     name,
@@ -88,6 +108,7 @@ function linear(
     in: inp,
     conv1d,
     site,
+    parts,
   };
 }
 
@@ -100,6 +121,8 @@ const PREFIXES: Record<ModelConfig['family'], string[]> = {
   llama: ['model.', ''],
   gpt2: ['transformer.', ''],
   opt: ['model.decoder.', 'decoder.', ''],
+  phi3: ['model.', ''],
+  gemma3: ['model.', ''],
 };
 
 function embedName(family: ModelConfig['family'], prefix: string): string {
@@ -123,7 +146,19 @@ function separateAttention(c: ModelConfig, b: string, attn: string, out: string)
 function blockLinears(c: ModelConfig, b: string): LinearSpec[] {
   const d = c.hidden;
   const I = c.intermediate;
-  if (c.family === 'llama') {
+  const q = c.heads * c.headDim;
+  const kv = c.kvHeads * c.headDim;
+  if (c.family === 'phi3') {
+    // Stored fused: q|k|v rows in one qkv_proj, gate|up rows in one gate_up_proj (chunked in that order).
+    const qkvParts = [{ name: 'q', rows: q }, { name: 'k', rows: kv }, { name: 'v', rows: kv }];
+    return [
+      linear('self_attn.qkv_proj', 'qkv', b, q + 2 * kv, d, false, 'attn_in', false, qkvParts),
+      linear('self_attn.o_proj', 'o', b, d, q, false, 'attn_out'),
+      linear('mlp.gate_up_proj', 'gate_up', b, 2 * I, d, false, 'mlp_in', false, [{ name: 'gate', rows: I }, { name: 'up', rows: I }]),
+      linear('mlp.down_proj', 'down', b, d, I, false, 'mlp_mid'),
+    ];
+  }
+  if (c.family === 'llama' || c.family === 'gemma3') {
     return [
       ...separateAttention(c, b, 'self_attn', 'o_proj'),
       linear('mlp.gate_proj', 'gate', b, I, d, c.mlpBias, 'mlp_in'),
@@ -133,7 +168,7 @@ function blockLinears(c: ModelConfig, b: string): LinearSpec[] {
   }
   if (c.family === 'gpt2') {
     return [
-      linear('attn.c_attn', 'qkv', b, 3 * d, d, true, 'attn_in', true),
+      linear('attn.c_attn', 'qkv', b, 3 * d, d, true, 'attn_in', true, [{ name: 'q', rows: d }, { name: 'k', rows: d }, { name: 'v', rows: d }]),
       linear('attn.c_proj', 'o', b, d, d, true, 'attn_out', true),
       linear('mlp.c_fc', 'fc', b, I, d, true, 'mlp_in', true),
       linear('mlp.c_proj', 'down', b, d, I, true, 'mlp_mid', true),
@@ -151,6 +186,9 @@ const BLOCK_LAYOUT: Record<ModelConfig['family'], { blocks: string; attnNorm: st
   llama: { blocks: 'layers', attnNorm: 'input_layernorm', mlpNorm: 'post_attention_layernorm', normBias: false },
   gpt2: { blocks: 'h', attnNorm: 'ln_1', mlpNorm: 'ln_2', normBias: true },
   opt: { blocks: 'layers', attnNorm: 'self_attn_layer_norm', mlpNorm: 'final_layer_norm', normBias: true },
+  phi3: { blocks: 'layers', attnNorm: 'input_layernorm', mlpNorm: 'post_attention_layernorm', normBias: false },
+  // Gemma's post_attention_layernorm normalises the attention output; the MLP's input norm is pre_feedforward.
+  gemma3: { blocks: 'layers', attnNorm: 'input_layernorm', mlpNorm: 'pre_feedforward_layernorm', normBias: false },
 };
 
 function blockSpec(c: ModelConfig, prefix: string, l: number): BlockSpec {
@@ -161,6 +199,11 @@ function blockSpec(c: ModelConfig, prefix: string, l: number): BlockSpec {
     index: l,
     attnNorm: norm(b, layout.attnNorm, layout.normBias),
     mlpNorm: norm(b, layout.mlpNorm, layout.normBias),
+    qNorm: c.qkNorm ? norm(b, 'self_attn.q_norm', false) : null,
+    kNorm: c.qkNorm ? norm(b, 'self_attn.k_norm', false) : null,
+    postAttnNorm: c.sandwichNorms ? norm(b, 'post_attention_layernorm', false) : null,
+    postMlpNorm: c.sandwichNorms ? norm(b, 'post_feedforward_layernorm', false) : null,
+    slidingWindow: isSliding(c, l) ? c.slidingWindow : null,
     linears,
     // The pruning groups are the linears that read one site: {q,k,v}, {o}, {gate,up}, {down}.
     groups: SITES.map((site) => linears.filter((lin) => lin.site === site).map((lin) => lin.name)).filter((g) => g.length > 0),
@@ -180,19 +223,24 @@ export function describeArchitecture(config: ModelConfig, prefix = PREFIXES[conf
   const embed = embedName(c.family, prefix);
   const positions = c.family === 'gpt2' ? `${prefix}wpe.weight` : c.family === 'opt' ? `${prefix}embed_positions.weight` : null;
   const finalNorm =
-    c.family === 'llama' ? norm(prefix, 'norm', false) : c.family === 'gpt2' ? norm(prefix, 'ln_f', true) : norm(prefix, 'final_layer_norm', true);
+    c.family === 'gpt2' ? norm(prefix, 'ln_f', true) : c.family === 'opt' ? norm(prefix, 'final_layer_norm', true) : norm(prefix, 'norm', false);
   const lmHead = c.tieEmbeddings ? embed : 'lm_head.weight';
 
   const tensors = new Map<string, number[]>();
   tensors.set(embed, [c.vocab, d]);
   if (positions) tensors.set(positions, [c.maxPositions + c.positionOffset, d]);
-  const addNorm = (n: NormSpec) => {
-    tensors.set(n.weight, [d]);
-    if (n.bias) tensors.set(n.bias, [d]);
+  const addNorm = (n: NormSpec | null, width = d) => {
+    if (!n) return;
+    tensors.set(n.weight, [width]);
+    if (n.bias) tensors.set(n.bias, [width]);
   };
   for (const block of blocks) {
     addNorm(block.attnNorm);
     addNorm(block.mlpNorm);
+    addNorm(block.qNorm, c.headDim);
+    addNorm(block.kNorm, c.headDim);
+    addNorm(block.postAttnNorm);
+    addNorm(block.postMlpNorm);
     for (const lin of block.linears) {
       tensors.set(lin.weight, storedShape(lin));
       if (lin.bias) tensors.set(lin.bias, [lin.out]);

@@ -1,18 +1,19 @@
 /**
  * One decoder block as a stateless stage: norm → attention → residual, norm → MLP → residual, on
- * weights the caller resolved. It can hand out the input of every linear group as it becomes
+ * weights the caller resolved (Gemma 3 also normalises each sublayer's output before its residual
+ * add; Qwen3 and Gemma 3 normalise q and k per head before rotary). It can hand out the input of every linear group as it becomes
  * available (a calibration pipeline accumulates XᵀX from them) and stop right after one.
  */
 import type { Gpu, GpuTensor } from '../gpu/runtime';
 import { withScope } from '../gpu/scope';
-import { activate, biasAct, gatedAct } from '../kernels/activation';
+import { activate, biasAct, gatedAct, gatedFusedAct } from '../kernels/activation';
 import { causalAttention } from '../kernels/attention';
 import { matmul } from '../kernels/matmul';
-import { rowNorm } from '../kernels/norm';
+import { headNorm, rowNorm } from '../kernels/norm';
 import { applyRotary } from '../kernels/rotary';
 import { SITES, type Architecture, type LinearSpec, type Site } from './architectures';
 import { attentionScale } from './config';
-import type { BlockWeights, Hidden, Linear } from './tensors';
+import type { BlockWeights, Hidden, Linear, Norm } from './tensors';
 
 /** The input of one or more linear layers of a block, as captured during block(). */
 export interface CapturedInput {
@@ -83,9 +84,19 @@ export async function runBlock(
     else res = options.out ?? h.x;
     if (res !== h.x) gpu.copy(h.x, res, rows * d * 4);
 
+    const eps = c.normEps;
+    const offset = c.normOffset;
+    /** A sublayer's output `y` into the residual stream: res += y, or res += norm(y) (Gemma's post-norms). */
+    const addOutput = (lin: Linear, input: GpuTensor, post: Norm | null) => {
+      if (!post) return linear(gpu, lin, input, rows, res, { beta: 1 });
+      const y = scratch.tensor([rows, d]);
+      linear(gpu, lin, input, rows, y);
+      rowNorm(gpu, y, res, { rows, cols: d, eps, weight: post.w, offset, accumulate: true });
+    };
+
     // --- attention
     const normed = scratch.tensor([rows, d]);
-    rowNorm(gpu, h.x, normed, { rows, cols: d, eps: c.normEps, weight: w.attnNorm.w, bias: w.attnNorm.b });
+    rowNorm(gpu, h.x, normed, { rows, cols: d, eps, weight: w.attnNorm.w, bias: w.attnNorm.b, offset });
     if (await capture('attn_in', normed, d)) return;
     const { qCols, kvCols } = arch;
     const ld = qCols + 2 * kvCols;
@@ -97,7 +108,10 @@ export async function runBlock(
       linear(gpu, get('k')!, normed, rows, qkv, { ld, off: qCols });
       linear(gpu, get('v')!, normed, rows, qkv, { ld, off: qCols + kvCols });
     }
-    if (rotary) applyRotary(gpu, qkv, rotary, { rows, seqlen: h.seqlen, ld, heads: c.heads + c.kvHeads, headDim: c.headDim });
+    const hd = c.headDim;
+    if (w.qNorm) headNorm(gpu, qkv, { rows, heads: c.heads, cols: hd, ld, off: 0, eps, weight: w.qNorm.w, offset });
+    if (w.kNorm) headNorm(gpu, qkv, { rows, heads: c.kvHeads, cols: hd, ld, off: qCols, eps, weight: w.kNorm.w, offset });
+    if (rotary) applyRotary(gpu, qkv, rotary, { rows, seqlen: h.seqlen, ld, heads: c.heads + c.kvHeads, headDim: hd, rotaryDim: c.rotaryDim });
     const attn = scratch.tensor([rows, qCols]);
     causalAttention(gpu, qkv, attn, {
       windows: h.windows,
@@ -110,17 +124,23 @@ export async function runBlock(
       vOff: qCols + kvCols,
       outLd: qCols,
       scale: attentionScale(c, layer),
+      window: arch.blocks[layer].slidingWindow,
     });
     if (await capture('attn_out', attn, qCols)) return;
-    linear(gpu, get('o')!, attn, rows, res, { beta: 1 });
+    addOutput(get('o')!, attn, w.postAttnNorm);
 
     // --- MLP
-    rowNorm(gpu, res, normed, { rows, cols: d, eps: c.normEps, weight: w.mlpNorm.w, bias: w.mlpNorm.b });
+    rowNorm(gpu, res, normed, { rows, cols: d, eps, weight: w.mlpNorm.w, bias: w.mlpNorm.b, offset });
     if (await capture('mlp_in', normed, d)) return;
     const down = get('down')!;
     const width = down.in;
     const mid = scratch.tensor([rows, width]);
-    if (c.gatedMlp) {
+    const fusedGateUp = get('gate_up');
+    if (fusedGateUp) {
+      const gateUp = scratch.tensor([rows, 2 * width]);
+      linear(gpu, fusedGateUp, normed, rows, gateUp);
+      gatedFusedAct(gpu, gateUp, mid, rows, width, c.activation);
+    } else if (c.gatedMlp) {
       const up = scratch.tensor([rows, width]);
       linear(gpu, get('gate')!, normed, rows, mid);
       linear(gpu, get('up')!, normed, rows, up);
@@ -132,6 +152,6 @@ export async function runBlock(
       else activate(gpu, mid, { rows, cols: width }, c.activation);
     }
     if (await capture('mlp_mid', mid, width)) return;
-    linear(gpu, down, mid, rows, res, { beta: 1 });
+    addOutput(down, mid, w.postMlpNorm);
   });
 }

@@ -3,6 +3,7 @@
  * `seqlen` consecutive rows each: positions restart and attention is causal within each window.
  */
 import type { Gpu, GpuTensor } from '../gpu/runtime';
+import { scaleInPlace } from '../kernels/activation';
 import { embedTokens } from '../kernels/embedding';
 import type { Architecture } from './architectures';
 import type { ModelConfig } from './config';
@@ -12,12 +13,9 @@ function learnedPositions(arch: Architecture): number {
   return arch.tensors.get(arch.positions!)![0] - arch.config.positionOffset;
 }
 
-/** Largest window this model can evaluate (position table, sliding window). */
+/** Largest window this model can evaluate (the learned position table; rotary models: any). */
 export function maxSeqlen(arch: Architecture): number {
-  const c = arch.config;
-  let max = c.positions === 'learned' ? learnedPositions(arch) : Infinity;
-  if (c.slidingWindow !== null) max = Math.min(max, c.slidingWindow);
-  return max;
+  return arch.config.positions === 'learned' ? learnedPositions(arch) : Infinity;
 }
 
 function checkSeqlen(arch: Architecture, seqlen: number): void {
@@ -27,24 +25,21 @@ function checkSeqlen(arch: Architecture, seqlen: number): void {
     const table = learnedPositions(arch);
     if (seqlen > table) throw new ForwardError(`Windows of ${seqlen} tokens exceed this model's ${table} learned positions; use a shorter window.`);
   }
-  if (c.slidingWindow !== null && seqlen > c.slidingWindow) {
-    throw new ForwardError(
-      `Windows of ${seqlen} tokens exceed the model's sliding_window=${c.slidingWindow}, and sliding-window attention is not supported here; use windows of at most ${c.slidingWindow} tokens.`,
-    );
-  }
 }
 
 /** GPU memory per row of a batch in a block (hidden, normed, q|k|v, attention, MLP). */
 export function bytesPerRow(arch: Architecture): number {
   const c = arch.config;
   const qkv = arch.qCols + 2 * arch.kvCols;
-  return 4 * (3 * c.hidden + qkv + arch.qCols + (c.gatedMlp ? 2 : 1) * c.intermediate);
+  // Fused gate|up: its [2·I] output and the [I] product; Gemma's post-norms: one more [hidden].
+  const mlp = (c.family === 'phi3' ? 3 : c.gatedMlp ? 2 : 1) * c.intermediate;
+  return 4 * ((c.sandwichNorms ? 4 : 3) * c.hidden + qkv + arch.qCols + mlp);
 }
 
 /** Most rows (windows × seqlen) one batch may have: every activation must fit one storage binding of `bufferLimit` bytes. */
 export function maxBatchRows(arch: Architecture, bufferLimit: number): number {
   const c = arch.config;
-  const widest = Math.max(c.hidden, arch.qCols + 2 * arch.kvCols, c.intermediate);
+  const widest = Math.max(c.hidden, arch.qCols + 2 * arch.kvCols, (c.family === 'phi3' ? 2 : 1) * c.intermediate);
   return Math.floor(bufferLimit / (4 * widest));
 }
 
@@ -83,5 +78,7 @@ export function embed(gpu: Gpu, config: ModelConfig, ids: Uint32Array, table: Vo
     });
   }
   tok.dispose();
+  // Gemma: embeddings × √hidden (rounded to f32, as transformers' embed_scale tensor in a float32 model).
+  if (config.embedScale !== 1) scaleInPlace(gpu, x, rows * config.hidden, config.embedScale);
   return { x, windows, seqlen, rows };
 }

@@ -147,7 +147,7 @@ export class ModelRunner {
     const w = await this.store.block(layer);
     // setLinear may have changed one MLP layer's width and not yet the others.
     checkBlockShapes(this.config, layer, w);
-    const rotary = this.config.positions === 'rotary' ? this.store.rotaryTable(h.seqlen) : null;
+    const rotary = this.config.positions === 'rotary' ? this.store.rotaryTable(h.seqlen, layer) : null;
     await runBlock(this.gpu, this.arch, layer, w, h, rotary, options);
   }
 

@@ -5,6 +5,7 @@
 import type { Gpu, GpuTensor } from '../gpu/runtime';
 import { withScope } from '../gpu/scope';
 import { IGNORE_TARGET, lossChunk, nllFromState } from '../kernels/loss';
+import { softcap } from '../kernels/activation';
 import { matmul } from '../kernels/matmul';
 import { rowNorm } from '../kernels/norm';
 import type { ModelConfig } from './config';
@@ -27,7 +28,7 @@ async function eachLogitsChunk(gpu: Gpu, config: ModelConfig, w: HeadWeights, h:
   const { chunks } = w.table;
   await withScope(gpu, async (scope) => {
     const normed = scope.tensor([h.rows, d]);
-    rowNorm(gpu, h.x, normed, { rows: h.rows, cols: d, eps: config.normEps, weight: w.norm.w, bias: w.norm.b });
+    rowNorm(gpu, h.x, normed, { rows: h.rows, cols: d, eps: config.normEps, weight: w.norm.w, bias: w.norm.b, offset: config.normOffset });
     const widest = Math.max(...chunks.map((ch) => ch.count));
     const rowChunk = Math.max(1, Math.min(h.rows, Math.floor(logitsBytes / (4 * widest))));
     const logits = scope.tensor([rowChunk, widest]);
@@ -36,6 +37,7 @@ async function eachLogitsChunk(gpu: Gpu, config: ModelConfig, w: HeadWeights, h:
       for (let ci = 0; ci < chunks.length; ci++) {
         const ch = chunks[ci];
         matmul(gpu, normed, ch.t, logits, { M: R, N: ch.count, K: d, transB: true, offA: r0 * d });
+        if (config.finalSoftcap !== null) softcap(gpu, logits, R * ch.count, config.finalSoftcap);
         await visit(logits, r0, R, ch.start, ch.count, ci);
       }
     }

@@ -1,12 +1,13 @@
 /**
  * Float64 CPU forward pass, written plainly from the Hugging Face model definitions (LlamaModel /
- * Qwen2 / Mistral, GPT2Model, OPTDecoder). It is the oracle the GPU pass is tested against, so it
- * shares nothing with it but the tensor names: it reads the tensors in their stored layouts
- * (GPT-2's Conv1D as x·W + b with W [in, out], c_attn split after the product), computes rotary
- * angles itself, and repeats key/value heads explicitly.
+ * Qwen2 / Mistral / Qwen3, Phi3Model, Gemma3TextModel, GPT2Model, OPTDecoder). It is the oracle the
+ * GPU pass is tested against, so it shares nothing with it but the tensor names: it reads the
+ * tensors in their stored layouts (GPT-2's Conv1D as x·W + b with W [in, out]; fused c_attn,
+ * qkv_proj and gate_up_proj split after the product), computes rotary angles itself, masks the
+ * sliding window by comparing positions, and repeats key/value heads explicitly.
  */
 import type { Architecture, LinearSpec, NormSpec } from './architectures';
-import { attentionScale, ropeInvFreq, type Activation } from './config';
+import { attentionScale, ropeCosSinFactor, ropeInvFreq, type Activation } from './config';
 
 export type TensorGetter = (name: string) => Float32Array;
 
@@ -14,6 +15,17 @@ type Mat = { data: Float64Array; rows: number; cols: number };
 
 function mat(rows: number, cols: number): Mat {
   return { data: new Float64Array(rows * cols), rows, cols };
+}
+
+/** Consecutive column blocks of x of the given widths. */
+function splitColumns(x: Mat, widths: number[]): Mat[] {
+  let start = 0;
+  return widths.map((w) => {
+    const part = mat(x.rows, w);
+    for (let r = 0; r < x.rows; r++) for (let i = 0; i < w; i++) part.data[r * w + i] = x.data[r * x.cols + start + i];
+    start += w;
+    return part;
+  });
 }
 
 /** y = x·Wᵀ + b for nn.Linear (W [out, in]); y = x·W + b for Conv1D (W [in, out]). */
@@ -34,8 +46,14 @@ function applyLinear(x: Mat, spec: LinearSpec, get: TensorGetter, conv1d: boolea
   return y;
 }
 
-function applyNorm(x: Mat, spec: NormSpec, kind: 'rms' | 'layer', eps: number, get: TensorGetter): Mat {
+/** Norm of each row of x, or of each `x.cols / w.length`-wide head of it (q/k norms). Gemma: × (1 + w). */
+function applyNorm(x: Mat, spec: NormSpec, kind: 'rms' | 'layer', eps: number, get: TensorGetter, offset = 0): Mat {
   const w = get(spec.weight);
+  if (w.length !== x.cols) {
+    const heads = x.cols / w.length;
+    const split = applyNorm({ data: x.data, rows: x.rows * heads, cols: w.length }, spec, kind, eps, get, offset);
+    return { data: split.data, rows: x.rows, cols: x.cols };
+  }
   const b = spec.bias ? get(spec.bias) : null;
   const y = mat(x.rows, x.cols);
   const n = x.cols;
@@ -49,7 +67,7 @@ function applyNorm(x: Mat, spec: NormSpec, kind: 'rms' | 'layer', eps: number, g
     let v = 0;
     for (let i = 0; i < n; i++) v += (xr[i] - mean) ** 2;
     const inv = 1 / Math.sqrt(v / n + eps);
-    for (let i = 0; i < n; i++) y.data[r * n + i] = (xr[i] - mean) * inv * w[i] + (b ? b[i] : 0);
+    for (let i = 0; i < n; i++) y.data[r * n + i] = (xr[i] - mean) * inv * (offset + w[i]) + (b ? b[i] : 0);
   }
   return y;
 }
@@ -81,16 +99,19 @@ function act(x: number, a: Activation): number {
   }
 }
 
-/** HF rotate-half rotary embedding of `heads` heads of width hd in x [T, heads·hd], positions 0..T−1. */
-function rotate(x: Mat, heads: number, hd: number, invFreq: Float64Array): void {
-  const half = hd / 2;
+/**
+ * HF rotate-half rotary embedding of `heads` heads of width hd in x [T, heads·hd], positions
+ * 0..T−1, on the first 2·invFreq.length dimensions of each head (partial rotary), cos and sin × factor.
+ */
+function rotate(x: Mat, heads: number, hd: number, invFreq: Float64Array, factor: number): void {
+  const half = invFreq.length;
   for (let t = 0; t < x.rows; t++) {
     for (let h = 0; h < heads; h++) {
       const base = t * x.cols + h * hd;
       for (let i = 0; i < half; i++) {
         const angle = t * invFreq[i];
-        const c = Math.cos(angle);
-        const s = Math.sin(angle);
+        const c = factor * Math.cos(angle);
+        const s = factor * Math.sin(angle);
         const x1 = x.data[base + i];
         const x2 = x.data[base + i + half];
         x.data[base + i] = x1 * c - x2 * s;
@@ -115,74 +136,82 @@ export function referenceLogits(arch: Architecture, get: TensorGetter, tokens: A
   const P = arch.positions ? get(arch.positions) : null;
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < d; i++) {
-      x.data[t * d + i] = E[tokens[t] * d + i] + (P ? P[(t + c.positionOffset) * d + i] : 0);
+      x.data[t * d + i] = E[tokens[t] * d + i] * c.embedScale + (P ? P[(t + c.positionOffset) * d + i] : 0);
     }
   }
-  const invFreq = c.positions === 'rotary' ? ropeInvFreq(c) : null;
+  const norm = (input: Mat, spec: NormSpec) => applyNorm(input, spec, c.norm, c.normEps, get, c.normOffset);
+  /** x += y, or x += norm(y) with Gemma's post-norm. */
+  const residual = (y: Mat, post: NormSpec | null) => {
+    const add = post ? norm(y, post) : y;
+    for (let i = 0; i < x.data.length; i++) x.data[i] += add.data[i];
+  };
 
   for (const block of arch.blocks) {
     const roles = new Map(block.linears.map((l) => [l.role, l]));
     // Every GPT-2 linear is a Conv1D (stored [in, out]); decided here by family, not by the spec's flag.
     const linear = (input: Mat, role: LinearSpec['role']) => applyLinear(input, roles.get(role)!, get, c.family === 'gpt2');
     // --- self-attention
-    const hAttn = applyNorm(x, block.attnNorm, c.norm, c.normEps, get);
+    const hAttn = norm(x, block.attnNorm);
     let q: Mat;
     let k: Mat;
     let v: Mat;
-    if (c.family === 'gpt2') {
-      // c_attn produces [q | k | v] along the feature axis.
-      const qkv = linear(hAttn, 'qkv');
-      q = mat(T, d);
-      k = mat(T, d);
-      v = mat(T, d);
-      for (let t = 0; t < T; t++) {
-        for (let i = 0; i < d; i++) {
-          q.data[t * d + i] = qkv.data[t * 3 * d + i];
-          k.data[t * d + i] = qkv.data[t * 3 * d + d + i];
-          v.data[t * d + i] = qkv.data[t * 3 * d + 2 * d + i];
-        }
-      }
+    if (roles.has('qkv')) {
+      // c_attn (GPT-2) and qkv_proj (Phi-3) produce [q | k | v] along the feature axis.
+      [q, k, v] = splitColumns(linear(hAttn, 'qkv'), [H * hd, KV * hd, KV * hd]);
     } else {
       q = linear(hAttn, 'q');
       k = linear(hAttn, 'k');
       v = linear(hAttn, 'v');
     }
-    if (invFreq) {
-      rotate(q, H, hd, invFreq);
-      rotate(k, KV, hd, invFreq);
+    if (block.qNorm) q = norm(q, block.qNorm);
+    if (block.kNorm) k = norm(k, block.kNorm);
+    if (c.positions === 'rotary') {
+      // Layer-dependent (Gemma 3's local layers) and length-dependent (LongRoPE) frequencies.
+      const invFreq = ropeInvFreq(c, T, block.index);
+      const factor = ropeCosSinFactor(c, block.index);
+      rotate(q, H, hd, invFreq, factor);
+      rotate(k, KV, hd, invFreq, factor);
     }
     const scale = attentionScale(c, block.index);
+    // transformers' sliding_window_overlay: key j is visible to query t when j > t − window.
+    const window = block.slidingWindow ?? Infinity;
     const attn = mat(T, H * hd);
     const scores = new Float64Array(T);
     for (let h = 0; h < H; h++) {
       const g = Math.floor(h / (H / KV)); // repeat_kv: query head h reads key/value head h // n_rep
       for (let t = 0; t < T; t++) {
+        const first = Math.max(0, t - window + 1);
         let max = -Infinity;
-        for (let j = 0; j <= t; j++) {
+        for (let j = first; j <= t; j++) {
           let s = 0;
           for (let i = 0; i < hd; i++) s += q.data[t * H * hd + h * hd + i] * k.data[j * KV * hd + g * hd + i];
           scores[j] = s * scale;
           max = Math.max(max, scores[j]);
         }
         let sum = 0;
-        for (let j = 0; j <= t; j++) {
+        for (let j = first; j <= t; j++) {
           scores[j] = Math.exp(scores[j] - max);
           sum += scores[j];
         }
         for (let i = 0; i < hd; i++) {
           let o = 0;
-          for (let j = 0; j <= t; j++) o += scores[j] * v.data[j * KV * hd + g * hd + i];
+          for (let j = first; j <= t; j++) o += scores[j] * v.data[j * KV * hd + g * hd + i];
           attn.data[t * H * hd + h * hd + i] = o / sum;
         }
       }
     }
-    const o = linear(attn, 'o');
-    for (let i = 0; i < x.data.length; i++) x.data[i] += o.data[i];
+    residual(linear(attn, 'o'), block.postAttnNorm);
 
     // --- MLP
-    const hMlp = applyNorm(x, block.mlpNorm, c.norm, c.normEps, get);
+    const hMlp = norm(x, block.mlpNorm);
     let mid: Mat;
-    if (c.gatedMlp) {
+    if (roles.has('gate_up')) {
+      // Phi-3: gate_up_proj's output chunks into gate | up.
+      const fused = linear(hMlp, 'gate_up');
+      const [gate, up] = splitColumns(fused, [fused.cols / 2, fused.cols / 2]);
+      mid = gate;
+      for (let i = 0; i < mid.data.length; i++) mid.data[i] = act(gate.data[i], c.activation) * up.data[i];
+    } else if (c.gatedMlp) {
       const gate = linear(hMlp, 'gate');
       const up = linear(hMlp, 'up');
       mid = gate;
@@ -191,11 +220,10 @@ export function referenceLogits(arch: Architecture, get: TensorGetter, tokens: A
       mid = linear(hMlp, 'fc');
       for (let i = 0; i < mid.data.length; i++) mid.data[i] = act(mid.data[i], c.activation);
     }
-    const down = linear(mid, 'down');
-    for (let i = 0; i < x.data.length; i++) x.data[i] += down.data[i];
+    residual(linear(mid, 'down'), block.postMlpNorm);
   }
 
-  const hf = applyNorm(x, arch.finalNorm, c.norm, c.normEps, get);
+  const hf = norm(x, arch.finalNorm);
   const W = get(arch.lmHead);
   const V = c.vocab;
   const logits = new Float64Array(T * V);
@@ -203,7 +231,7 @@ export function referenceLogits(arch: Architecture, get: TensorGetter, tokens: A
     for (let vi = 0; vi < V; vi++) {
       let s = 0;
       for (let i = 0; i < d; i++) s += hf.data[t * d + i] * W[vi * d + i];
-      logits[t * V + vi] = s;
+      logits[t * V + vi] = c.finalSoftcap === null ? s : c.finalSoftcap * Math.tanh(s / c.finalSoftcap);
     }
   }
   return logits;

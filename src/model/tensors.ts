@@ -34,6 +34,11 @@ export interface Linear {
 export interface BlockWeights {
   attnNorm: Norm;
   mlpNorm: Norm;
+  /** Per-head q/k norms and Gemma's output norms, when the architecture has them. */
+  qNorm: Norm | null;
+  kNorm: Norm | null;
+  postAttnNorm: Norm | null;
+  postMlpNorm: Norm | null;
   linears: Map<string, Linear>;
   lastUse: number;
 }
@@ -54,8 +59,7 @@ export function freeLinear(l: Linear): void {
 }
 
 export function freeBlock(b: BlockWeights): void {
-  freeNorm(b.attnNorm);
-  freeNorm(b.mlpNorm);
+  for (const n of [b.attnNorm, b.mlpNorm, b.qNorm, b.kNorm, b.postAttnNorm, b.postMlpNorm]) if (n) freeNorm(n);
   for (const l of b.linears.values()) freeLinear(l);
 }
 

@@ -8,7 +8,7 @@
 import type { Gpu, GpuTensor } from '../gpu/runtime';
 import { rotaryTable } from '../kernels/rotary';
 import { findLinear, fromStored, type Architecture, type LinearSpec, type NormSpec } from './architectures';
-import { ropeInvFreq, type ModelConfig } from './config';
+import { isSliding, ropeCosSinFactor, ropeInvFreq, type ModelConfig } from './config';
 import type { TensorSource } from './loader';
 import { ResidentMap } from './resident';
 import { ForwardError, freeBlock, freeNorm, freeTable, type BlockWeights, type Linear, type Norm, type VocabTable } from './tensors';
@@ -41,9 +41,11 @@ export function checkBlockShapes(config: ModelConfig, layer: number, b: BlockWei
   for (const l of b.linears.values()) {
     const role = l.spec.role;
     const bad = (what: string) => new ForwardError(`Block ${layer} ${l.spec.name}: ${what} (weight is ${l.out}×${l.in}).`);
-    if (role === 'gate' || role === 'up' || role === 'fc') {
+    if (role === 'gate' || role === 'up' || role === 'fc' || role === 'gate_up') {
       if (l.in !== config.hidden) throw bad(`expected ${config.hidden} inputs`);
-      mlpWidths.add(l.out);
+      // A fused gate|up holds two rows per channel.
+      if (role === 'gate_up' && l.out % 2 !== 0) throw bad('a fused gate|up needs an even number of outputs');
+      mlpWidths.add(role === 'gate_up' ? l.out / 2 : l.out);
     } else if (role === 'down') {
       if (l.out !== config.hidden) throw bad(`expected ${config.hidden} outputs`);
       mlpWidths.add(l.in);
@@ -62,7 +64,7 @@ export class WeightStore {
   private readonly tables = new ResidentMap<string, VocabTable>(freeTable);
   private readonly norms = new ResidentMap<string, Norm>(freeNorm);
   private readonly positionTables = new ResidentMap<string, GpuTensor>((t) => t.dispose());
-  private readonly rotary = new Map<number, GpuTensor>();
+  private readonly rotary = new Map<string, GpuTensor>();
   private readonly overrides = new Map<string, LinearOverride>();
   private useClock = 0;
   private readonly maxResident: number;
@@ -87,8 +89,7 @@ export class WeightStore {
     return this.gpu.upload(data, [expect]);
   }
 
-  private async loadNorm(spec: NormSpec): Promise<Norm> {
-    const d = this.config.hidden;
+  private async loadNorm(spec: NormSpec, d = this.config.hidden): Promise<Norm> {
     return { w: await this.upload(spec.weight, d), b: spec.bias ? await this.upload(spec.bias, d) : null };
   }
 
@@ -120,9 +121,14 @@ export class WeightStore {
       this.evict(this.maxResident - 1, layer);
       const attnNorm = await this.loadNorm(spec.attnNorm);
       const mlpNorm = await this.loadNorm(spec.mlpNorm);
+      const hd = this.config.headDim;
+      const qNorm = spec.qNorm ? await this.loadNorm(spec.qNorm, hd) : null;
+      const kNorm = spec.kNorm ? await this.loadNorm(spec.kNorm, hd) : null;
+      const postAttnNorm = spec.postAttnNorm ? await this.loadNorm(spec.postAttnNorm) : null;
+      const postMlpNorm = spec.postMlpNorm ? await this.loadNorm(spec.postMlpNorm) : null;
       const linears = new Map<string, Linear>();
       for (const lin of spec.linears) linears.set(lin.name, await this.loadLinear(layer, lin));
-      const weights: BlockWeights = { attnNorm, mlpNorm, linears, lastUse: ++this.useClock };
+      const weights: BlockWeights = { attnNorm, mlpNorm, qNorm, kNorm, postAttnNorm, postMlpNorm, linears, lastUse: ++this.useClock };
       checkBlockShapes(this.config, layer, weights);
       return weights;
     });
@@ -240,12 +246,17 @@ export class WeightStore {
     return this.norms.get(this.arch.finalNorm.weight, () => this.loadNorm(this.arch.finalNorm));
   }
 
-  /** cos/sin of every position of a window of `seqlen` (rotary models), computed once per length. */
-  rotaryTable(seqlen: number): GpuTensor {
-    let t = this.rotary.get(seqlen);
+  /**
+   * cos/sin of every position of a window of `seqlen` for layer l's rope (rotary models), computed
+   * once per length and rope (Gemma 3's local layers have their own; LongRoPE's depends on the length).
+   */
+  rotaryTable(seqlen: number, layer: number): GpuTensor {
+    const c = this.config;
+    const key = `${seqlen}|${c.localRope && isSliding(c, layer) ? 'local' : 'global'}`;
+    let t = this.rotary.get(key);
     if (!t) {
-      t = this.gpu.upload(rotaryTable(ropeInvFreq(this.config), seqlen));
-      this.rotary.set(seqlen, t);
+      t = this.gpu.upload(rotaryTable(ropeInvFreq(c, seqlen, layer), seqlen, ropeCosSinFactor(c, layer)));
+      this.rotary.set(key, t);
     }
     return t;
   }

@@ -2,7 +2,8 @@
  * Structured pruning of whole MLP channels (SPAP and its two baselines), with the same sequential
  * calibration as unstructured pruning: block by block, capture down_proj's (fc2's) inputs from the
  * model as pruned so far, choose the channels to remove, refit down_proj on the kept ones, and cut
- * the channels out of gate/up (fc1) and down (fc2) so the model is physically smaller.
+ * the channels out of gate/up (fc1; Phi-3: both halves of gate_up_proj) and down (fc2) so the model
+ * is physically smaller.
  */
 import type { Gpu } from '../gpu/runtime';
 import type { LinearSpec } from '../model/architectures';
@@ -48,7 +49,22 @@ export interface StructuredOptions {
 }
 
 /** The config.json field that holds the MLP width, per architecture family. */
-const WIDTH_FIELD: Record<Family, string> = { llama: 'intermediate_size', gpt2: 'n_inner', opt: 'ffn_dim' };
+const WIDTH_FIELD: Record<Family, string> = { llama: 'intermediate_size', gpt2: 'n_inner', opt: 'ffn_dim', phi3: 'intermediate_size', gemma3: 'intermediate_size' };
+
+/**
+ * The rows of an MLP input linear that carry channels `kept`: channel i is row i, or for a fused
+ * gate|up (Phi-3's gate_up_proj) row i of each part.
+ */
+export function channelRows(spec: LinearSpec, kept: readonly number[]): number[] {
+  if (!spec.parts) return [...kept];
+  const rows: number[] = [];
+  let start = 0;
+  for (const part of spec.parts) {
+    for (const c of kept) rows.push(start + c);
+    start += part.rows;
+  }
+  return rows;
+}
 
 function mlpLinears(linears: LinearSpec[]): { inputs: LinearSpec[]; output: LinearSpec } {
   const inputs = linears.filter((l) => l.site === 'mlp_in');
@@ -110,9 +126,10 @@ export async function pruneMlpChannels(gpu: Gpu, model: OpenedModel, o: Structur
       const k = result.kept.length;
       width = k;
       for (const spec of inputs) {
-        const w = keepRows(await runner.getLinear(block.index, spec.name), spec.in, result.kept);
-        const bias = spec.bias ? keepRows(await model.weights.readF32(spec.bias), 1, result.kept) : undefined;
-        replace(runner, block.index, spec, w, [k, spec.in], bias);
+        const rows = channelRows(spec, result.kept);
+        const w = keepRows(await runner.getLinear(block.index, spec.name), spec.in, rows);
+        const bias = spec.bias ? keepRows(await model.weights.readF32(spec.bias), 1, rows) : undefined;
+        replace(runner, block.index, spec, w, [rows.length, spec.in], bias);
       }
       replace(runner, block.index, output, result.weight, [output.out, k]);
       const entry: BlockChannelReport = {

@@ -218,3 +218,210 @@ export function randomTokens(n: number, vocab: number, seed: number): number[] {
     return s % vocab;
   });
 }
+
+export interface Qwen3Options {
+  hidden?: number;
+  layers?: number;
+  heads?: number;
+  kvHeads?: number;
+  /** Independent of hidden / heads in Qwen3. */
+  headDim?: number;
+  intermediate?: number;
+  vocab?: number;
+  tie?: boolean;
+  seed?: number;
+  extraConfig?: Record<string, unknown>;
+}
+
+/** Qwen3ForCausalLM: Llama names plus self_attn.q_norm / k_norm [head_dim]. */
+export function qwen3Checkpoint(o: Qwen3Options = {}): Checkpoint {
+  const d = o.hidden ?? 32;
+  const L = o.layers ?? 2;
+  const H = o.heads ?? 4;
+  const KV = o.kvHeads ?? 2;
+  const hd = o.headDim ?? 12;
+  const I = o.intermediate ?? 40;
+  const V = o.vocab ?? 50;
+  const tie = o.tie ?? false;
+  const b = new Builder(o.seed ?? 31);
+  b.add('model.embed_tokens.weight', [V, d], 1);
+  for (let l = 0; l < L; l++) {
+    const p = `model.layers.${l}.`;
+    b.add(`${p}input_layernorm.weight`, [d], 0.1, 1);
+    b.linear(`${p}self_attn.q_proj`, H * hd, d, false);
+    b.linear(`${p}self_attn.k_proj`, KV * hd, d, false);
+    b.linear(`${p}self_attn.v_proj`, KV * hd, d, false);
+    b.add(`${p}self_attn.q_norm.weight`, [hd], 0.2, 1);
+    b.add(`${p}self_attn.k_norm.weight`, [hd], 0.2, 1);
+    b.linear(`${p}self_attn.o_proj`, d, H * hd, false);
+    b.add(`${p}post_attention_layernorm.weight`, [d], 0.1, 1);
+    b.linear(`${p}mlp.gate_proj`, I, d, false);
+    b.linear(`${p}mlp.up_proj`, I, d, false);
+    b.linear(`${p}mlp.down_proj`, d, I, false);
+  }
+  b.add('model.norm.weight', [d], 0.1, 1);
+  if (!tie) b.add('lm_head.weight', [V, d], 1 / Math.sqrt(d));
+  const config: Record<string, unknown> = {
+    model_type: 'qwen3',
+    architectures: ['Qwen3ForCausalLM'],
+    hidden_size: d,
+    num_hidden_layers: L,
+    num_attention_heads: H,
+    num_key_value_heads: KV,
+    head_dim: hd,
+    intermediate_size: I,
+    vocab_size: V,
+    max_position_embeddings: 256,
+    rms_norm_eps: 1e-6,
+    rope_parameters: { rope_type: 'default', rope_theta: 1000000 },
+    hidden_act: 'silu',
+    attention_bias: false,
+    tie_word_embeddings: tie,
+    use_sliding_window: false,
+    ...(o.extraConfig ?? {}),
+  };
+  return { config, tensors: b.tensors };
+}
+
+export interface Gemma3Options {
+  hidden?: number;
+  layers?: number;
+  heads?: number;
+  kvHeads?: number;
+  headDim?: number;
+  intermediate?: number;
+  vocab?: number;
+  slidingWindow?: number;
+  /** transformers ≥ 5 layout (layer_types, nested rope_parameters) or the older one (sliding_window_pattern, rope_local_base_freq). */
+  style?: 'layer_types' | 'pattern';
+  finalSoftcap?: number | null;
+  queryPreAttnScalar?: number;
+  seed?: number;
+}
+
+/** Gemma3ForCausalLM (gemma3_text): four norms per block, q/k norms, norm weights stored as w − 1, tied head. */
+export function gemma3Checkpoint(o: Gemma3Options = {}): Checkpoint {
+  const d = o.hidden ?? 32;
+  const L = o.layers ?? 3;
+  const H = o.heads ?? 2;
+  const KV = o.kvHeads ?? 1;
+  const hd = o.headDim ?? 12;
+  const I = o.intermediate ?? 44;
+  const V = o.vocab ?? 50;
+  const b = new Builder(o.seed ?? 41);
+  // Gemma's embeddings are multiplied by √hidden: keep their product near unit scale.
+  b.add('model.embed_tokens.weight', [V, d], 1 / Math.sqrt(d));
+  for (let l = 0; l < L; l++) {
+    const p = `model.layers.${l}.`;
+    for (const n of ['input_layernorm', 'post_attention_layernorm', 'pre_feedforward_layernorm', 'post_feedforward_layernorm']) b.add(`${p}${n}.weight`, [d], 0.2);
+    b.linear(`${p}self_attn.q_proj`, H * hd, d, false);
+    b.linear(`${p}self_attn.k_proj`, KV * hd, d, false);
+    b.linear(`${p}self_attn.v_proj`, KV * hd, d, false);
+    b.add(`${p}self_attn.q_norm.weight`, [hd], 0.2);
+    b.add(`${p}self_attn.k_norm.weight`, [hd], 0.2);
+    b.linear(`${p}self_attn.o_proj`, d, H * hd, false);
+    b.linear(`${p}mlp.gate_proj`, I, d, false);
+    b.linear(`${p}mlp.up_proj`, I, d, false);
+    b.linear(`${p}mlp.down_proj`, d, I, false);
+  }
+  b.add('model.norm.weight', [d], 0.2);
+  const window = o.slidingWindow ?? 3;
+  // Every third layer global: [sliding, sliding, full, ...].
+  const layerTypes = Array.from({ length: L }, (_, l) => ((l + 1) % 3 === 0 ? 'full_attention' : 'sliding_attention'));
+  const rope =
+    (o.style ?? 'layer_types') === 'layer_types'
+      ? {
+          layer_types: layerTypes,
+          rope_parameters: { full_attention: { rope_type: 'default', rope_theta: 1000000 }, sliding_attention: { rope_type: 'default', rope_theta: 10000 } },
+        }
+      : { sliding_window_pattern: 3, rope_theta: 1000000, rope_local_base_freq: 10000 };
+  const config: Record<string, unknown> = {
+    model_type: 'gemma3_text',
+    architectures: ['Gemma3ForCausalLM'],
+    hidden_size: d,
+    num_hidden_layers: L,
+    num_attention_heads: H,
+    num_key_value_heads: KV,
+    head_dim: hd,
+    intermediate_size: I,
+    vocab_size: V,
+    max_position_embeddings: 1024,
+    rms_norm_eps: 1e-6,
+    hidden_activation: 'gelu_pytorch_tanh',
+    query_pre_attn_scalar: o.queryPreAttnScalar ?? 16,
+    sliding_window: window,
+    final_logit_softcapping: o.finalSoftcap === undefined ? 4.5 : o.finalSoftcap,
+    attn_logit_softcapping: null,
+    attention_bias: false,
+    tie_word_embeddings: true,
+    ...rope,
+  };
+  return { config, tensors: b.tensors };
+}
+
+export interface Phi3Options {
+  hidden?: number;
+  layers?: number;
+  heads?: number;
+  kvHeads?: number;
+  intermediate?: number;
+  vocab?: number;
+  partialRotary?: number;
+  /** LongRoPE with this pretraining length (max_position_embeddings is 4×); null: no rope scaling. */
+  longropeOriginal?: number | null;
+  slidingWindow?: number | null;
+  tie?: boolean;
+  seed?: number;
+}
+
+/** Phi3ForCausalLM: fused qkv_proj [q|k|v] and gate_up_proj [gate|up], no biases. */
+export function phi3Checkpoint(o: Phi3Options = {}): Checkpoint {
+  const d = o.hidden ?? 32;
+  const L = o.layers ?? 2;
+  const H = o.heads ?? 4;
+  const KV = o.kvHeads ?? 2;
+  const hd = d / H;
+  const I = o.intermediate ?? 36;
+  const V = o.vocab ?? 50;
+  const tie = o.tie ?? false;
+  const partial = o.partialRotary ?? 0.5;
+  const b = new Builder(o.seed ?? 51);
+  b.add('model.embed_tokens.weight', [V, d], 1);
+  for (let l = 0; l < L; l++) {
+    const p = `model.layers.${l}.`;
+    b.add(`${p}input_layernorm.weight`, [d], 0.1, 1);
+    b.linear(`${p}self_attn.qkv_proj`, (H + 2 * KV) * hd, d, false);
+    b.linear(`${p}self_attn.o_proj`, d, H * hd, false);
+    b.add(`${p}post_attention_layernorm.weight`, [d], 0.1, 1);
+    b.linear(`${p}mlp.gate_up_proj`, 2 * I, d, false);
+    b.linear(`${p}mlp.down_proj`, d, I, false);
+  }
+  b.add('model.norm.weight', [d], 0.1, 1);
+  if (!tie) b.add('lm_head.weight', [V, d], 1 / Math.sqrt(d));
+  const half = (hd * partial) / 2;
+  const orig = o.longropeOriginal === undefined ? 8 : o.longropeOriginal;
+  const factors = (base: number) => Array.from({ length: half }, (_, i) => base + 0.75 * i);
+  const config: Record<string, unknown> = {
+    model_type: 'phi3',
+    pad_token_id: 0,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    architectures: ['Phi3ForCausalLM'],
+    hidden_size: d,
+    num_hidden_layers: L,
+    num_attention_heads: H,
+    num_key_value_heads: KV,
+    intermediate_size: I,
+    vocab_size: V,
+    max_position_embeddings: orig ? 4 * orig : 256,
+    original_max_position_embeddings: orig ?? 256,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    partial_rotary_factor: partial,
+    rope_scaling: orig ? { type: 'longrope', short_factor: factors(1), long_factor: factors(2.5) } : null,
+    sliding_window: o.slidingWindow ?? null,
+    hidden_act: 'silu',
+    tie_word_embeddings: tie,
+  };
+  return { config, tensors: b.tensors };
+}

@@ -6,6 +6,7 @@ import { allLayerOutcomes } from '../report';
 import { useResults } from '../stores/results';
 import { useSession } from '../stores/session';
 import { num, TableHead } from '../components/Table';
+import { LinearMarks } from '../layer/linearNotes';
 
 export function LayersTab() {
   const layerRuns = useResults((s) => s.layerRuns);
@@ -14,6 +15,7 @@ export function LayersTab() {
   const select = useResults((s) => s.select);
   const model = useSession((s) => s.model);
   const order = new Map((model?.linears ?? []).map((l, i) => [l.id, i]));
+  const linearById = new Map((model?.linears ?? []).map((l) => [l.id, l]));
   const rows = allLayerOutcomes({ layerRuns, modelRun }).sort(
     (a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0) || (a.run === b.run ? 0 : a.run === 'model' ? -1 : 1) || a.method.localeCompare(b.method),
   );
@@ -40,7 +42,10 @@ export function LayersTab() {
                     data-method={r.method}
                     onClick={() => select({ layer: r.id, method: r.method, run: r.run })}
                   >
-                    <td title={r.id}>{shortLayer(r.id)}</td>
+                    <td title={r.id}>
+                      {shortLayer(r.id)}
+                      <LinearMarks linear={linearById.get(r.id)} />
+                    </td>
                     <td>{r.run === 'model' ? 'whole model' : 'layer'}</td>
                     <td>
                       <span className={`method-dot m-${r.method}`} />

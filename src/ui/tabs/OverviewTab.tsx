@@ -4,6 +4,7 @@ import { formatCount, shortLayer } from '../format';
 import { useSession } from '../stores/session';
 import { useSettings } from '../stores/settings';
 import { Fact, num, TableHead } from '../components/Table';
+import { LinearMarks } from '../layer/linearNotes';
 
 export function OverviewTab() {
   const model = useSession((s) => s.model);
@@ -49,7 +50,10 @@ export function OverviewTab() {
             {model.linears.map((l) => (
               <tr key={l.id} className={l.id === selected ? 'selected' : ''} onClick={() => setLayer({ layer: l.id })}>
                 <td>{l.block}</td>
-                <td title={l.id}>{shortLayer(l.id).replace(/^\d+ · /, '')}</td>
+                <td title={l.id}>
+                  {shortLayer(l.id).replace(/^\d+ · /, '')}
+                  <LinearMarks linear={l} />
+                </td>
                 <td>{l.role}</td>
                 <td className="num">
                   {l.shape[0]} × {l.shape[1]}
