@@ -1,3 +1,6 @@
+import { LOWER_MEMORY } from '../gpu/alloc';
+import { KEPT } from '../gpu/failure';
+
 /** The command line was wrong: exit code 2, and the person should read --help. */
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -43,4 +46,20 @@ export function describeFsError(error: unknown, path: string, action = 'open'): 
   };
   const why = (code && reason[code]) || oneLine(error);
   return new InputError(`cannot ${action} ${path}: ${why}`);
+}
+
+/**
+ * The GPU runtime's advice is the studio's ("lower the calibration samples…", "…kept"): on the
+ * command line it names the command's flags, and says that the run wrote nothing.
+ */
+export function cliGpuAdvice(message: string, command: string | undefined): string {
+  const lower =
+    command === 'prune'
+      ? 'Lower --nsamples or --seqlen, or prune a smaller model; nothing was written'
+      : command === 'eval'
+        ? 'Lower --seqlen, or evaluate a smaller model'
+        : 'Use a smaller layer problem or model';
+  return message
+    .replace(LOWER_MEMORY, lower)
+    .replace(KEPT, 'Nothing was written; run the command again (if the device keeps being lost, check the GPU driver or try another adapter)');
 }

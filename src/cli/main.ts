@@ -5,11 +5,11 @@
 import { parseArgs } from './args';
 import { findCommand } from './commands/index';
 import type { CliContext } from './commands/types';
-import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, oneLine, UsageError } from './errors';
+import { cliGpuAdvice, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, oneLine, UsageError } from './errors';
 import { commandHelp, generalHelp, PROGRAM } from './help';
 
-export function errorLine(error: unknown): string {
-  return `${PROGRAM}: error: ${oneLine(error)}\n`;
+export function errorLine(error: unknown, command?: string): string {
+  return `${PROGRAM}: error: ${cliGpuAdvice(oneLine(error), command)}\n`;
 }
 
 /** The standard streams; a closed pipe (`| head`) is not an error worth a trace. */
@@ -72,7 +72,7 @@ export async function main(argv: readonly string[], context?: Partial<CliContext
     }
     return await command.run(parseArgs(rest, { ...command.options }), ctx);
   } catch (error) {
-    ctx.stderr(errorLine(error));
+    ctx.stderr(errorLine(error, argv[0]));
     if (error instanceof UsageError) return EXIT_USAGE;
     if (error instanceof Error && error.name === 'CancelledError') return EXIT_INTERRUPTED;
     return EXIT_FAILURE;

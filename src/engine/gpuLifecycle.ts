@@ -6,6 +6,11 @@ import { GpuDeviceLostError, GpuOutOfMemoryError, GpuValidationError } from '../
 import type { Gpu } from '../gpu/runtime';
 import type { AdapterSummary } from './types';
 
+/** Whether `error` leaves the device unusable (lost, out of memory, a GPU error): a fresh one is needed. */
+export function deviceUnusable(error: unknown): boolean {
+  return error instanceof GpuDeviceLostError || error instanceof GpuOutOfMemoryError || error instanceof GpuValidationError;
+}
+
 export class GpuLifecycle {
   private gpu: Gpu | null = null;
   private opening: Promise<Gpu> | null = null;
@@ -20,6 +25,8 @@ export class GpuLifecycle {
   ) {}
 
   async get(): Promise<Gpu> {
+    // Lost (or failed) while idle, between runs: open a fresh device rather than fail the next run.
+    if (this.gpu?.failed) this.dropAfter(this.gpu.failed);
     if (this.gpu) return this.gpu;
     // Concurrent first calls share one open rather than racing two devices.
     this.opening ??= this.open().finally(() => (this.opening = null));
@@ -35,8 +42,7 @@ export class GpuLifecycle {
 
   /** Drops the device if `error` says it is unusable; any other error leaves it as it is. */
   dropAfter(error: unknown): void {
-    const fatal = error instanceof GpuDeviceLostError || error instanceof GpuOutOfMemoryError || error instanceof GpuValidationError;
-    if (!fatal || !this.gpu) return;
+    if (!deviceUnusable(error) || !this.gpu) return;
     try {
       this.gpu.destroy();
     } catch {

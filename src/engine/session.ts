@@ -4,6 +4,7 @@
  * The worker routes protocol messages here; nothing in this file knows about messages.
  */
 import { CancelledError } from '../gpu/errors';
+import { describeGpuFault, type GpuFault } from '../gpu/faults';
 import type { Gpu } from '../gpu/runtime';
 import { ModelFolderError } from '../model/loader';
 import type { KvStore } from '../shared/kv';
@@ -21,6 +22,7 @@ import { evaluateVariants, generateVariants } from './runs/evaluate';
 import { exportLayerProblem, exportRun, viewLayer } from './runs/export';
 import { pruneLayerWith } from './runs/layer';
 import { pruneStructuredModel, pruneWholeModel } from './runs/model';
+import { UnfinishedRun } from './runs/resume';
 import type { AdapterSummary, CalibrationSettings, Emit, EvaluationResult, ExportedFile, GenerationResult, LayerView, ModelRunSummary, ModelSummary, PruneSettings, StructuredRunSummary, StructuredSettings } from './types';
 
 /** A GPU job was asked for while another runs, or a load while a job runs. */
@@ -47,6 +49,7 @@ export class EngineSession {
   private readonly calibration: CalibrationCache;
   private readonly results: SessionResults;
   private readonly assets: Assets;
+  private readonly unfinished = new UnfinishedRun();
   private loaded: LoadedModel | null = null;
   private job: { kind: string; control: JobControl } | null = null;
   private loadGeneration = 0;
@@ -77,6 +80,7 @@ export class EngineSession {
     this.loaded = next;
     void previous?.model.close().catch(() => undefined);
     this.calibration.clear();
+    this.unfinished.clear();
     const restored = await this.results.restore(next.summary.fingerprint);
     next.summary.restoredPruned = restored.pruned;
     next.summary.restoredStructured = restored.structured;
@@ -150,8 +154,21 @@ export class EngineSession {
   }
 
   async forgetRuns(): Promise<{ forgotten: boolean }> {
+    this.unfinished.clear();
     await this.results.forget();
     return { forgotten: true };
+  }
+
+  /**
+   * Test hook (src/gpu/faults.ts): arms a fault on the device, opening it if needed. Only the
+   * worker's test message (src/worker/testHooks.ts) and the tests call it.
+   */
+  async armGpuFault(fault: GpuFault): Promise<{ armed: string; dispatches: number }> {
+    this.refuseWhileRunning('A fault is armed between runs.');
+    const gpu = await this.gpu.get();
+    gpu.faults.arm(fault);
+    // The device's dispatches so far: a test sizes its fault from a clean run's count.
+    return { armed: describeGpuFault(fault), dispatches: gpu.dispatchCount };
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -175,7 +192,7 @@ export class EngineSession {
     try {
       const loaded = this.requireModel();
       const gpu = await this.gpu.get();
-      return await body({ gpu, loaded, job: control, emit, calibration: this.calibration, results: this.results, elapsed: () => performance.now() - started });
+      return await body({ gpu, loaded, job: control, emit, calibration: this.calibration, results: this.results, unfinished: this.unfinished, elapsed: () => performance.now() - started });
     } catch (error) {
       this.gpu.dropAfter(error);
       if (control.cancelled) throw new CancelledError('The run was cancelled; the loaded model and earlier results are unchanged.');

@@ -20,10 +20,14 @@ export interface LinearSummary {
   /** Stable id: the module path, e.g. "model.layers.0.self_attn.q_proj" (its weight is `${id}.weight`). */
   id: string;
   block: number;
-  /** Short role name: q, k, v, qkv, o, gate, up, fc, down. */
+  /** Short role name: q, k, v, qkv, o, gate, up, gate_up, fc, down. */
   role: string;
   /** [out, in] in nn.Linear layout. */
   shape: [number, number];
+  /** A fused linear (one stored matrix, pruned as one): its parts stacked along the outputs, e.g. q|k|v or gate|up; null otherwise. */
+  parts: { name: string; rows: number }[] | null;
+  /** The block's attention is a sliding window of this many tokens; null: global (causal over the whole window). */
+  slidingWindow: number | null;
 }
 
 export interface ModelSummary {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openGpu } from './device';
 import { GpuUnavailableError } from './errors';
+import { FAULT_ENV, parseGpuFault } from './faults';
 import type { Gpu } from './runtime';
 
 /** Vulkan ICD manifests of SwiftShader, the CPU implementation that ships with Chromium. */
@@ -15,6 +16,8 @@ const SWIFTSHADER_ICDS = [
 type DawnModule = { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
 
 let dawn: DawnModule | undefined;
+/** The test hook's fault (faults.ts) arms only the first device a process opens: the reopened one works. */
+let envFaultUsed = false;
 /** Dawn's GPU objects must stay referenced while a device lives; released in closeNodeGpu. */
 const instances = new Set<GPU>();
 
@@ -70,5 +73,12 @@ export async function openNodeGpu(): Promise<Gpu> {
     throw error;
   });
   opened.onDestroy(() => instances.delete(gpu));
+  const fault = process.env[FAULT_ENV];
+  if (fault && !envFaultUsed) {
+    envFaultUsed = true;
+    opened.faults.arm(parseGpuFault(fault));
+    // Never silent: whoever sees this line knows the run's failure is staged.
+    process.stderr.write(`prune-studio: test hook ${FAULT_ENV}=${fault} is armed on this device\n`);
+  }
   return opened;
 }

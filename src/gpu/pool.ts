@@ -2,6 +2,7 @@
  * Pooled storage buffers: sizes rounded to classes (powers of two up to 1 MiB, then whole MiB) so
  * that the solvers' many same-shaped temporaries reuse buffers instead of reallocating them.
  */
+import { LOWER_MEMORY, type GuardedAllocator } from './alloc';
 import { GpuOutOfMemoryError } from './errors';
 
 function storageUsage(): number {
@@ -19,7 +20,17 @@ export class BufferPool {
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly live = new Set<GPUBuffer>();
 
-  constructor(private readonly device: GPUDevice) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly allocator: GuardedAllocator,
+  ) {}
+
+  /** Bytes of the buffers handed out and not yet released. */
+  get bytesInUse(): number {
+    let bytes = 0;
+    for (const b of this.live) bytes += b.size;
+    return bytes;
+  }
 
   /** A storage buffer of at least `bytes` bytes. */
   acquire(bytes: number): GPUBuffer {
@@ -27,10 +38,10 @@ export class BufferPool {
     const max = this.device.limits.maxBufferSize;
     if (size > max) {
       throw new GpuOutOfMemoryError(
-        `A buffer of ${(size / 2 ** 20).toFixed(1)} MiB exceeds this GPU's largest buffer (${(max / 2 ** 20).toFixed(0)} MiB). Try a smaller model or fewer calibration tokens.`,
+        `A buffer of ${(size / 2 ** 20).toFixed(1)} MiB exceeds this GPU's largest buffer (${(max / 2 ** 20).toFixed(0)} MiB). ${LOWER_MEMORY}.`,
       );
     }
-    const buffer = this.free.get(size)?.pop() ?? this.device.createBuffer({ size, usage: storageUsage() });
+    const buffer = this.free.get(size)?.pop() ?? this.allocator.create({ size, usage: storageUsage() }, 'a storage buffer');
     this.live.add(buffer);
     return buffer;
   }

@@ -1,4 +1,7 @@
-import { GpuDeviceLostError, GpuOutOfMemoryError, GpuValidationError } from './errors';
+import { GuardedAllocator } from './alloc';
+import { GpuDeviceLostError, GpuValidationError } from './errors';
+import { DeviceFailure, deviceLost } from './failure';
+import { describeGpuFault, FaultInjector } from './faults';
 import { BufferPool } from './pool';
 import { PassTimer } from './timing';
 
@@ -77,11 +80,14 @@ export class Gpu {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly buffers: BufferPool;
+  private readonly allocator: GuardedAllocator;
+  private readonly failure: DeviceFailure;
+  /** Test-only fault injection (faults.ts); inert unless a test arms it. */
+  readonly faults = new FaultInjector();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private dispatches = 0;
   private uniformChunks: { buffer: GPUBuffer; data: Uint8Array; used: number }[] = [];
-  private failure: Error | null = null;
   private destroyed = false;
   private readonly destroyCallbacks: (() => void)[] = [];
   private readonly timer: PassTimer;
@@ -95,22 +101,11 @@ export class Gpu {
   ) {
     this.isSwiftShader = /swiftshader/i.test(`${adapter.architecture} ${adapter.description} ${adapter.vendor}`);
     this.hasTimestamps = device.features.has('timestamp-query');
-    this.buffers = new BufferPool(device);
+    // A device destroyed by anyone but destroy() below (a test hook, the browser) is a lost device.
+    this.failure = new DeviceFailure(device, () => this.destroyed);
+    this.allocator = new GuardedAllocator(device, this.faults, (error) => this.failure.set(error), () => this.buffers.bytesInUse);
+    this.buffers = new BufferPool(device, this.allocator);
     this.timer = new PassTimer(device, this.hasTimestamps);
-    device.lost.then((info) => {
-      if (this.destroyed || info.reason === 'destroyed') return;
-      this.failure = new GpuDeviceLostError(
-        `The GPU device was lost (${info.message || 'no reason given'}). Your loaded model and finished results are kept; start the run again to get a new device.`,
-      );
-    });
-    device.addEventListener('uncapturederror', (event) => {
-      const error = (event as GPUUncapturedErrorEvent).error;
-      if (this.failure) return;
-      const isOom = typeof GPUOutOfMemoryError !== 'undefined' && error instanceof GPUOutOfMemoryError;
-      this.failure = isOom
-        ? new GpuOutOfMemoryError(`The GPU ran out of memory: ${error.message}. Try a smaller model, fewer calibration samples or a shorter window.`)
-        : new GpuValidationError(`GPU error: ${error.message}`);
-    });
   }
 
   get limits(): GPUSupportedLimits {
@@ -122,13 +117,18 @@ export class Gpu {
     return this.isSwiftShader;
   }
 
+  /** The device's fatal failure (lost, out of memory, a GPU error), once there is one: a fresh device is needed. */
+  get failed(): Error | null {
+    return this.failure.error;
+  }
+
   onDestroy(callback: () => void): void {
     this.destroyCallbacks.push(callback);
   }
 
   private check(): void {
     if (this.destroyed) throw new GpuDeviceLostError('The GPU device was closed.');
-    if (this.failure) throw this.failure;
+    if (this.failure.error) throw this.failure.error;
   }
 
   // ---------------------------------------------------------------- buffers
@@ -241,7 +241,7 @@ export class Gpu {
     let chunk = this.uniformChunks[this.uniformChunks.length - 1];
     if (!chunk || chunk.used + size > UNIFORM_CHUNK) {
       chunk = {
-        buffer: this.device.createBuffer({ size: UNIFORM_CHUNK, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }),
+        buffer: this.allocator.create({ size: UNIFORM_CHUNK, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }, 'uniforms'),
         data: new Uint8Array(UNIFORM_CHUNK),
         used: 0,
       };
@@ -285,6 +285,11 @@ export class Gpu {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatchCount++;
+    const fault = this.faults.dispatched();
+    if (fault) {
+      this.failure.set(deviceLost(`destroyed by the test hook, ${describeGpuFault(fault)}`));
+      this.device.destroy();
+    }
     if (++this.dispatches >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
   }
 
@@ -305,19 +310,27 @@ export class Gpu {
     timed?.();
   }
 
-  /** Waits until the GPU has finished all submitted work, then reports any GPU error. */
+  /** Waits until the GPU has finished all submitted work, then reports any GPU error (a failed allocation included). */
   async sync(): Promise<void> {
     this.check();
     this.flush();
-    await this.whileAlive(this.device.queue.onSubmittedWorkDone());
+    await this.whileAlive(Promise.all([this.device.queue.onSubmittedWorkDone(), this.allocator.settled()]));
     this.check();
   }
 
   private async whileAlive<T>(promise: Promise<T>): Promise<T> {
     const lost = this.device.lost.then(() => {
-      throw this.failure ?? new GpuDeviceLostError('The GPU device was lost.');
+      throw this.failure.error ?? new GpuDeviceLostError('The GPU device was lost.');
     });
-    return Promise.race([promise, lost]);
+    try {
+      return await Promise.race([promise, lost]);
+    } catch (error) {
+      // A mapping aborted by a loss, or of a buffer whose allocation failed, can reject before
+      // device.lost or the allocation's scope settles: wait briefly for the failure that explains it.
+      const explained = this.allocator.settled().then(() => (this.failure.error ? undefined : this.device.lost));
+      if (!this.failure.error) await Promise.race([explained, new Promise((r) => setTimeout(r, 1000))]);
+      throw this.failure.error ?? error;
+    }
   }
 
   /** Reads `count` 4-byte elements starting at element `offset`; the only way data leaves the GPU. */
@@ -326,12 +339,12 @@ export class Gpu {
     const buffer = src instanceof GpuTensor ? src.buffer : src;
     const elements = count ?? (src instanceof GpuTensor ? src.size : buffer.size / 4);
     const bytes = roundUp(elements * 4, 4);
-    const staging = this.device.createBuffer({ size: Math.max(bytes, 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staging = this.allocator.create({ size: Math.max(bytes, 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }, 'a readback');
     if (bytes > 0) this.copy(buffer, staging, bytes, offset * 4, 0);
     this.flush();
     this.readbackCount++;
     try {
-      await this.whileAlive(staging.mapAsync(GPUMapMode.READ));
+      await this.whileAlive(Promise.all([staging.mapAsync(GPUMapMode.READ), this.allocator.settled()]));
       this.check();
       return staging.getMappedRange(0, bytes).slice(0);
     } finally {

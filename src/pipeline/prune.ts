@@ -51,6 +51,12 @@ export interface PruneModelOptions {
   onEvent?: (layerId: string, event: SolverEvent) => void;
   onLayer?: (outcome: LayerOutcome) => void;
   onProgress?: (progress: PruneProgress) => void;
+  /**
+   * Layers already pruned with these settings and calibration (a run resumed after a lost device),
+   * and where this run adds its own as each finishes: they are installed before the walk and
+   * skipped in it, and a caller whose run fails still holds every finished layer.
+   */
+  done?: { weights: Map<string, Float32Array>; report: LayerOutcome[] };
 }
 
 /** A layer's problem: its current weight (as pruned so far) and the gram of its inputs over `rows` calibration rows. */
@@ -61,17 +67,24 @@ async function layerProblem(model: OpenedModel, runner: ModelRunner, layer: Line
 
 export async function pruneModel(gpu: Gpu, model: OpenedModel, o: PruneModelOptions): Promise<PrunedModel> {
   const started = performance.now();
-  const weights = new Map<string, Float32Array>();
-  const report: LayerOutcome[] = [];
+  const weights = o.done?.weights ?? new Map<string, Float32Array>();
+  const report = o.done?.report ?? [];
   const layerCount = model.arch.blocks.reduce((a, b) => a + b.linears.length, 0);
-  let layerIndex = 0;
+  let layerIndex = report.length;
+  // Layers are pruned in order, so the finished ones are a prefix: resume in the first unfinished block.
+  const startBlock = model.arch.blocks.find((b) => b.linears.some((l) => !weights.has(l.weight)))?.index ?? model.arch.blocks.length;
   await walkBlocks(gpu, model, {
     windows: o.windows,
     seqlen: o.seqlen,
     control: o.control,
+    startBlock,
+    setup: (runner) => {
+      for (const r of report) runner.setLinear(r.block, r.name, weights.get(`${r.id}.weight`)!);
+    },
     onBlock: async ({ runner, block, grams, checkpoint }) => {
       for (const group of block.groups) {
-        const layers = group.map((name) => linearLayer(block, block.linears.find((l) => l.name === name)!));
+        const layers = group.map((name) => linearLayer(block, block.linears.find((l) => l.name === name)!)).filter((l) => !weights.has(l.spec.weight));
+        if (!layers.length) continue;
         const site = layers[0].spec.site;
         await checkpoint();
         const gram = (await grams([site])).get(site)!;

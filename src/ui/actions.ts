@@ -14,6 +14,9 @@ import { calibrationSettings, pruneSettings, settingsToQuery, structuredSettings
 import { shortLayer } from './format';
 import { METHODS, methodLabel } from '../shared/methods';
 
+/** Failures that leave the device unusable: the engine keeps a whole-model run's finished layers and continues them next time. */
+const GPU_FAILURES = new Set(['GpuDeviceLostError', 'GpuOutOfMemoryError', 'GpuValidationError']);
+
 const LOAD_ERRORS = new Set(['ModelFolderError', 'SafetensorsError', 'ConfigError', 'CheckpointError', 'TokenizerError', 'SyntaxError', 'RangeError']);
 
 /** A failure as a banner: a title that says what kind of problem it is, and the engine's message. */
@@ -76,7 +79,7 @@ function handleEvent(kind: JobKind, event: EngineEvent): void {
 }
 
 /** Runs one GPU job: one at a time, events routed, errors bannered. Resolves to null on failure. */
-async function runJob<T extends Request>(kind: JobKind, label: string, request: T): Promise<ResultOf[T['type']] | null> {
+async function runJob<T extends Request>(kind: JobKind, label: string, request: T, onFailure?: (name: string) => void): Promise<ResultOf[T['type']] | null> {
   const session = useSession.getState();
   if (session.job) {
     session.addBanner('info', 'Busy', `${session.job.label} is still running; wait for it or cancel it.`);
@@ -87,6 +90,7 @@ async function runJob<T extends Request>(kind: JobKind, label: string, request: 
     return await engine().request(request, (event) => handleEvent(kind, event));
   } catch (error) {
     reportError(error, 'run');
+    onFailure?.(error instanceof EngineError ? error.kind : 'Error');
     return null;
   } finally {
     live.flushNow();
@@ -225,16 +229,19 @@ export async function pruneWholeModel(): Promise<void> {
   if (s.method === 'spap') return pruneStructured();
   useResults.getState().resetPartial();
   useSession.getState().setTab('live');
-  const run = await runJob('pruneModel', `Pruning the whole model with ${methodLabel(s.method)}`, {
-    type: 'pruneModel',
-    settings: pruneSettings(s, s.method),
-    calibration: calibrationSettings(s),
-  });
+  let stoppedByGpu = false;
+  const run = await runJob(
+    'pruneModel',
+    `Pruning the whole model with ${methodLabel(s.method)}`,
+    { type: 'pruneModel', settings: pruneSettings(s, s.method), calibration: calibrationSettings(s) },
+    (name) => (stoppedByGpu = GPU_FAILURES.has(name)),
+  );
   if (run) {
     useResults.getState().setModelRun(run);
     // A new pruned model invalidates prepared downloads and the previous evaluation.
     useDownloads.getState().setModelFiles([]);
-  } else {
+  } else if (!stoppedByGpu) {
+    // A stopped run's finished layers stay shown: the engine continues after them when run again.
     useResults.getState().resetPartial();
   }
 }

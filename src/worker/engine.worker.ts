@@ -11,6 +11,7 @@ import type { Emit } from '../engine/types';
 import { openGpu } from '../gpu/device';
 import { openKv } from '../shared/kv';
 import type { Request, Response, ResultOf } from './protocol';
+import { handleTestRequest, isTestRequest, type ArmGpuFault } from './testHooks';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -51,11 +52,10 @@ function transferables(value: unknown): Transferable[] {
   return files.flatMap((f) => (f && typeof f === 'object' && 'bytes' in f && f.bytes instanceof Uint8Array ? [f.bytes.buffer as ArrayBuffer] : []));
 }
 
-async function handle(id: number, request: Request): Promise<void> {
+async function handle(id: number, request: Request | ArmGpuFault): Promise<void> {
   const emit: Emit = (event) => post({ id, kind: 'event', event });
   try {
-    const handler = handlers[request.type] as (req: Request, emit: Emit) => unknown;
-    const value = await handler(request, emit);
+    const value = isTestRequest(request) ? await handleTestRequest(session, request) : await (handlers[request.type] as (req: Request, emit: Emit) => unknown)(request, emit);
     post({ id, kind: 'result', value }, transferables(value));
   } catch (error) {
     const e = error instanceof Error ? error : new Error(String(error));
@@ -63,6 +63,6 @@ async function handle(id: number, request: Request): Promise<void> {
   }
 }
 
-self.onmessage = (message: MessageEvent<{ id: number; request: Request }>) => {
+self.onmessage = (message: MessageEvent<{ id: number; request: Request | ArmGpuFault }>) => {
   void handle(message.data.id, message.data.request);
 };

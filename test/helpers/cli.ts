@@ -16,9 +16,9 @@ export interface Run {
  * Runs the real `prune-studio` executable; a hang fails the test instead of stalling the suite.
  * SwiftShader is named explicitly so that stderr carries no Vulkan driver-probe noise.
  */
-export function cli(args: string[], timeoutMs = 60_000, onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
+export function cli(args: string[], timeoutMs = 60_000, onStderr?: (text: string, child: ReturnType<typeof spawn>) => void, baseEnv: NodeJS.ProcessEnv = process.env): Promise<Run> {
   return new Promise((resolvePromise, reject) => {
-    const env = { ...process.env };
+    const env = { ...baseEnv };
     if (!env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER)) env.VK_ICD_FILENAMES = SWIFTSHADER;
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

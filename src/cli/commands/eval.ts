@@ -13,6 +13,7 @@ import { openModel, type ModelFolder, type OpenedModel } from '../../model/loade
 import { nodeFolder } from '../../model/nodeFolder';
 import type { TextTokenizer } from '../../model/tokenizer';
 import type { Gpu } from '../../gpu/runtime';
+import { onDevice } from './device';
 import type { CliContext, Command } from './types';
 
 // ------------------------------------------------------------------ helpers shared with `prune`
@@ -111,12 +112,11 @@ export async function openModelArg(dir: string): Promise<OpenedModel> {
   }
 }
 
-/** The longest window the model can run: its configured context, learned position table and sliding window. */
+/** The longest window the model can run: its configured context and learned position table (sliding windows are masked, not a limit). */
 export function modelContext(model: OpenedModel): number {
   const { config, arch } = model;
   let max = config.maxPositions;
   if (arch.positions) max = Math.min(max, (arch.tensors.get(arch.positions)?.[0] ?? Infinity) - config.positionOffset);
-  if (config.slidingWindow !== null) max = Math.min(max, config.slidingWindow);
   return max;
 }
 
@@ -213,37 +213,37 @@ export const evalCommand: Command = {
       const total = Math.min(Math.floor(ids.length / seqlen), maxWindows ?? Infinity);
       if (!quiet) ctx.stderr(`eval: ${dir} on ${textPath}: ${ids.length} tokens, ${total} window${total === 1 ? '' : 's'} of ${seqlen}\n`);
 
-      const [{ openNodeGpu }, { ModelRunner }, { perplexityOfTokens }] = await Promise.all([
-        import('../../gpu/node'),
-        import('../../model/forward'),
-        import('../../model/perplexity'),
-      ]);
-      const gpu = await openNodeGpu();
-      const device = deviceName(gpu);
-      if (!quiet) ctx.stderr(`  device: ${device}\n`);
+      const [{ ModelRunner }, { perplexityOfTokens }] = await Promise.all([import('../../model/forward'), import('../../model/perplexity')]);
+      let device = '';
       const started = performance.now();
-      let result;
-      try {
-        const runner = new ModelRunner(gpu, model.arch, model.weights, { maxResidentBlocks: residentBlocks(model) });
-        let last = 0;
-        try {
-          result = await perplexityOfTokens(runner, ids, {
-            seqlen,
-            maxWindows,
-            control: cancelOnly(ctx.signal),
-            onProgress: (done, all, ppl) => {
-              const now = performance.now();
-              if (quiet || (now - last < 1000 && done < all)) return;
-              last = now;
-              ctx.stderr(`  window ${done} of ${all}, running perplexity ${ppl.toFixed(4)}, ${seconds(now - started)}\n`);
-            },
-          });
-        } finally {
-          runner.dispose();
-        }
-      } finally {
-        gpu.destroy();
-      }
+      // A lost device is reopened and the evaluation runs again (it keeps nothing between windows worth resuming).
+      const result = await onDevice(ctx, {
+        command: 'eval',
+        onOpen: (gpu) => {
+          device = deviceName(gpu);
+          if (!quiet) ctx.stderr(`  device: ${device}\n`);
+        },
+        resumeNote: () => 'evaluating again from the first window',
+        run: async (gpu) => {
+          const runner = new ModelRunner(gpu, model.arch, model.weights, { maxResidentBlocks: residentBlocks(model) });
+          let last = 0;
+          try {
+            return await perplexityOfTokens(runner, ids, {
+              seqlen,
+              maxWindows,
+              control: cancelOnly(ctx.signal),
+              onProgress: (done, all, ppl) => {
+                const now = performance.now();
+                if (quiet || (now - last < 1000 && done < all)) return;
+                last = now;
+                ctx.stderr(`  window ${done} of ${all}, running perplexity ${ppl.toFixed(4)}, ${seconds(now - started)}\n`);
+              },
+            });
+          } finally {
+            runner.dispose();
+          }
+        },
+      });
       const report: EvalReport = {
         model: dir,
         text: textPath,

@@ -14,6 +14,7 @@ import type { PrunedModel } from '../../pipeline/prune';
 import { CHANNEL_SELECTIONS, METHODS, type Method } from '../../shared/methods';
 import { describePattern, keptCount, patternLabel, targetSparsity, type Pattern } from '../../shared/pattern';
 import { checkSeqlen, deviceName, modelContext, openModelArg, parseCount, readTextArg, requireString, requireTokenizer, seconds } from './eval';
+import { onDevice } from './device';
 import { prepareOutDir, removeCreated, writeFolder } from './outputFolder';
 import { pruneTable, summarizeLayers, type PruneReport } from './pruneReport';
 import { parseChannelOptions, runStructured } from './pruneStructured';
@@ -97,11 +98,10 @@ export const prune: Command = {
       if (ids.length < seqlen) {
         throw new InputError(`${calibPath} has ${ids.length} tokens, fewer than one calibration window of ${seqlen}; use a longer text or a smaller --seqlen`);
       }
-      const [{ sampleWindows }, { pruneModel }, { exportPrunedModel }, { openNodeGpu }] = await Promise.all([
+      const [{ sampleWindows }, { pruneModel }, { exportPrunedModel }] = await Promise.all([
         import('../../pipeline/calibration'),
         import('../../pipeline/prune'),
         import('../../pipeline/export'),
-        import('../../gpu/node'),
       ]);
       const windows = sampleWindows(ids, { nsamples, seqlen, seed });
       if (channels) {
@@ -119,26 +119,33 @@ export const prune: Command = {
 
       let pruned: PrunedModel;
       let files: { name: string; bytes: Uint8Array }[];
-      let device: string;
+      let device = '';
+      // Finished layers live here, outside the device: a run on a reopened device continues after them.
+      const done = { weights: new Map<string, Float32Array>(), report: [] as PrunedModel['report'] };
+      const layerCount = model.arch.blocks.reduce((a, b) => a + b.linears.length, 0);
       try {
-        const gpu = await openNodeGpu();
-        device = deviceName(gpu);
-        if (!quiet) ctx.stderr(`  device: ${device}\n`);
         const started = performance.now();
-        try {
-          pruned = await pruneModel(gpu, model, {
-            method,
-            pattern,
-            windows,
-            seqlen,
-            control: cancelOnly(ctx.signal),
-            onProgress: (p) => {
-              if (!quiet) ctx.stderr(`layer ${p.layerIndex + 1} of ${p.layerCount} ${p.layer} ${method} ${seconds(performance.now() - started)}\n`);
-            },
-          });
-        } finally {
-          gpu.destroy();
-        }
+        pruned = await onDevice(ctx, {
+          command: 'prune',
+          onOpen: (gpu) => {
+            device = deviceName(gpu);
+            if (!quiet) ctx.stderr(`  device: ${device}\n`);
+          },
+          resumeNote: () => `continuing after ${done.report.length} of ${layerCount} finished layers`,
+          run: (gpu) =>
+            pruneModel(gpu, model, {
+              method,
+              pattern,
+              windows,
+              seqlen,
+              done,
+              control: cancelOnly(ctx.signal),
+              onProgress: (p) => {
+                if (!quiet) ctx.stderr(`layer ${p.layerIndex + 1} of ${p.layerCount} ${p.layer} ${method} ${seconds(performance.now() - started)}\n`);
+              },
+            }),
+        });
+        pruned.ms = performance.now() - started;
         files = await exportPrunedModel(model, pruned);
         // Ctrl-C after the last layer: still nothing written.
         if (ctx.signal.aborted) throw new CancelledError();

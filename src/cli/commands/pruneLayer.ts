@@ -18,6 +18,7 @@ import type { SolveResult } from '../../solvers/types';
 import { readLayerProblem } from '../../formats/layerProblem';
 import { openFileSource } from '../../formats/nodeFile';
 import { writeSafetensors } from '../../formats/safetensors';
+import { onDevice } from './device';
 import type { CliContext, Command } from './types';
 
 /**
@@ -152,19 +153,19 @@ export const pruneLayer: Command = {
     }
     if (out) await checkWritable(out);
 
-    const [{ openNodeGpu }, { solveLayer }] = await Promise.all([import('../../gpu/node'), import('../../solvers/index')]);
+    const { solveLayer } = await import('../../solvers/index');
     if (!quiet) ctx.stderr(`prune-layer: ${file} (${problem.m}×${problem.n}), ${method}, ${describePattern(pattern)}\n`);
-    const gpu = await openNodeGpu();
-    let result: SolveResult;
-    let device: string;
-    try {
-      const a = gpu.adapter;
-      device = [a.vendor, a.architecture].filter(Boolean).join(' ') || a.description || 'WebGPU';
-      if (!quiet) ctx.stderr(`  device: ${device}\n`);
-      result = await solveLayer(gpu, problem, method, pattern, { onEvent: progress(ctx, quiet), control: cancelOnly(ctx.signal) });
-    } finally {
-      gpu.destroy();
-    }
+    let device = '';
+    const result: SolveResult = await onDevice(ctx, {
+      command: 'prune-layer',
+      onOpen: (gpu) => {
+        const a = gpu.adapter;
+        device = [a.vendor, a.architecture].filter(Boolean).join(' ') || a.description || 'WebGPU';
+        if (!quiet) ctx.stderr(`  device: ${device}\n`);
+      },
+      resumeNote: () => 'solving the layer again',
+      run: (gpu) => solveLayer(gpu, problem, method, pattern, { onEvent: progress(ctx, quiet), control: cancelOnly(ctx.signal) }),
+    });
 
     const r = report(file, problem, method, pattern, result, device, out);
     if (out) {

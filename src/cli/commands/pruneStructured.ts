@@ -11,6 +11,7 @@ import type { OpenedModel } from '../../model/loader';
 import type { StructuredModel } from '../../pipeline/structured';
 import type { ChannelSelection } from '../../shared/methods';
 import { deviceName, seconds } from './eval';
+import { onDevice } from './device';
 import { prepareOutDir, removeCreated, writeFolder } from './outputFolder';
 import type { CliContext } from './types';
 
@@ -62,36 +63,33 @@ export async function runStructured(
   const before = model.config.intermediate;
   const remove = Math.round(o.fraction * before);
   if (remove >= before) throw new InputError(`--sparsity ${o.fraction} would remove all ${before} MLP channels of ${o.dir}`);
-  const [{ pruneMlpChannels, structuredEdits }, { exportModel }, { openNodeGpu }] = await Promise.all([
-    import('../../pipeline/structured'),
-    import('../../pipeline/export'),
-    import('../../gpu/node'),
-  ]);
+  const [{ pruneMlpChannels, structuredEdits }, { exportModel }] = await Promise.all([import('../../pipeline/structured'), import('../../pipeline/export')]);
   const created = await prepareOutDir(o.out, o.dir);
   if (!o.quiet) {
     ctx.stderr(`prune: ${o.dir}, spap (${o.selection}), removing ${remove} of ${before} MLP channels per block; ${o.nsamples} windows of ${o.seqlen} tokens from ${o.calibPath}\n`);
   }
   let result: StructuredModel;
   let files: { name: string; bytes: Uint8Array }[];
-  let device: string;
+  let device = '';
   try {
-    const gpu = await openNodeGpu();
-    device = deviceName(gpu);
     const started = performance.now();
-    try {
-      result = await pruneMlpChannels(gpu, model, {
-        selection: o.selection,
-        fraction: o.fraction,
-        windows: o.windows,
-        seqlen: o.seqlen,
-        control: cancelOnly(ctx.signal),
-        onProgress: (p) => {
-          if (!o.quiet) ctx.stderr(`block ${p.block + 1} of ${p.blocks} ${p.layer} spap ${seconds(performance.now() - started)}\n`);
-        },
-      });
-    } finally {
-      gpu.destroy();
-    }
+    // A lost device is reopened and the channel selection starts again from the first block.
+    result = await onDevice(ctx, {
+      command: 'prune',
+      onOpen: (gpu) => (device = deviceName(gpu)),
+      resumeNote: () => 'selecting the channels again from the first block',
+      run: (gpu) =>
+        pruneMlpChannels(gpu, model, {
+          selection: o.selection,
+          fraction: o.fraction,
+          windows: o.windows,
+          seqlen: o.seqlen,
+          control: cancelOnly(ctx.signal),
+          onProgress: (p) => {
+            if (!o.quiet) ctx.stderr(`block ${p.block + 1} of ${p.blocks} ${p.layer} spap ${seconds(performance.now() - started)}\n`);
+          },
+        }),
+    });
     files = await exportModel(model, structuredEdits(result));
     if (ctx.signal.aborted) throw new CancelledError();
     await writeFolder(o.out, files);

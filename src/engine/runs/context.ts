@@ -7,6 +7,7 @@ import type { JobControl } from '../jobControl';
 import type { LoadedModel } from '../loadedModel';
 import type { SessionResults } from '../results';
 import type { Emit, EngineEvent } from '../types';
+import type { UnfinishedRun } from './resume';
 
 export interface RunContext {
   gpu: Gpu;
@@ -16,6 +17,8 @@ export interface RunContext {
   emit: Emit;
   calibration: CalibrationCache;
   results: SessionResults;
+  /** The whole-model run a GPU failure stopped, to continue. */
+  unfinished: UnfinishedRun;
   /** Milliseconds since the run started. */
   elapsed(): number;
 }

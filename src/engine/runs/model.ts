@@ -5,27 +5,48 @@
 import { pruneModel } from '../../pipeline/prune';
 import { pruneMlpChannels } from '../../pipeline/structured';
 import { calibrationRecord } from '../calibrationCache';
+import { deviceUnusable } from '../gpuLifecycle';
 import type { CalibrationSettings, ModelRunSummary, PruneSettings, StructuredRunSummary, StructuredSettings } from '../types';
 import { progress, solverEvents, type RunContext } from './context';
+import { UnfinishedRun, withResumeNote } from './resume';
 
+/**
+ * The sequential sparse run. When a lost or exhausted GPU stops it, its finished layers are kept
+ * (resume.ts), and the same run asked for again continues after them on the fresh device.
+ */
 export async function pruneWholeModel(ctx: RunContext, settings: PruneSettings, cal: CalibrationSettings): Promise<ModelRunSummary> {
   const { method, pattern } = settings;
+  const key = UnfinishedRun.key(settings, cal);
+  const done = ctx.unfinished.take(key);
+  // The resumed layers are shown again, as if this run had just finished them.
+  for (const outcome of done.report) ctx.emit({ type: 'layerDone', result: outcome });
   progress(ctx, { stage: 'calibrating' });
-  const windows = await ctx.calibration.windows(ctx.loaded, cal);
-  const result = await pruneModel(ctx.gpu, ctx.loaded.model, {
-    method,
-    pattern,
-    alps: settings.alps,
-    windows,
-    seqlen: cal.seqlen,
-    control: ctx.job,
-    onProgress: (p) => {
-      progress(ctx, { stage: 'solving', layer: p.layer, method, layerIndex: p.layerIndex, layerCount: p.layerCount });
-      ctx.emit({ type: 'start', layer: p.layer, method, run: 'model' });
-    },
-    onEvent: (layer, event) => solverEvents(ctx.emit, layer, method)(event),
-    onLayer: (outcome) => ctx.emit({ type: 'layerDone', result: outcome }),
-  });
+  const started = performance.now();
+  let result;
+  try {
+    const windows = await ctx.calibration.windows(ctx.loaded, cal);
+    result = await pruneModel(ctx.gpu, ctx.loaded.model, {
+      method,
+      pattern,
+      alps: settings.alps,
+      windows,
+      seqlen: cal.seqlen,
+      control: ctx.job,
+      done,
+      onProgress: (p) => {
+        progress(ctx, { stage: 'solving', layer: p.layer, method, layerIndex: p.layerIndex, layerCount: p.layerCount });
+        ctx.emit({ type: 'start', layer: p.layer, method, run: 'model' });
+      },
+      onEvent: (layer, event) => solverEvents(ctx.emit, layer, method)(event),
+      onLayer: (outcome) => ctx.emit({ type: 'layerDone', result: outcome }),
+    });
+  } catch (error) {
+    if (!deviceUnusable(error) || ctx.job.cancelled || !done.report.length) throw error;
+    ctx.unfinished.keep(key, { ...done, ms: done.ms + performance.now() - started });
+    const total = ctx.loaded.specs.size;
+    throw withResumeNote(error as Error, done.report.length, total, done.report[done.report.length - 1].id);
+  }
+  result.ms += done.ms;
   ctx.results.setPruned({ model: result, settings });
   return { report: result.report, settings, calibration: calibrationRecord(cal), ms: result.ms };
 }

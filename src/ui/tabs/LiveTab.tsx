@@ -26,16 +26,23 @@ export function LiveTab() {
   const select = useResults((s) => s.select);
   const running = job?.kind === 'pruneModel';
   const runningStructured = job?.kind === 'pruneStructured';
-  const modelResults = running ? partial : (modelRun?.report ?? []);
+  // A run a lost or exhausted GPU stopped: its finished layers, until it is run again.
+  const stopped = !running && partial.length > 0;
+  const modelResults = running || stopped ? partial : (modelRun?.report ?? []);
   const blockResults = runningStructured ? blocksPartial : (structuredRun?.report ?? []);
 
   const sparsePanel =
-    running || modelRun ? (
+    running || stopped || modelRun ? (
       <section className="panel" key="sparse">
+        {stopped ? (
+          <p className="muted" data-testid="stopped-run">
+            The whole-model run stopped after {partial.length} of {model?.linears.length ?? partial.length} layers. Its finished layers are kept: prune the whole model again with the same settings to continue from there.
+          </p>
+        ) : null}
         <LayerErrorChart
           results={modelResults}
           total={model?.linears.length ?? modelResults.length}
-          title={running ? 'Whole-model run: relative error per layer, so far' : `Last whole-model run (${methodLabel(modelRun!.settings.method)}, ${modelRun!.report[0]?.pattern ?? ''})`}
+          title={running || stopped ? 'Whole-model run: relative error per layer, so far' : `Last whole-model run (${methodLabel(modelRun!.settings.method)}, ${modelRun!.report[0]?.pattern ?? ''})`}
           onSelect={(r) => {
             select({ layer: r.id, method: r.method, run: r.run });
             setTab('layers');
