@@ -3,6 +3,7 @@
  * input checkpoint (pruned weights rounded back to the original dtype, pruned entries exactly
  * zero), config.json and the tokenizer files copied, and the pruning report as JSON.
  */
+import { patchJsonText } from '../formats/jsonText';
 import { writeSafetensors, type TensorToWrite, type WritableDType } from '../formats/safetensors';
 import type { LinearSpec } from '../model/architectures';
 import type { OpenedModel } from '../model/loader';
@@ -80,7 +81,9 @@ export async function exportModel(model: OpenedModel, edits: ModelEdits): Promis
   for (const name of COPIED) {
     if (!present.has(name)) continue;
     let text = await folder.text(name);
-    if (name === 'config.json' && edits.configPatch) text = JSON.stringify({ ...JSON.parse(text), ...edits.configPatch }, null, 2) + '\n';
+    // Patched in place: the rest of config.json keeps its exact text (e.g. `3.0`, which typed
+    // configs in transformers require to stay a float).
+    if (name === 'config.json' && edits.configPatch) text = patchJsonText(text, edits.configPatch);
     files.push({ name, bytes: encoder.encode(text) });
   }
   files.push({ name: 'prune_report.json', bytes: encoder.encode(JSON.stringify(edits.report, null, 2)) });
