@@ -6,6 +6,9 @@ export function fusedParts(l: Pick<LinearSummary, 'parts'>): string | null {
   return l.parts ? l.parts.map((p) => `${p.name} ${p.rows}`).join(' | ') : null;
 }
 
+/** A mark stays on one line beside the name rather than breaking inside "q 2048 | k 512". */
+const NO_WRAP = { whiteSpace: 'nowrap' } as const;
+
 /** Marks of one linear: its fused parts (one stored matrix, pruned as one) and its block's sliding window. */
 export function LinearMarks({ linear }: { linear: Pick<LinearSummary, 'parts' | 'slidingWindow'> | undefined }) {
   if (!linear) return null;
@@ -13,15 +16,15 @@ export function LinearMarks({ linear }: { linear: Pick<LinearSummary, 'parts' | 
   return (
     <>
       {parts ? (
-        <span className="muted small" data-testid="fused-parts" title="One stored matrix with these rows, pruned as one layer (its parts read the same input).">
+        <span className="muted small" style={NO_WRAP} data-testid="fused-parts" title="One stored matrix with these rows, pruned as one layer (its parts read the same input).">
           {' '}
           fused: {parts}
         </span>
       ) : null}
       {linear.slidingWindow !== null ? (
-        <span className="muted small" data-testid="sliding-window" title="This block attends only to the last tokens of its window (a sliding-window layer).">
+        <span className="muted small" style={NO_WRAP} data-testid="sliding-window" title="This block attends only to the last tokens of its window (a sliding-window layer).">
           {' '}
-          sliding window {linear.slidingWindow}
+          sliding window: {linear.slidingWindow.toLocaleString()} tokens
         </span>
       ) : null}
     </>
