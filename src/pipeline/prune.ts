@@ -57,6 +57,8 @@ export interface PruneModelOptions {
    * skipped in it, and a caller whose run fails still holds every finished layer.
    */
   done?: { weights: Map<string, Float32Array>; report: LayerOutcome[] };
+  /** After each block whose layers this run finished (e.g. to checkpoint it to disk before the next). */
+  onBlockDone?: (block: number) => void | Promise<void>;
 }
 
 /** A layer's problem: its current weight (as pruned so far) and the gram of its inputs over `rows` calibration rows. */
@@ -104,6 +106,7 @@ export async function pruneModel(gpu: Gpu, model: OpenedModel, o: PruneModelOpti
         }
       }
     },
+    onBlockDone: o.onBlockDone && (({ block }) => o.onBlockDone!(block.index)),
   });
   return { method: o.method, pattern: describePattern(o.pattern), weights, report, ms: performance.now() - started };
 }

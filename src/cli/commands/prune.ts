@@ -16,6 +16,8 @@ import { describePattern, keptCount, patternLabel, targetSparsity, type Pattern 
 import { checkSeqlen, deviceName, modelContext, openModelArg, parseCount, readTextArg, requireString, requireTokenizer, seconds } from './eval';
 import { onDevice } from './device';
 import { prepareOutDir, removeCreated, writeFolder } from './outputFolder';
+import { ModelProgress } from './pruneProgress';
+import { MANIFEST, openCheckpoint, type DiskCheckpoint } from './resume';
 import { pruneTable, summarizeLayers, type PruneReport } from './pruneReport';
 import { parseChannelOptions, runStructured } from './pruneStructured';
 import type { CliContext, Command } from './types';
@@ -50,6 +52,7 @@ export const prune: Command = {
     seqlen: { type: 'string', value: '<n>', description: 'tokens per calibration window (default min(256, the model context))' },
     seed: { type: 'string', value: '<n>', description: 'seed of the window sampling (default 0)' },
     out: { type: 'string', short: 'o', value: '<dir>', description: 'folder to write the pruned model to (required; created)' },
+    resume: { type: 'string', value: '<dir>', description: 'checkpoint folder (created): finished blocks are saved there; run again, continues after them' },
     json: { type: 'boolean', description: 'print the result as one JSON object on the last line of stdout' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress on stderr' },
     help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -65,8 +68,17 @@ export const prune: Command = {
     '(rows of gate/up, columns of down), refits down on the kept ones, and writes a smaller checkpoint',
     'with config.json\'s intermediate_size (n_inner, ffn_dim) updated.',
     '',
+    'Resuming (unstructured methods): with --resume <dir>, each finished block\'s pruned weights (F32,',
+    `block-NNNN.safetensors) and ${MANIFEST} (the model's fingerprint, method, pattern, method options,`,
+    'calibration) are written to <dir>, each through a temporary name and a rename. Killed or',
+    'interrupted, the same command run again continues after the last finished block and writes the',
+    'weights an uninterrupted run writes. A checkpoint of other arguments or another model, or with a',
+    'damaged file, is refused and left as it is: run the command it was made with, or delete the folder',
+    'to start over. The checkpoint is removed once the pruned model is written.',
+    '',
     'Example:',
     '  prune-studio prune stories260K/ --calib tinystories-val.txt --method alps --sparsity 0.7 --out stories260K-alps70/',
+    '  prune-studio prune stories260K/ --calib tinystories-val.txt --method alps --sparsity 0.7 --out stories260K-alps70/ --resume ck/',
   ].join('\n'),
 
   async run(args: ParsedArgs, ctx: CliContext): Promise<number> {
@@ -84,6 +96,8 @@ export const prune: Command = {
     const seqlenOption = options.seqlen === undefined ? undefined : parseCount(options.seqlen, 'seqlen', undefined, 2);
     const seed = parseCount(options.seed, 'seed', 0, 0);
     const quiet = options.quiet === true;
+    const resumeDir = options.resume === undefined ? undefined : requireString(options.resume, 'resume', '<dir> (the checkpoint folder)');
+    if (structured && resumeDir !== undefined) throw new UsageError('--resume works with the unstructured methods (alps, sparsegpt, wanda, magnitude); a spap run starts over');
 
     // Every check that needs no GPU comes first, so bad input fails fast and with one line.
     const model = await openModelArg(dir);
@@ -98,10 +112,11 @@ export const prune: Command = {
       if (ids.length < seqlen) {
         throw new InputError(`${calibPath} has ${ids.length} tokens, fewer than one calibration window of ${seqlen}; use a longer text or a smaller --seqlen`);
       }
-      const [{ sampleWindows }, { pruneModel }, { exportPrunedModel }] = await Promise.all([
+      const [{ sampleWindows }, { pruneModel }, { exportPrunedModel }, { runIdentity }] = await Promise.all([
         import('../../pipeline/calibration'),
         import('../../pipeline/prune'),
         import('../../pipeline/export'),
+        import('../../pipeline/checkpoint'),
       ]);
       const windows = sampleWindows(ids, { nsamples, seqlen, seed });
       if (channels) {
@@ -110,12 +125,6 @@ export const prune: Command = {
       if (!pattern || method === STRUCTURED_METHOD) throw new Error('unreachable: unstructured run without a pattern');
       // The output folder is checked (and created) before anything is printed or run.
       const created = await prepareOutDir(out, dir);
-      if (!quiet) {
-        ctx.stderr(
-          `prune: ${dir}, ${method}, ${patternLabel(pattern)}; ` +
-            `${nsamples} windows of ${seqlen} tokens from ${calibPath} (${ids.length} tokens)\n`,
-        );
-      }
 
       let pruned: PrunedModel;
       let files: { name: string; bytes: Uint8Array }[];
@@ -123,8 +132,25 @@ export const prune: Command = {
       // Finished layers live here, outside the device: a run on a reopened device continues after them.
       const done = { weights: new Map<string, Float32Array>(), report: [] as PrunedModel['report'] };
       const layerCount = model.arch.blocks.reduce((a, b) => a + b.linears.length, 0);
+      let checkpoint: DiskCheckpoint | null = null;
       try {
+        // The checkpoint is checked before anything is printed: a refusal is the only line.
+        if (resumeDir !== undefined) {
+          const run = await runIdentity(model, { method, pattern, calibration: { text: calibPath, content: text, nsamples, seqlen, seed, windows } });
+          checkpoint = await openCheckpoint(resumeDir, { model, run, done, out, modelDir: dir });
+        }
+        if (!quiet) {
+          ctx.stderr(
+            `prune: ${dir}, ${method}, ${patternLabel(pattern)}; ` +
+              `${nsamples} windows of ${seqlen} tokens from ${calibPath} (${ids.length} tokens)\n`,
+          );
+          if (checkpoint && checkpoint.restored > 0) {
+            ctx.stderr(`  resuming from ${resumeDir}: ${checkpoint.restored} of ${model.arch.blocks.length} blocks finished (${done.report.length} of ${layerCount} layers)\n`);
+          }
+        }
         const started = performance.now();
+        const progress = new ModelProgress(model, done.report, started);
+        const saving = checkpoint;
         pruned = await onDevice(ctx, {
           command: 'prune',
           onOpen: (gpu) => {
@@ -141,8 +167,13 @@ export const prune: Command = {
               done,
               control: cancelOnly(ctx.signal),
               onProgress: (p) => {
+                progress.layerStarted();
                 if (!quiet) ctx.stderr(`layer ${p.layerIndex + 1} of ${p.layerCount} ${p.layer} ${method} ${seconds(performance.now() - started)}\n`);
               },
+              onLayer: (outcome) => {
+                if (!quiet) ctx.stderr(progress.finished(outcome));
+              },
+              onBlockDone: saving ? (index) => saving.saveBlock(index, done) : undefined,
             }),
         });
         pruned.ms = performance.now() - started;
@@ -150,8 +181,11 @@ export const prune: Command = {
         // Ctrl-C after the last layer: still nothing written.
         if (ctx.signal.aborted) throw new CancelledError();
         await writeFolder(out, files);
+        await checkpoint?.remove();
       } catch (error) {
         if (created) await removeCreated(out, created);
+        // Shown even with --quiet: it says how to keep the work.
+        if (checkpoint) ctx.stderr(`prune: ${checkpoint.blocks()} of ${model.arch.blocks.length} blocks are saved in ${checkpoint.dir}; run the same command again to continue after them.\n`);
         throw error;
       }
       const { layers, sparsity } = summarizeLayers(pruned.report);
