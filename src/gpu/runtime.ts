@@ -2,7 +2,7 @@ import { GuardedAllocator } from './alloc';
 import { GpuDeviceLostError, GpuValidationError } from './errors';
 import { DeviceFailure, deviceLost } from './failure';
 import { describeGpuFault, FaultInjector } from './faults';
-import { BufferPool } from './pool';
+import { BufferPool, type PoolStats } from './pool';
 import { PassTimer } from './timing';
 
 export type DType = 'f32' | 'u32' | 'i32';
@@ -141,6 +141,11 @@ export class Gpu {
 
   release(buffer: GPUBuffer): void {
     this.buffers.release(buffer);
+  }
+
+  /** The buffer pool's live and peak bytes (read-only). */
+  get poolStats(): PoolStats {
+    return this.buffers.stats;
   }
 
   /** Frees the pooled (unused) buffers back to the driver. */
