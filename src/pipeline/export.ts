@@ -1,10 +1,14 @@
 /**
  * Writes a pruned model as a Hugging Face folder: the same tensor names, dtypes and shapes as the
  * input checkpoint (pruned weights rounded back to the original dtype, pruned entries exactly
- * zero), config.json and the tokenizer files copied, and the pruning report as JSON.
+ * zero), config.json and the tokenizer files copied, and the pruning report as JSON. The weights
+ * stream: each file is written into a sink tensor by tensor, sharded like the input or at a
+ * maximum shard size.
  */
 import { patchJsonText } from '../formats/jsonText';
-import { writeSafetensors, type TensorToWrite, type WritableDType } from '../formats/safetensors';
+import type { TensorInfo, WritableDType } from '../formats/safetensors';
+import { INDEX_FILE, planShards, shardIndexJson, shardsLike, type PlannedShard } from '../formats/shardPlan';
+import { streamSafetensors, type ByteSink, type LazyTensor } from '../formats/streamWriter';
 import type { LinearSpec } from '../model/architectures';
 import type { OpenedModel } from '../model/loader';
 import type { PrunedModel } from './prune';
@@ -12,6 +16,17 @@ import type { PrunedModel } from './prune';
 export interface ExportedFile {
   name: string;
   bytes: Uint8Array;
+}
+
+/** A file of the export, produced only when written: its bytes go to the sink as they are made. */
+export interface ExportFile {
+  name: string;
+  write(sink: ByteSink): Promise<void>;
+}
+
+export interface ExportOptions {
+  /** Reshard at this many data bytes per shard (as save_pretrained's max_shard_size); otherwise sharded like the input. */
+  maxShardSize?: number;
 }
 
 /** Files copied unchanged from the input folder when present. */
@@ -48,17 +63,26 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
   return t;
 }
 
-/** A replaced tensor in the checkpoint's stored layout (GPT-2's Conv1D stores [in, out]). */
-function stored(model: OpenedModel, name: string, data: Float32Array, shape: readonly number[]): { data: Float32Array; shape: number[] } {
+/** A replaced tensor's shape in the checkpoint's stored layout (GPT-2's Conv1D stores [in, out]). */
+function storedShape(model: OpenedModel, name: string, shape: readonly number[]): number[] {
   const spec = linearSpec(model, name);
-  if (!spec || !spec.conv1d || shape.length !== 2) return { data, shape: [...shape] };
-  return { data: transpose(data, shape[0], shape[1]), shape: [shape[1], shape[0]] };
+  return spec?.conv1d && shape.length === 2 ? [shape[1], shape[0]] : [...shape];
 }
 
-export async function exportModel(model: OpenedModel, edits: ModelEdits): Promise<ExportedFile[]> {
+/** A replaced tensor's values in the stored layout, made when the writer reaches it. */
+function storedData(model: OpenedModel, name: string, data: Float32Array, shape: readonly number[]): Float32Array {
+  const spec = linearSpec(model, name);
+  return spec?.conv1d && shape.length === 2 ? transpose(data, shape[0], shape[1]) : data;
+}
+
+/** The export's files in writing order, nothing read or encoded yet (shards first, the index after them). */
+export async function modelFiles(model: OpenedModel, edits: ModelEdits, options: ExportOptions = {}): Promise<ExportFile[]> {
   const { file: source, folder } = model;
-  const tensors: TensorToWrite[] = [];
-  for (const [name, info] of source.tensors) {
+  const present = new Set(folder.files());
+  // The loader opened the weights through this index and checked it, so its weight_map is sound.
+  const index = present.has(INDEX_FILE) ? (JSON.parse(await folder.text(INDEX_FILE)) as InputIndex) : null;
+  const tensors: LazyTensor[] = [];
+  for (const [name, info] of index ? storedOrder(source.tensors) : source.tensors) {
     if (!WRITABLE.has(info.dtype)) {
       throw new ExportError(`${source.name}: tensor ${name} has dtype ${info.dtype}; only F32, F16 and BF16 checkpoints can be exported.`);
     }
@@ -67,31 +91,110 @@ export async function exportModel(model: OpenedModel, edits: ModelEdits): Promis
     if (replacement) {
       const spec = linearSpec(model, name);
       const shape = edits.shapes?.get(name) ?? (spec ? [spec.out, spec.in] : info.shape);
-      const out = stored(model, name, replacement, shape);
       // Float32 values are rounded to the stored dtype by the writer; a zero stays exactly zero.
-      tensors.push({ name, dtype, shape: out.shape, data: out.data });
+      tensors.push({ name, dtype, shape: storedShape(model, name, shape), data: () => storedData(model, name, replacement, shape) });
     } else {
-      tensors.push({ name, dtype, shape: info.shape, data: await source.readRaw(name) });
+      tensors.push({ name, dtype, shape: info.shape, data: () => source.readRaw(name) });
     }
   }
-  const metadata: Record<string, string> = { ...source.metadata, format: 'pt', pruned_by: 'prune-studio', ...edits.metadata };
-  const files: ExportedFile[] = [{ name: 'model.safetensors', bytes: writeSafetensors(tensors, metadata) }];
-  const present = new Set(folder.files());
+  const metadata: Record<string, string> = { ...fileMetadata(source.metadata, index), format: 'pt', pruned_by: 'prune-studio', ...edits.metadata };
   const encoder = new TextEncoder();
+  const files = weightFiles(shardPlan(tensors, index, options), metadata);
+  const textFile = (name: string, text: () => Promise<string> | string): ExportFile => ({ name, write: async (sink) => sink.write(encoder.encode(await text())) });
   for (const name of COPIED) {
     if (!present.has(name)) continue;
-    let text = await folder.text(name);
     // Patched in place: the rest of config.json keeps its exact text (e.g. `3.0`, which typed
     // configs in transformers require to stay a float).
-    if (name === 'config.json' && edits.configPatch) text = patchJsonText(text, edits.configPatch);
-    files.push({ name, bytes: encoder.encode(text) });
+    const patch = name === 'config.json' ? edits.configPatch : undefined;
+    files.push(textFile(name, async () => (patch ? patchJsonText(await folder.text(name), patch) : folder.text(name))));
   }
-  files.push({ name: 'prune_report.json', bytes: encoder.encode(JSON.stringify(edits.report, null, 2)) });
+  files.push(textFile('prune_report.json', () => JSON.stringify(edits.report, null, 2)));
   return files;
 }
 
-export async function exportPrunedModel(model: OpenedModel, pruned: PrunedModel): Promise<ExportedFile[]> {
-  return exportModel(model, { weights: pruned.weights, metadata: { method: pruned.method, pattern: pruned.pattern }, report: reportJson(pruned) });
+/**
+ * Tensors in the order their files store them: a sharded view lists them in index (alphabetical)
+ * order, and a shard written again keeps its original layout. (A single file keeps the reader's
+ * order, as the export always wrote it.)
+ */
+function storedOrder(tensors: ReadonlyMap<string, TensorInfo>): [string, TensorInfo][] {
+  const entries = [...tensors];
+  const rank = new Map<string, number>();
+  for (const [, info] of entries) if (!rank.has(info.file)) rank.set(info.file, rank.size);
+  return entries.sort(([, a], [, b]) => rank.get(a.file)! - rank.get(b.file)! || a.begin - b.begin);
+}
+
+interface InputIndex {
+  metadata?: Record<string, unknown>;
+  weight_map: Record<string, string>;
+}
+
+/**
+ * The input's safetensors metadata without what the merged view took from its index (total_size,
+ * total_parameters): those describe the old shards, not a file's contents.
+ */
+function fileMetadata(metadata: Record<string, string>, index: InputIndex | null): Record<string, string> {
+  const out = { ...metadata };
+  for (const [key, value] of Object.entries(index?.metadata ?? {})) if (typeof value !== 'string') delete out[key];
+  return out;
+}
+
+/** How the weights are split: like the input's index, at options.maxShardSize, or one model.safetensors. */
+function shardPlan(tensors: LazyTensor[], index: InputIndex | null, options: ExportOptions): { shards: PlannedShard<LazyTensor>[]; indexed: boolean } {
+  if (options.maxShardSize !== undefined) {
+    const shards = planShards(tensors, options.maxShardSize);
+    // As save_pretrained: weights that fit one shard are written as model.safetensors, without an index.
+    if (shards.length > 1) return { shards, indexed: true };
+  } else if (index) {
+    return { shards: shardsLike(tensors, new Map(Object.entries(index.weight_map))), indexed: true };
+  }
+  return { shards: [{ name: 'model.safetensors', tensors }], indexed: false };
+}
+
+/** The weight files, each streamed tensor by tensor, and the index after the shards it names. */
+function weightFiles(plan: { shards: PlannedShard<LazyTensor>[]; indexed: boolean }, metadata: Record<string, string>): ExportFile[] {
+  const files: ExportFile[] = plan.shards.map((shard) => ({
+    name: shard.name,
+    write: async (sink) => {
+      await streamSafetensors(shard.tensors, sink, metadata);
+    },
+  }));
+  if (plan.indexed) {
+    const index = new TextEncoder().encode(shardIndexJson(plan.shards));
+    files.push({ name: INDEX_FILE, write: async (sink) => sink.write(index) });
+  }
+  return files;
+}
+
+/** Every file written into memory (the studio's download); the CLI writes modelFiles straight to disk instead. */
+export async function collectFiles(files: readonly ExportFile[]): Promise<ExportedFile[]> {
+  const out: ExportedFile[] = [];
+  for (const file of files) {
+    const chunks: Uint8Array[] = [];
+    await file.write({ write: (chunk) => void chunks.push(chunk) });
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.byteLength;
+    }
+    out.push({ name: file.name, bytes });
+  }
+  return out;
+}
+
+/** The whole export in memory. */
+export async function exportModel(model: OpenedModel, edits: ModelEdits, options: ExportOptions = {}): Promise<ExportedFile[]> {
+  return collectFiles(await modelFiles(model, edits, options));
+}
+
+/** What a whole-model unstructured run changed, as edits to export. */
+export function prunedEdits(pruned: PrunedModel): ModelEdits {
+  return { weights: pruned.weights, metadata: { method: pruned.method, pattern: pruned.pattern }, report: reportJson(pruned) };
+}
+
+export async function exportPrunedModel(model: OpenedModel, pruned: PrunedModel, options: ExportOptions = {}): Promise<ExportedFile[]> {
+  return exportModel(model, prunedEdits(pruned), options);
 }
 
 export function reportJson(pruned: PrunedModel): object {

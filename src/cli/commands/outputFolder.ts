@@ -2,7 +2,7 @@
  * The output folder of `prune`: checked (and created) before the long run, written file by file
  * through renames, and taken away again when the run fails.
  */
-import { access, mkdir, readdir, realpath, rename, rmdir, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { describeFsError, InputError } from '../errors';
@@ -88,13 +88,42 @@ export async function removeCreated(out: string, created: string): Promise<void>
   }
 }
 
-/** Writes each file (into the folder prepareOutDir made) next to its final name, then renames: a crash never leaves a half-written model.safetensors. */
-export async function writeFolder(out: string, files: { name: string; bytes: Uint8Array }[]): Promise<void> {
+/** A file of the output, written into a sink chunk by chunk (pipeline/export.ts ExportFile). */
+export interface OutputFile {
+  name: string;
+  write(sink: { write(chunk: Uint8Array): Promise<void> }): Promise<void>;
+}
+
+/** Weight files of an earlier run that this one did not write: left behind, an old index would win over a new model.safetensors. */
+const isWeightFile = (name: string): boolean => name.endsWith('.safetensors') || name === 'model.safetensors.index.json';
+
+/**
+ * Streams each file (into the folder prepareOutDir made) to a temporary name next to its final one,
+ * then renames: a crash never leaves a half-written shard, and only one tensor's bytes are in memory
+ * at a time. Weight files of an earlier run into the same folder that this run did not write are removed.
+ */
+export async function writeFolder(out: string, files: readonly OutputFile[]): Promise<void> {
   try {
     for (const f of files) {
       const partial = join(out, `.${f.name}.partial`);
-      await writeFile(partial, f.bytes);
+      const handle = await open(partial, 'w');
+      try {
+        await f.write({
+          write: async (chunk) => {
+            for (let at = 0; at < chunk.byteLength; ) at += (await handle.write(chunk, at, chunk.byteLength - at)).bytesWritten;
+          },
+        });
+      } catch (error) {
+        await handle.close();
+        await rm(partial, { force: true });
+        throw error;
+      }
+      await handle.close();
       await rename(partial, join(out, f.name));
+    }
+    const written = new Set(files.map((f) => f.name));
+    for (const name of await readdir(out)) {
+      if (isWeightFile(name) && !written.has(name)) await rm(join(out, name), { force: true });
     }
   } catch (error) {
     throw describeFsError(error, out, 'write');

@@ -15,11 +15,12 @@ import { CHANNEL_SELECTIONS, METHODS, type Method } from '../../shared/methods';
 import { describePattern, keptCount, patternLabel, targetSparsity, type Pattern } from '../../shared/pattern';
 import { checkSeqlen, deviceName, modelContext, openModelArg, parseCount, readTextArg, requireString, requireTokenizer, seconds } from './eval';
 import { onDevice } from './device';
-import { prepareOutDir, removeCreated, writeFolder } from './outputFolder';
+import { prepareOutDir, removeCreated, writeFolder, type OutputFile } from './outputFolder';
 import { ModelProgress } from './pruneProgress';
 import { MANIFEST, openCheckpoint, type DiskCheckpoint } from './resume';
 import { pruneTable, summarizeLayers, type PruneReport } from './pruneReport';
 import { parseChannelOptions, runStructured } from './pruneStructured';
+import { MAX_SHARD_SIZE_OPTION, parseShardSize } from './shardSize';
 import type { CliContext, Command } from './types';
 
 export type { PruneReport } from './pruneReport';
@@ -52,6 +53,7 @@ export const prune: Command = {
     seqlen: { type: 'string', value: '<n>', description: 'tokens per calibration window (default min(256, the model context))' },
     seed: { type: 'string', value: '<n>', description: 'seed of the window sampling (default 0)' },
     out: { type: 'string', short: 'o', value: '<dir>', description: 'folder to write the pruned model to (required; created)' },
+    'max-shard-size': MAX_SHARD_SIZE_OPTION,
     resume: { type: 'string', value: '<dir>', description: 'checkpoint folder (created): finished blocks are saved there; run again, continues after them' },
     json: { type: 'boolean', description: 'print the result as one JSON object on the last line of stdout' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress on stderr' },
@@ -62,7 +64,9 @@ export const prune: Command = {
     'tokenized --calib text. Blocks are pruned in order; inside a block {q,k,v}, {o}, {gate,up}, {down},',
     'each group seeing the inputs of the block as pruned so far. The output folder holds model.safetensors',
     '(same tensor names, dtypes and shapes), config.json and the tokenizer files, and prune_report.json.',
-    'Exactly one of --sparsity and --pattern is required.',
+    'Exactly one of --sparsity and --pattern is required. The weights are written tensor by tensor',
+    '(never the whole model in memory), sharded like the input (same shard files and index) or, with',
+    '--max-shard-size, as model-00001-of-0000N.safetensors shards and model.safetensors.index.json.',
     '',
     'Structured: --method spap --sparsity <f> removes the fraction f of every block\'s MLP channels',
     '(rows of gate/up, columns of down), refits down on the kept ones, and writes a smaller checkpoint',
@@ -96,6 +100,7 @@ export const prune: Command = {
     const seqlenOption = options.seqlen === undefined ? undefined : parseCount(options.seqlen, 'seqlen', undefined, 2);
     const seed = parseCount(options.seed, 'seed', 0, 0);
     const quiet = options.quiet === true;
+    const maxShardSize = parseShardSize(options['max-shard-size']);
     const resumeDir = options.resume === undefined ? undefined : requireString(options.resume, 'resume', '<dir> (the checkpoint folder)');
     if (structured && resumeDir !== undefined) throw new UsageError('--resume works with the unstructured methods (alps, sparsegpt, wanda, magnitude); a spap run starts over');
 
@@ -112,7 +117,7 @@ export const prune: Command = {
       if (ids.length < seqlen) {
         throw new InputError(`${calibPath} has ${ids.length} tokens, fewer than one calibration window of ${seqlen}; use a longer text or a smaller --seqlen`);
       }
-      const [{ sampleWindows }, { pruneModel }, { exportPrunedModel }, { runIdentity }] = await Promise.all([
+      const [{ sampleWindows }, { pruneModel }, { modelFiles, prunedEdits }, { runIdentity }] = await Promise.all([
         import('../../pipeline/calibration'),
         import('../../pipeline/prune'),
         import('../../pipeline/export'),
@@ -120,14 +125,14 @@ export const prune: Command = {
       ]);
       const windows = sampleWindows(ids, { nsamples, seqlen, seed });
       if (channels) {
-        return await runStructured(ctx, { model, dir, out, calibPath, nsamples, seqlen, seed, windows, quiet, json: options.json === true, ...channels });
+        return await runStructured(ctx, { model, dir, out, calibPath, nsamples, seqlen, seed, windows, quiet, json: options.json === true, maxShardSize, ...channels });
       }
       if (!pattern || method === STRUCTURED_METHOD) throw new Error('unreachable: unstructured run without a pattern');
       // The output folder is checked (and created) before anything is printed or run.
       const created = await prepareOutDir(out, dir);
 
       let pruned: PrunedModel;
-      let files: { name: string; bytes: Uint8Array }[];
+      let files: OutputFile[];
       let device = '';
       // Finished layers live here, outside the device: a run on a reopened device continues after them.
       const done = { weights: new Map<string, Float32Array>(), report: [] as PrunedModel['report'] };
@@ -177,7 +182,7 @@ export const prune: Command = {
             }),
         });
         pruned.ms = performance.now() - started;
-        files = await exportPrunedModel(model, pruned);
+        files = await modelFiles(model, prunedEdits(pruned), { maxShardSize });
         // Ctrl-C after the last layer: still nothing written.
         if (ctx.signal.aborted) throw new CancelledError();
         await writeFolder(out, files);

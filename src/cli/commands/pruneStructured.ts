@@ -12,7 +12,7 @@ import type { StructuredModel } from '../../pipeline/structured';
 import type { ChannelSelection } from '../../shared/methods';
 import { deviceName, seconds } from './eval';
 import { onDevice } from './device';
-import { prepareOutDir, removeCreated, writeFolder } from './outputFolder';
+import { prepareOutDir, removeCreated, writeFolder, type OutputFile } from './outputFolder';
 import type { CliContext } from './types';
 
 /** --sparsity as the fraction of MLP channels and --selection, for --method spap. */
@@ -55,6 +55,7 @@ export async function runStructured(
     windows: Uint32Array;
     quiet: boolean;
     json: boolean;
+    maxShardSize: number | undefined;
     fraction: number;
     selection: ChannelSelection;
   },
@@ -63,13 +64,13 @@ export async function runStructured(
   const before = model.config.intermediate;
   const remove = Math.round(o.fraction * before);
   if (remove >= before) throw new InputError(`--sparsity ${o.fraction} would remove all ${before} MLP channels of ${o.dir}`);
-  const [{ pruneMlpChannels, structuredEdits }, { exportModel }] = await Promise.all([import('../../pipeline/structured'), import('../../pipeline/export')]);
+  const [{ pruneMlpChannels, structuredEdits }, { modelFiles }] = await Promise.all([import('../../pipeline/structured'), import('../../pipeline/export')]);
   const created = await prepareOutDir(o.out, o.dir);
   if (!o.quiet) {
     ctx.stderr(`prune: ${o.dir}, spap (${o.selection}), removing ${remove} of ${before} MLP channels per block; ${o.nsamples} windows of ${o.seqlen} tokens from ${o.calibPath}\n`);
   }
   let result: StructuredModel;
-  let files: { name: string; bytes: Uint8Array }[];
+  let files: OutputFile[];
   let device = '';
   try {
     const started = performance.now();
@@ -90,7 +91,7 @@ export async function runStructured(
           },
         }),
     });
-    files = await exportModel(model, structuredEdits(result));
+    files = await modelFiles(model, structuredEdits(result), { maxShardSize: o.maxShardSize });
     if (ctx.signal.aborted) throw new CancelledError();
     await writeFolder(o.out, files);
   } catch (error) {
