@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { writeSafetensors } from '../src/formats/safetensors';
 import { gemma3Checkpoint, phi3Checkpoint, qwen3Checkpoint, type Checkpoint } from '../test/helpers/checkpoints';
-import { newVisitor, parseSafetensors, points, REPO, setNumber, shot, waitForIdle, waitForJob } from './helpers';
+import { measurePerplexity, newVisitor, parseSafetensors, points, REPO, setNumber, shot, waitForIdle, waitForJob } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -63,13 +63,7 @@ async function pruneWhole(linears: number): Promise<void> {
 
 /** Dense and pruned perplexity on the bundled evaluation text: finite, and pruning does not help much. */
 async function evaluate(family: string): Promise<void> {
-  await page.getByTestId('tab-button-evaluate').click();
-  await setNumber(page, 'eval-seqlen', SEQLEN);
-  await setNumber(page, 'eval-max', 512);
-  await page.getByTestId('run-eval').click();
-  await waitForJob(page);
-  await waitForIdle(page);
-  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+  await measurePerplexity(page, SEQLEN, 512);
   const dense = Number(await page.getByTestId('ppl-dense').innerText());
   const pruned = Number(await page.getByTestId('ppl-pruned').innerText());
   console.log(`${family}: perplexity dense ${dense}, SparseGPT 50 % ${pruned}`);

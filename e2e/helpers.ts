@@ -115,3 +115,17 @@ export async function generateContinuations(page: Page, variant: string): Promis
   expect((await page.getByTestId('gen-dense').innerText()).length).toBeGreaterThan(prompt.length);
   expect((await page.getByTestId(variant).innerText()).length).toBeGreaterThan(prompt.length);
 }
+
+/**
+ * Measures perplexity on the Evaluate tab (window `seqlen`, at most `maxTokens` tokens; the current
+ * inputs when omitted) and waits until the job is done without an error banner.
+ */
+export async function measurePerplexity(page: Page, seqlen?: number, maxTokens?: number): Promise<void> {
+  await page.getByTestId('tab-button-evaluate').click();
+  if (seqlen !== undefined) await setNumber(page, 'eval-seqlen', seqlen);
+  if (maxTokens !== undefined) await setNumber(page, 'eval-max', maxTokens);
+  await page.getByTestId('run-eval').click();
+  await waitForJob(page);
+  await waitForIdle(page);
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+}

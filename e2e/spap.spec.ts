@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { generateContinuations, newVisitor, parseSafetensors, points, REPO, SCREENSHOTS, setNumber, shot, waitForIdle, waitForJob } from './helpers';
+import { generateContinuations, measurePerplexity, newVisitor, parseSafetensors, points, REPO, SCREENSHOTS, shot, waitForIdle, waitForJob } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -144,13 +144,7 @@ test('the channel view shows which channels each block kept, and the parameters 
 
 test('evaluate compares the dense and the smaller model: perplexity and a greedy continuation', async () => {
   expect(finished, 'the SPAP run (the test before) must have finished').toBe(true);
-  await page.getByTestId('tab-button-evaluate').click();
-  await setNumber(page, 'eval-seqlen', 128);
-  await setNumber(page, 'eval-max', 1024);
-  await page.getByTestId('run-eval').click();
-  await waitForJob(page);
-  await waitForIdle(page);
-  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+  await measurePerplexity(page, 128, 1024);
   const dense = Number(await page.getByTestId('ppl-dense').innerText());
   const structured = Number(await page.getByTestId('ppl-structured').innerText());
   console.log(`perplexity dense ${dense}, ${FRACTION * 100}% MLP channels removed by SPAP ${structured}`);
@@ -237,10 +231,7 @@ test('the SPAP settings stay in the URL and the structured result survives a rel
   // The engine kept the smaller model too: evaluation measures it again without a new run.
   await page.getByTestId('tab-button-evaluate').click();
   await expect(page.getByTestId('ppl-structured')).not.toHaveText('');
-  await page.getByTestId('run-eval').click();
-  await waitForJob(page);
-  await waitForIdle(page);
-  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+  await measurePerplexity(page);
   expect(Number(await page.getByTestId('ppl-structured').innerText())).toBeGreaterThan(1);
   await shot(page, 'spap-08-after-reload');
 });

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { generateContinuations, newVisitor, parseSafetensors, points, REPO, setNumber, shot, waitForIdle, waitForJob, zeroFraction } from './helpers';
+import { generateContinuations, measurePerplexity, newVisitor, parseSafetensors, points, REPO, setNumber, shot, waitForIdle, waitForJob, zeroFraction } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -162,13 +162,7 @@ test('pruning the whole model shows per-layer errors building up, with pause and
 
 test('perplexity and a greedy continuation, dense vs pruned', async () => {
   test.skip(!layerId, 'no layer was pruned');
-  await page.getByTestId('tab-button-evaluate').click();
-  await setNumber(page, 'eval-seqlen', 128);
-  await setNumber(page, 'eval-max', 1024);
-  await page.getByTestId('run-eval').click();
-  await waitForJob(page);
-  await waitForIdle(page);
-  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+  await measurePerplexity(page, 128, 1024);
   const dense = Number(await page.getByTestId('ppl-dense').innerText());
   const pruned = Number(await page.getByTestId('ppl-pruned').innerText());
   console.log(`perplexity dense ${dense}, pruned ${pruned}`);

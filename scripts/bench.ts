@@ -12,7 +12,8 @@ import type { Gpu } from '../src/gpu/runtime';
 import { symmetricEigen } from '../src/kernels/eigen';
 import { matmul } from '../src/kernels/matmul';
 import { nmMask, topkMask } from '../src/kernels/select';
-import { solveLayer, type Method } from '../src/solvers';
+import type { Method } from '../src/shared/methods';
+import { solveLayer } from '../src/solvers';
 import { rng } from '../test/helpers/reference';
 
 function arg(name: string, fallback: string): string {

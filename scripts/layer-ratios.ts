@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { layerRatios } from '../src/bench/layerRatios';
 import { openNodeGpu } from '../src/gpu/node';
 import { openModelDir } from '../src/model/nodeFolder';
-import type { Method, Pattern } from '../src/solvers';
+import type { Method } from '../src/shared/methods';
+import type { Pattern } from '../src/shared/pattern';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

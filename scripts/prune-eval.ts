@@ -23,7 +23,8 @@ import { perplexityOfTokens } from '../src/model/perplexity';
 import { sampleWindows } from '../src/pipeline/calibration';
 import { applyPrunedWeights } from '../src/pipeline/generate';
 import { pruneModel, type PrunedModel } from '../src/pipeline/prune';
-import { METHODS, type Method, type Pattern } from '../src/solvers/types';
+import { METHODS, type Method } from '../src/shared/methods';
+import type { Pattern } from '../src/shared/pattern';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -13,7 +13,7 @@ import { openModelDir } from '../src/model/nodeFolder';
 import { perplexityOfText } from '../src/model/perplexity';
 import { calibrationWindows } from '../src/pipeline/calibration';
 import { applyStructured, countParameters, pruneMlpChannels, type StructuredModel } from '../src/pipeline/structured';
-import { CHANNEL_SELECTIONS } from '../src/solvers/spap';
+import { CHANNEL_SELECTIONS } from '../src/shared/methods';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -27,7 +27,8 @@ import { sampleWindows } from '../src/pipeline/calibration';
 import { exportPrunedModel } from '../src/pipeline/export';
 import { pruneModel } from '../src/pipeline/prune';
 import type { Gpu } from '../src/gpu/runtime';
-import type { Method, Pattern } from '../src/solvers/types';
+import type { Method } from '../src/shared/methods';
+import type { Pattern } from '../src/shared/pattern';
 import { testGpu } from './helpers/gpu';
 
 const ROOT = resolve(__dirname, '..');

@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { layerRatios } from '../src/bench/layerRatios';
 import type { OpenedModel } from '../src/model/loader';
 import { openModelDir } from '../src/model/nodeFolder';
-import type { Method, Pattern } from '../src/solvers';
+import type { Method } from '../src/shared/methods';
+import type { Pattern } from '../src/shared/pattern';
 import { testGpu } from './helpers/gpu';
 
 const MODEL = '../shared/models/stories260K';

@@ -1,6 +1,8 @@
 import { cancelOnly } from '../src/shared/control';
 import { describe, expect, it } from 'vitest';
-import { solveLayer, type LayerProblem, type SolverEvent } from '../src/solvers';
+import type { LayerProblem } from '../src/shared/problem';
+import type { SolverEvent } from '../src/shared/telemetry';
+import { solveLayer } from '../src/solvers';
 import { testGpu } from './helpers/gpu';
 import { f32, randn } from './helpers/reference';
 import { alpsRef, correlatedGram, magnitudeRef, relErrorRef, wandaRef } from './helpers/solversReference';

@@ -4,7 +4,7 @@
  */
 import type { LinearSpec } from '../model/architectures';
 import { filesFolder, ModelFolderError, openModel, type OpenedModel } from '../model/loader';
-import { layerId } from '../pipeline/prune';
+import { layerId } from '../pipeline/outcome';
 import type { LinearSummary, ModelSummary } from './types';
 
 export interface LoadedModel {

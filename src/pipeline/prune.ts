@@ -20,7 +20,6 @@ import { solveLayer } from '../solvers';
 import { walkBlocks } from './blocks';
 import { findLayer, layerOutcome, linearLayer, type LinearLayer } from './outcome';
 
-export { layerId, layerOutcome, findLayer, linearLayer, type LinearLayer } from './outcome';
 
 export interface PrunedModel {
   method: Method;

@@ -19,7 +19,6 @@ import { walkBlocks } from './blocks';
 import type { ModelEdits } from './export';
 import { layerId } from './outcome';
 
-export type { BlockChannelReport };
 
 export interface StructuredModel {
   selection: ChannelSelection;

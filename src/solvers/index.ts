@@ -7,7 +7,6 @@ import { METHOD_REGISTRY } from './registry';
 import type { SolveOptions, SolveResult } from './types';
 
 export * from './types';
-export { describePattern, keptCount, PatternError } from '../shared/pattern';
 export { LayerProblemError } from './layer';
 export { METHOD_REGISTRY, SELECTION_REGISTRY } from './registry';
 

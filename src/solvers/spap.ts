@@ -37,8 +37,6 @@ import { relativeError, validateProblem } from './layer';
 import { SELECTION_REGISTRY } from './registry';
 import { scaleProblem } from './scaled';
 
-export { CHANNEL_SELECTIONS, DEFAULT_SPAP, type ChannelSelection, type SpapOptions } from '../shared/methods';
-export type { SpapStep } from '../shared/telemetry';
 export { bottomChannels, type ChannelPruneOptions } from './channelSelection';
 
 export interface ChannelPruneResult {

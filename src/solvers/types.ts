@@ -1,18 +1,12 @@
 /**
  * The solvers' own types: what a solve takes and returns. The layer problem, patterns, methods,
- * their options and the telemetry are pure data defined in src/shared, re-exported here for the
- * importers that still name this module.
+ * their options and the telemetry are pure data in src/shared.
  */
 import type { GpuTensor } from '../gpu/runtime';
 import type { AlpsOptions, Method } from '../shared/methods';
 import type { RunControl } from '../shared/control';
 import type { Pattern } from '../shared/pattern';
 import type { AlpsIteration, PcgStep, SolverEvent } from '../shared/telemetry';
-
-export type { LayerProblem } from '../shared/problem';
-export type { Pattern } from '../shared/pattern';
-export { DEFAULT_ALPS, METHODS, type AlpsOptions, type Method } from '../shared/methods';
-export type { AlpsIteration, PcgStep, SolverEvent } from '../shared/telemetry';
 
 export interface SparseGptOptions {
   /** Columns per block (the lazy-update width); the paper and reference use 128. */

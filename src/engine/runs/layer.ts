@@ -2,7 +2,7 @@
  * Single-layer runs: one or several methods on one layer's dense problem (the blocks before it run
  * dense), each outcome reported as it finishes and its pruned weight kept for the layer view.
  */
-import { layerOutcome } from '../../pipeline/prune';
+import { layerOutcome } from '../../pipeline/outcome';
 import { solveLayer } from '../../solvers';
 import type { Method } from '../../shared/methods';
 import type { LayerOutcome } from '../../shared/outcome';
