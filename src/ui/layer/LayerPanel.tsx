@@ -1,5 +1,5 @@
 /** One pruned layer: magnitude and mask heatmaps, the kept/pruned histogram, its convergence charts. */
-import { useEffect, useMemo, useState } from 'react';
+import { startTransition, useEffect, useMemo, useState } from 'react';
 import type { LayerOutcome } from '../../shared/outcome';
 import type { LayerView } from '../../worker/protocol';
 import { engine } from '../engineClient';
@@ -19,19 +19,31 @@ export function LayerPanel({ result, onClose }: { result: LayerOutcome; onClose:
     setError(null);
     engine()
       .request({ type: 'layerView', layer: result.id, method: result.method, run: result.run })
-      .then((v) => live && setView(v))
+      // A transition: React renders the maps and the histogram in slices between other work.
+      .then((v) => live && startTransition(() => setView(v)))
       .catch((e: unknown) => live && setError(e instanceof Error ? e.message : String(e)));
     return () => {
       live = false;
     };
   }, [result.id, result.method, result.run, result.finishedAt]);
 
-  const maxMagnitude = useMemo(() => (view ? view.magnitude.reduce((a, b) => Math.max(a, b), 0) : 1), [view]);
-  // Magnitudes span decades: colour by log₁₀ over the top 4 decades.
+  // Magnitudes span decades: colour by log₁₀ between the smallest and the largest cell, over at most
+  // the top 4 decades (a random-init layer's cells differ by a few per cent and would be one colour).
+  const [minMagnitude, maxMagnitude] = useMemo(() => {
+    if (!view) return [1e-4, 1];
+    let lo = Infinity;
+    let hi = 0;
+    for (const v of view.magnitude) {
+      if (v > 0 && v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    return hi > 0 ? [Math.max(lo, hi / 1e4), hi] : [1e-4, 1];
+  }, [view]);
   const normaliseMagnitude = useMemo(() => {
-    const top = Math.log10(Math.max(maxMagnitude, 1e-30));
-    return (v: number) => (v > 0 ? (Math.log10(v) - (top - 4)) / 4 : 0);
-  }, [maxMagnitude]);
+    const top = Math.log10(maxMagnitude);
+    const span = Math.max(top - Math.log10(minMagnitude), 1e-6);
+    return (v: number) => (v > 0 ? (Math.log10(v) - (top - span)) / span : 0);
+  }, [minMagnitude, maxMagnitude]);
   const identity = useMemo(() => (v: number) => v, []);
 
   return (
@@ -59,7 +71,7 @@ export function LayerPanel({ result, onClose }: { result: LayerOutcome; onClose:
       {view ? (
         <div className="layer-maps">
           <Heatmap testId="heatmap-magnitude" title="Dense weight magnitude (max |W| per cell)" grid={view} values={view.magnitude} normalise={normaliseMagnitude} colors={viridis}
-            describe={(v) => `max |W| = ${formatSci(v, 3)}`} legend={[`≤ ${formatSci(maxMagnitude / 1e4, 2)}`, formatSci(maxMagnitude, 2)]} />
+            describe={(v) => `max |W| = ${formatSci(v, 3)}`} legend={[`${minMagnitude <= maxMagnitude / 1e4 ? '≤ ' : ''}${formatSci(minMagnitude, 2)}`, formatSci(maxMagnitude, 2)]} />
           <Heatmap testId="heatmap-mask" title="Mask (fraction of weights kept per cell)" grid={view} values={view.density} normalise={identity} colors={keptRamp}
             describe={(v) => `${formatPercent(v)} kept`} legend={['all pruned', 'all kept']} />
           <Histogram histogram={view.histogram} />

@@ -1,10 +1,49 @@
-/** The loaded model: architecture, size, dtype, blocks, every linear layer with its shape; the GPU. */
+/**
+ * The loaded model: architecture, size, dtype, blocks, every linear layer with its shape (grouped by
+ * block for long lists, the selected layer's block open); the GPU.
+ */
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { exportLayerProblem } from '../actions';
 import { formatCount, shortLayer } from '../format';
+import { allLayerOutcomes } from '../report';
+import { useResults } from '../stores/results';
 import { useSession } from '../stores/session';
 import { useSettings } from '../stores/settings';
 import { Fact, num, TableHead } from '../components/Table';
+import { BlockHeaderRow, groupByBlock, LayerFilter, matchesLayer, useBlockExpansion } from '../components/BlockGroups';
 import { LinearMarks } from '../layer/linearNotes';
+import type { LinearSummary } from '../../worker/protocol';
+
+function LinearRow({ l, selected, exportDisabled, onSelect }: { l: LinearSummary; selected: boolean; exportDisabled: boolean; onSelect: () => void }) {
+  return (
+    <tr className={selected ? 'selected' : ''} data-testid="linear-row" data-layer={l.id} onClick={onSelect}>
+      <td>{l.block}</td>
+      <td title={l.id}>
+        {shortLayer(l.id).replace(/^\d+ · /, '')}
+        <LinearMarks linear={l} />
+      </td>
+      <td>{l.role}</td>
+      <td className="num">
+        {l.shape[0]} × {l.shape[1]}
+      </td>
+      <td className="num">{formatCount(l.shape[0] * l.shape[1])}</td>
+      <td className="num">
+        <button
+          type="button"
+          className="link"
+          disabled={exportDisabled}
+          title="Download this layer's weight and calibration gram as a layer problem file (.safetensors) for the prune-layer command."
+          onClick={(e) => {
+            e.stopPropagation();
+            void exportLayerProblem(l.id);
+          }}
+        >
+          Export problem
+        </button>
+      </td>
+    </tr>
+  );
+}
 
 export function OverviewTab() {
   const model = useSession((s) => s.model);
@@ -13,10 +52,31 @@ export function OverviewTab() {
   const busy = useSession((s) => s.job !== null);
   const setLayer = useSettings((s) => s.set);
   const selected = useSettings((s) => s.layer);
+  const layerRuns = useResults((s) => s.layerRuns);
+  const modelRun = useResults((s) => s.modelRun);
+  const [query, setQuery] = useState('');
+  const list = useRef<HTMLDivElement>(null);
+  const linears = model?.linears;
+  const groups = useMemo(() => groupByBlock(linears ?? [], (l) => l.block), [linears]);
+  const pruned = useMemo(() => new Set(allLayerOutcomes({ layerRuns, modelRun }).map((r) => r.id)), [layerRuns, modelRun]);
+  const selectedBlock = linears?.find((l) => l.id === selected)?.block ?? null;
+  const filtering = query.trim() !== '';
+  const expansion = useBlockExpansion(
+    groups.map((g) => g.block),
+    selectedBlock,
+    filtering,
+  );
+  // Choosing a layer elsewhere (the sidebar's layer menu) opens its block; bring its row into view.
+  useEffect(() => {
+    list.current?.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' });
+  }, [selected]);
   if (!model) {
     return <p className="empty">{loading ? `Loading ${loading}…` : 'No model loaded yet. Load the bundled default model or drop a model folder on the left.'}</p>;
   }
   const linearParams = model.linears.reduce((a, l) => a + l.shape[0] * l.shape[1], 0);
+  const visible = groups.map((g) => ({ ...g, matching: filtering ? g.items.filter((l) => matchesLayer(query, l.id, l.block, l.role)) : g.items }));
+  const shown = visible.reduce((a, g) => a + g.matching.length, 0);
+  const exportDisabled = busy || gpu.state === 'unavailable';
   return (
     <div className="stack">
       <section className="panel" data-testid="model-summary">
@@ -44,39 +104,34 @@ export function OverviewTab() {
         <h3>
           Linear layers <span className="muted">({model.linears.length}, in pruning order within each block)</span>
         </h3>
-        <table className="table" data-testid="linears-table">
-          <TableHead columns={['block', 'module', 'role', num('out × in'), num('weights'), '']} />
-          <tbody>
-            {model.linears.map((l) => (
-              <tr key={l.id} className={l.id === selected ? 'selected' : ''} onClick={() => setLayer({ layer: l.id })}>
-                <td>{l.block}</td>
-                <td title={l.id}>
-                  {shortLayer(l.id).replace(/^\d+ · /, '')}
-                  <LinearMarks linear={l} />
-                </td>
-                <td>{l.role}</td>
-                <td className="num">
-                  {l.shape[0]} × {l.shape[1]}
-                </td>
-                <td className="num">{formatCount(l.shape[0] * l.shape[1])}</td>
-                <td className="num">
-                  <button
-                    type="button"
-                    className="link"
-                    disabled={busy || gpu.state === 'unavailable'}
-                    title="Download this layer's weight and calibration gram as a layer problem file (.safetensors) for the prune-layer command."
-                    onClick={(e) => {
-                      e.stopPropagation();
-                      void exportLayerProblem(l.id);
-                    }}
-                  >
-                    Export problem
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <LayerFilter query={query} onQuery={setQuery} shown={shown} total={model.linears.length} expansion={expansion} />
+        <div className="table-scroll layer-list" data-testid="linear-list" ref={list}>
+          <table className="table" data-testid="linears-table">
+            <TableHead columns={['block', 'module', 'role', num('out × in'), num('weights'), '']} />
+            {visible.map(({ block, items, matching }) => {
+              if (!matching.length) return null;
+              const open = expansion.isOpen(block);
+              const done = items.filter((l) => pruned.has(l.id)).length;
+              return (
+                <tbody key={block} data-block={block}>
+                  {expansion.grouped ? (
+                    <BlockHeaderRow block={block} open={open} onToggle={() => expansion.toggle(block)}>
+                      <td colSpan={2} className="muted">{items.length} linears</td>
+                      <td />
+                      <td className="num">{formatCount(items.reduce((a, l) => a + l.shape[0] * l.shape[1], 0))}</td>
+                      <td className="num block-status" data-testid="block-status" data-status={done === 0 ? 'dense' : done >= items.length ? 'done' : 'partial'}>
+                        <span className={`method-dot s-${done === 0 ? 'dense' : done >= items.length ? 'done' : 'partial'}`} />
+                        {done === 0 ? 'dense' : `${done} of ${items.length} pruned`}
+                      </td>
+                    </BlockHeaderRow>
+                  ) : null}
+                  {open ? matching.map((l) => <LinearRow key={l.id} l={l} selected={l.id === selected} exportDisabled={exportDisabled} onSelect={() => setLayer({ layer: l.id })} />) : null}
+                </tbody>
+              );
+            })}
+          </table>
+          {filtering && shown === 0 ? <p className="muted">No linear layer matches “{query.trim()}”.</p> : null}
+        </div>
       </section>
     </div>
   );

@@ -1,0 +1,237 @@
+/**
+ * `npm run bench:studio [-- --shape smollm-135m --blocks 30 --dtype bf16 --layer model.layers.0.mlp.down_proj
+ *    --samples 2 --seqlen 32 --dist <built studio> --out bench-results/studio-<shape>.json
+ *    --screenshot bench-results/studio-<shape>-heatmap.png]`
+ *
+ * The studio at a real model's size, as a user meets it: builds the studio (Vite, into a temporary
+ * folder unless --dist names a build), serves it with `vite preview`, opens it in headless Chromium
+ * with WebGPU on SwiftShader (the e2e suite's launch flags), drops a random-init checkpoint of the
+ * model's exact shapes (written by scripts/bench-model.ts's --write-checkpoint, the project's
+ * writer, plus the bundled tokenizer) through the folder input, and measures
+ *   list       time from choosing the folder to the grouped layer list showing every block
+ *   prune      one layer prune (magnitude: calibration of the layer's block + the solve)
+ *   heatmap    time from opening the Layers tab after the prune to the layer's heatmaps drawn, and
+ *              from clicking its row again to heatmaps and histogram drawn
+ *   heap       peak JS heap of the page and of the engine worker, and their array-buffer backing
+ *              stores (file reads and weights live there, outside the V8 heap): CDP
+ *              Runtime.getHeapUsage sampled every 200 ms, so lower bounds of the true peaks; the
+ *              file size for comparison
+ *   longest    the longest main-thread task from the folder drop on (PerformanceObserver 'longtask')
+ * Prints a table; writes JSON.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type CDPSession } from 'playwright-core';
+import { build, preview } from 'vite';
+import { mainThreadStep, monitorMainThread, readMainThread } from '../e2e/mainThread';
+import e2eConfig from '../e2e/playwright.config';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+const shape = arg('shape', 'smollm-135m');
+const blocks = Number(arg('blocks', '30'));
+const dtype = arg('dtype', 'bf16');
+const layer = arg('layer', 'model.layers.0.mlp.down_proj');
+const samples = Number(arg('samples', '2'));
+const seqlen = Number(arg('seqlen', '32'));
+const outPath = arg('out', `bench-results/studio-${shape}.json`);
+/** What the user sees at the end: the Layers tab with the layer's heatmaps. */
+const shotPath = arg('screenshot', `bench-results/studio-${shape}-heatmap.png`);
+
+/** Runtime.getHeapUsage's answer; backingStorageSize (array buffers, external strings) where Chromium reports it. */
+interface HeapUsage {
+  usedSize: number;
+  backingStorageSize?: number;
+}
+
+/**
+ * Samples the JS heap of the page and of its dedicated workers. Workers are reached through the
+ * page's CDP session (auto-attach without flattening: commands go through Target.sendMessageToTarget).
+ */
+class HeapSampler {
+  /** Peak V8 heap in use, and peak array-buffer backing stores (file reads, weights: outside the V8 heap). */
+  peakPage = 0;
+  peakWorker = 0;
+  peakPageBuffers = 0;
+  peakWorkerBuffers = 0;
+  private readonly workers = new Set<string>();
+  private readonly pending = new Map<number, (usage: HeapUsage) => void>();
+  private nextId = 1;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private readonly cdp: CDPSession) {
+    cdp.on('Target.attachedToTarget', (e) => {
+      if (e.targetInfo.type === 'worker') this.workers.add(e.sessionId);
+    });
+    cdp.on('Target.detachedFromTarget', (e) => this.workers.delete(e.sessionId));
+    cdp.on('Target.receivedMessageFromTarget', (e) => {
+      const message = JSON.parse(e.message) as { id?: number; result?: HeapUsage };
+      if (message.id !== undefined && message.result) this.pending.get(message.id)?.(message.result);
+      if (message.id !== undefined) this.pending.delete(message.id);
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+    this.timer = setInterval(() => void this.sample().catch(() => undefined), 200);
+  }
+
+  async sample(): Promise<void> {
+    const page = (await this.cdp.send('Runtime.getHeapUsage')) as HeapUsage;
+    this.peakPage = Math.max(this.peakPage, page.usedSize);
+    this.peakPageBuffers = Math.max(this.peakPageBuffers, page.backingStorageSize ?? 0);
+    for (const sessionId of this.workers) {
+      const id = this.nextId++;
+      const usage = new Promise<HeapUsage>((resolveUsage) => this.pending.set(id, resolveUsage));
+      await this.cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) });
+      const worker = await Promise.race([usage, new Promise<HeapUsage>((r) => setTimeout(() => r({ usedSize: 0 }), 2000))]);
+      this.peakWorker = Math.max(this.peakWorker, worker.usedSize);
+      this.peakWorkerBuffers = Math.max(this.peakWorkerBuffers, worker.backingStorageSize ?? 0);
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'bench-studio-'));
+  const modelDir = join(work, shape);
+  mkdirSync(modelDir);
+  let server: Awaited<ReturnType<typeof preview>> | null = null;
+  let browser: Awaited<ReturnType<typeof chromium.launch>> | null = null;
+  try {
+    // The checkpoint, by bench-model's writer in a child process (as bench:model does it).
+    const written = spawnSync(
+      process.execPath,
+      [join(REPO, 'bin/run-ts.mjs'), join(REPO, 'scripts/bench-model.ts'), '--write-checkpoint', modelDir, '--shape', shape, '--blocks', String(blocks), '--dtype', dtype, '--seed', '1'],
+      { cwd: REPO, encoding: 'utf8', maxBuffer: 1 << 20 },
+    );
+    if (written.status !== 0) throw new Error(`Writing the ${shape} checkpoint failed: ${written.stderr || written.stdout}`);
+    const { parameters, fileBytes } = JSON.parse(written.stdout.trim().split('\n').pop()!) as { parameters: number; fileBytes: number };
+    // The bundled tokenizer (768 ids, within any vocabulary here) so that calibration can run.
+    for (const file of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(REPO, 'public/default-model', file), join(modelDir, file));
+
+    const dist = process.argv.includes('--dist') ? resolve(arg('dist', 'dist')) : join(work, 'dist');
+    if (!process.argv.includes('--dist')) await build({ root: REPO, logLevel: 'warn', build: { outDir: dist, emptyOutDir: true } });
+    server = await preview({ root: REPO, logLevel: 'warn', build: { outDir: dist }, preview: { port: 4190, strictPort: false } });
+    const url = server.resolvedUrls?.local[0];
+    if (!url) throw new Error('vite preview did not report a URL.');
+
+    const launch = e2eConfig.use?.launchOptions ?? {};
+    browser = await chromium.launch({ ...launch, executablePath: process.env.CHROMIUM_PATH ?? launch.executablePath });
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    const page = await context.newPage();
+    page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
+    await page.addInitScript(monitorMainThread);
+    const heap = new HeapSampler(await context.newCDPSession(page));
+    await heap.start();
+
+    await page.goto(`${url}?samples=${samples}&seqlen=${seqlen}&method=magnitude`);
+    await page.getByTestId('model-summary').waitFor({ timeout: 120_000 });
+    await page.getByText(/swiftshader/i).first().waitFor({ timeout: 120_000 });
+
+    await mainThreadStep(page, 'load');
+    let t = performance.now();
+    await page.getByTestId('model-folder-input').setInputFiles(modelDir);
+    await page.locator(`[data-testid="model-blocks"]:text-is("${blocks}")`).waitFor({ timeout: 300_000 });
+    await page.locator(`[data-testid="linear-list"] [data-testid="block-row"][data-block="${blocks - 1}"]`).waitFor({ timeout: 60_000 });
+    const listMs = performance.now() - t;
+
+    await mainThreadStep(page, 'prune');
+    await page.getByTestId('layer-select').selectOption(layer);
+    await page.getByTestId('method-magnitude').click();
+    t = performance.now();
+    await page.getByTestId('run-layer').click();
+    await page.getByTestId('job-bar').waitFor({ state: 'attached', timeout: 30_000 }).catch(() => undefined);
+    await page.getByTestId('job-bar').waitFor({ state: 'detached', timeout: 30 * 60_000 });
+    const pruneMs = performance.now() - t;
+    const banner = await page.getByTestId('error-banner').count();
+    if (banner) throw new Error(`The layer prune failed: ${await page.getByTestId('error-banner').innerText()}`);
+
+    await mainThreadStep(page, 'heatmap');
+    // The prune selected its result: the Layers tab opens with the layer view (first open), then
+    // the view is closed and opened again from its row (the time a user waits on each later click).
+    t = performance.now();
+    await page.getByTestId('tab-button-layers').click();
+    await page.locator('[data-testid="heatmap-mask"] canvas').waitFor({ timeout: 120_000 });
+    const firstHeatmapMs = performance.now() - t;
+    const row = page.locator(`[data-testid="result-row"][data-layer="${layer}"]`).first();
+    const shapeText = (await row.locator('td').nth(4).innerText()).replace(/\s/g, '');
+    await page.getByTestId('layer-panel').getByRole('button', { name: 'Close' }).click();
+    await page.getByTestId('layer-panel').waitFor({ state: 'detached' });
+    t = performance.now();
+    await row.click();
+    await page.locator('[data-testid="heatmap-mask"] canvas').waitFor({ timeout: 120_000 });
+    await page.locator('[data-testid="layer-histogram"] svg rect').first().waitFor({ timeout: 60_000 });
+    const heatmapMs = performance.now() - t;
+    const grid = await page.locator('[data-testid="heatmap-mask"] canvas').evaluate((c) => `${(c as HTMLCanvasElement).height}×${(c as HTMLCanvasElement).width}`);
+
+    await heap.sample();
+    heap.stop();
+    const m = await readMainThread(page);
+    // After the measurement: a full-page capture re-lays out the page on its main thread.
+    await page.getByTestId('layer-panel').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: resolve(REPO, shotPath), fullPage: true });
+    const result = {
+      shape,
+      blocks,
+      dtype,
+      parameters,
+      fileBytes,
+      layer,
+      layerShape: shapeText,
+      heatmapGrid: grid,
+      calibration: { samples, seqlen },
+      listMs: Math.round(listMs),
+      pruneMs: Math.round(pruneMs),
+      firstHeatmapMs: Math.round(firstHeatmapMs),
+      heatmapMs: Math.round(heatmapMs),
+      peakPageHeapBytes: heap.peakPage,
+      peakWorkerHeapBytes: heap.peakWorker,
+      peakPageArrayBufferBytes: heap.peakPageBuffers,
+      peakWorkerArrayBufferBytes: heap.peakWorkerBuffers,
+      // Long tasks are those over 50 ms (the Long Tasks API): null when there was none.
+      longestTaskMs: m.tasks ? Math.round(m.longestTask) : null,
+      longTasks: m.tasks,
+      longestTaskByStepMs: m.byStep,
+      chromium: browser.version(),
+      date: new Date().toISOString(),
+    };
+    console.log(`\nStudio at ${shape} (${blocks} blocks, ${dtype.toUpperCase()}, ${(parameters / 1e6).toFixed(2)} M parameters, ${mb(fileBytes)} file), headless Chromium, WebGPU on SwiftShader`);
+    console.table({
+      'layer list shown after the drop': `${(listMs / 1000).toFixed(2)} s`,
+      [`one layer prune (magnitude, ${layer})`]: `${(pruneMs / 1000).toFixed(2)} s`,
+      [`heatmap of ${shapeText} (grid ${grid}), first open after the prune`]: `${(firstHeatmapMs / 1000).toFixed(2)} s`,
+      [`heatmap of ${shapeText}, reopened from its row`]: `${(heatmapMs / 1000).toFixed(2)} s`,
+      'peak JS heap, page (+ array buffers)': `${mb(heap.peakPage)} (+ ${mb(heap.peakPageBuffers)})`,
+      'peak JS heap, engine worker (+ array buffers)': `${mb(heap.peakWorker)} (+ ${mb(heap.peakWorkerBuffers)})`,
+      'longest main-thread task': m.tasks ? `${Math.round(m.longestTask)} ms (${m.tasks} over 50 ms; per step ${JSON.stringify(m.byStep)})` : 'none over 50 ms',
+    });
+    mkdirSync(dirname(resolve(REPO, outPath)), { recursive: true });
+    writeFileSync(resolve(REPO, outPath), JSON.stringify(result, null, 2) + '\n');
+    console.log(`Wrote ${outPath} and ${shotPath} (checkpoint folder size ${mb(statSync(join(modelDir, 'model.safetensors')).size)}).`);
+  } finally {
+    await browser?.close();
+    await server?.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+});
