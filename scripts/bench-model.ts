@@ -11,7 +11,8 @@
  *                compilation and reading the weights from disk, as a first evaluation does)
  *   calibration  block 0's grams XᵀX at its four input sites (walkBlocks, the block driver)
  *   prune        solveLayer of each method on each linear of block 0, with those grams
- * and the peak RSS (process.resourceUsage().maxRSS) and the GPU buffer pool's peak bytes.
+ * and the peak RSS (process.resourceUsage().maxRSS), the GPU buffer pool's peak bytes, and the GPU
+ * bytes of the weights held after the evaluation, split into vocabulary table and blocks.
  * There is no tokenizer.json: the token ids are drawn at random, so no text tokenizer is involved.
  * The checkpoint is written by a child process so that the writer's memory is not in the peak RSS.
  */
@@ -26,6 +27,7 @@ import { openNodeGpu } from '../src/gpu/node';
 import type { Gpu } from '../src/gpu/runtime';
 import { SITES } from '../src/model/architectures';
 import { ModelRunner } from '../src/model/forward';
+import type { WeightBytes } from '../src/model/weights';
 import { openModelDir } from '../src/model/nodeFolder';
 import { perplexityOfTokens } from '../src/model/perplexity';
 import { seededRandom } from '../src/pipeline/calibration';
@@ -121,6 +123,8 @@ export interface BenchModelResult {
   peakRssBytes: number;
   peakGpuLiveBytes: number;
   peakGpuHeldBytes: number;
+  /** GPU bytes of the weights the runner held after the evaluation (one resident block). */
+  gpuWeightBytes: WeightBytes;
   date: string;
 }
 
@@ -269,10 +273,12 @@ export async function benchModel(o: BenchModelOptions): Promise<BenchModelResult
       const runner = new ModelRunner(g, model.arch, model.weights, { maxResidentBlocks: 1 });
       let perplexity: number;
       let forwardMs: number;
+      let gpuWeightBytes: WeightBytes;
       try {
         const [ppl, ms] = await timed(g, () => perplexityOfTokens(runner, ids, { seqlen }));
         perplexity = ppl.perplexity;
         forwardMs = ms;
+        gpuWeightBytes = runner.store.gpuBytes();
       } finally {
         runner.dispose();
       }
@@ -328,6 +334,7 @@ export async function benchModel(o: BenchModelOptions): Promise<BenchModelResult
         peakRssBytes: process.resourceUsage().maxRSS * 1024,
         peakGpuLiveBytes: pool.peakLiveBytes,
         peakGpuHeldBytes: pool.peakHeldBytes,
+        gpuWeightBytes,
         date: new Date().toISOString(),
       };
       if (print) report(result);
@@ -354,6 +361,14 @@ function report(r: BenchModelResult): void {
     { step: `calibration, block 0, ${r.calibration.tokens} tokens`, value: `${(r.calibration.ms / 1000).toFixed(2)} s` },
     { step: 'peak RSS', value: `${(r.peakRssBytes / MB).toFixed(0)} MB` },
     { step: 'peak GPU bytes (pool: live / held)', value: `${(r.peakGpuLiveBytes / MB).toFixed(0)} / ${(r.peakGpuHeldBytes / MB).toFixed(0)} MB` },
+  ]);
+  const w = r.gpuWeightBytes;
+  table('GPU bytes of the weights after the evaluation (MB)', [
+    { part: 'vocabulary table(s)', MB: (w.tables / MB).toFixed(1) },
+    { part: 'blocks (1 resident)', MB: (w.blocks / MB).toFixed(1) },
+    { part: 'final norm, rotary, positions', MB: (w.other / MB).toFixed(1) },
+    { part: 'total', MB: ((w.tables + w.blocks + w.other) / MB).toFixed(1) },
+    { part: 'checkpoint file', MB: (r.fileBytes / MB).toFixed(1) },
   ]);
   const methods = [...new Set(r.prune.map((p) => p.method))];
   const layers = [...new Set(r.prune.map((p) => p.layer))];

@@ -172,6 +172,19 @@ function leBytesToU16(bytes: Uint8Array, n: number): Uint16Array {
   return out;
 }
 
+/** The dtypes stored at 2 bytes per value that the GPU can read as they are (packed two per u32). */
+export type HalfDType = 'F16' | 'BF16';
+
+export function isHalfDType(dtype: SafetensorsDType): dtype is HalfDType {
+  return dtype === 'F16' || dtype === 'BF16';
+}
+
+/** A stored F16/BF16 tensor's 16-bit patterns, unconverted; a view on the bytes when aligned. */
+export function halfBits(bytes: Uint8Array): Uint16Array {
+  if (bytes.byteLength % 2 !== 0) throw new RangeError(`16-bit data needs an even byte count, got ${bytes.byteLength}`);
+  return leBytesToU16(bytes, bytes.byteLength / 2);
+}
+
 /** The stored bytes of 16-bit patterns or f32 values; a view on a little-endian host. */
 export function toLeBytes(data: Uint16Array | Float32Array): Uint8Array {
   if (LITTLE_ENDIAN) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

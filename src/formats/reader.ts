@@ -32,8 +32,11 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
   /** The tensor's info; throws SafetensorsError naming the file when there is no such tensor. */
   info(name: string): TensorInfo;
-  /** The tensor's bytes as stored (little-endian). Reads only that tensor. */
-  readRaw(name: string): Promise<Uint8Array>;
+  /**
+   * The tensor's bytes as stored (little-endian). Reads only that tensor, or only `length` bytes
+   * from byte `start` of it (a vocabulary table is read one row chunk at a time).
+   */
+  readRaw(name: string, start?: number, length?: number): Promise<Uint8Array>;
   /** The tensor as f32, converting F16/BF16/F64 and integer types. Reads only that tensor. */
   readF32(name: string): Promise<Float32Array>;
 }
@@ -201,9 +204,14 @@ export async function openSafetensors(src: ByteSource): Promise<SingleSafetensor
   const dataOffset = 8 + headerLength;
   const { tensors, metadata } = parseHeader(file, json, dataOffset, src.size - dataOffset);
   const info = tensorLookup(file, tensors);
-  const readRaw = async (name: string): Promise<Uint8Array> => {
+  const readRaw = async (name: string, start = 0, length?: number): Promise<Uint8Array> => {
     const t = info(name);
-    return readChecked(src, t.begin, t.end - t.begin);
+    const size = t.end - t.begin;
+    const n = length ?? size - start;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(n) || start < 0 || n < 0 || start + n > size) {
+      fail(file, `tensor "${name}": bytes ${start}..${start + n} are outside its ${size} bytes`);
+    }
+    return readChecked(src, t.begin + start, n);
   };
   return {
     name: file,

@@ -20,7 +20,10 @@ export {
   f32ToBf16Array,
   f32ToF16,
   f32ToF16Array,
+  halfBits,
+  isHalfDType,
   toF32,
+  type HalfDType,
   type SafetensorsDType,
   type WritableDType,
 } from './dtypes';

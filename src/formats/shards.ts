@@ -97,9 +97,9 @@ export async function openSharded(index: ByteSource, shards: ShardResolver): Pro
     tensors,
     metadata,
     info,
-    readRaw: (name) => {
+    readRaw: (name, start, length) => {
       info(name);
-      return owner.get(name)!.readRaw(name);
+      return owner.get(name)!.readRaw(name, start, length);
     },
     readF32: (name) => {
       info(name);

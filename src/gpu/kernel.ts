@@ -17,7 +17,7 @@
 import { GpuTensor, type Binding, type Gpu, type Uniform } from './runtime';
 
 export type ScalarType = 'u32' | 'i32' | 'f32';
-export type ElementType = 'f32' | 'u32' | 'i32' | 'vec4<f32>' | 'atomic<u32>' | 'atomic<i32>';
+export type ElementType = 'f32' | 'u32' | 'i32' | 'vec4<f32>' | 'vec2<u32>' | 'atomic<u32>' | 'atomic<i32>';
 
 export interface StorageDecl {
   type: ElementType;
@@ -169,7 +169,10 @@ export function defineKernel<U extends Record<string, ScalarType>, B extends Rec
     let text = sources.get(key);
     if (text === undefined) {
       const size = workgroupSizeOf(descriptor.workgroupSize as never, flags);
-      text = kernelHeader(descriptor.name, descriptor.uniforms, descriptor.bindings, size, flags) + descriptor.source(flags);
+      const body = descriptor.source(flags);
+      // Directives (`enable subgroups;`) must precede every declaration: lifted above the header.
+      const directives = body.match(/^enable [\w, ]+;[ \t]*$/gm) ?? [];
+      text = directives.map((d) => d + '\n').join('') + kernelHeader(descriptor.name, descriptor.uniforms, descriptor.bindings, size, flags) + body.replace(/^enable [\w, ]+;[ \t]*$/gm, '');
       sources.set(key, text);
     }
     return text;

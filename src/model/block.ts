@@ -6,13 +6,14 @@
  */
 import type { Gpu, GpuTensor } from '../gpu/runtime';
 import { withScope } from '../gpu/scope';
+import type { Activation } from '../shared/activation';
 import { activate, biasAct, gatedAct, gatedFusedAct } from '../kernels/activation';
 import { causalAttention } from '../kernels/attention';
-import { matmul } from '../kernels/matmul';
 import { headNorm, rowNorm } from '../kernels/norm';
 import { applyRotary } from '../kernels/rotary';
 import { SITES, type Architecture, type LinearSpec, type Site } from './architectures';
 import { attentionScale } from './config';
+import { weightProduct } from './gpuWeights';
 import type { BlockWeights, Hidden, Linear, Norm } from './tensors';
 
 /** The input of one or more linear layers of a block, as captured during block(). */
@@ -38,11 +39,24 @@ export interface BlockOptions {
   out?: GpuTensor;
 }
 
-/** out = input·Wᵀ (+ bias), written at column `off` of rows `ld` long, or accumulated (beta 1). */
-function linear(gpu: Gpu, lin: Linear, input: GpuTensor, rows: number, out: GpuTensor, o: { ld?: number; off?: number; beta?: number } = {}): void {
+/**
+ * out = input·Wᵀ (+ bias), written at column `off` of rows `ld` long, or accumulated (beta 1); the
+ * weight's row chunks (f32 or packed 16-bit) each write their columns. `act` fuses an activation
+ * into the bias pass (without a bias it runs on its own).
+ */
+function linear(
+  gpu: Gpu,
+  lin: Linear,
+  input: GpuTensor,
+  rows: number,
+  out: GpuTensor,
+  o: { ld?: number; off?: number; beta?: number; act?: Activation } = {},
+): void {
   const ld = o.ld ?? lin.out;
-  matmul(gpu, input, lin.w, out, { M: rows, N: lin.out, K: lin.in, transB: true, ldc: ld, offC: o.off ?? 0, beta: o.beta ?? 0 });
-  if (lin.b) biasAct(gpu, out, lin.b, { rows, cols: lin.out, ld, off: o.off ?? 0 });
+  const off = o.off ?? 0;
+  weightProduct(gpu, input, lin.w, out, { rows, ldc: ld, offC: off, accumulate: (o.beta ?? 0) !== 0 });
+  if (lin.b) biasAct(gpu, out, lin.b, { rows, cols: lin.out, ld, off }, o.act);
+  else if (o.act) activate(gpu, out, { rows, cols: lin.out, ld, off }, o.act);
 }
 
 /**
@@ -146,10 +160,7 @@ export async function runBlock(
       linear(gpu, get('up')!, normed, rows, up);
       gatedAct(gpu, mid, up, rows * width, c.activation);
     } else {
-      const fc = get('fc')!;
-      matmul(gpu, normed, fc.w, mid, { M: rows, N: fc.out, K: fc.in, transB: true });
-      if (fc.b) biasAct(gpu, mid, fc.b, { rows, cols: width }, c.activation);
-      else activate(gpu, mid, { rows, cols: width }, c.activation);
+      linear(gpu, get('fc')!, normed, rows, mid, { act: c.activation });
     }
     if (await capture('mlp_mid', mid, width)) return;
     addOutput(down, mid, w.postMlpNorm);

@@ -4,10 +4,10 @@
  */
 import type { Gpu, GpuTensor } from '../gpu/runtime';
 import { scaleInPlace } from '../kernels/activation';
-import { embedTokens } from '../kernels/embedding';
+import { addPositions, embedTokens } from '../kernels/embedding';
 import type { Architecture } from './architectures';
 import type { ModelConfig } from './config';
-import { ForwardError, type Hidden, type VocabTable } from './tensors';
+import { ForwardError, type Hidden, type VocabTable, type Weight } from './tensors';
 
 function learnedPositions(arch: Architecture): number {
   return arch.tensors.get(arch.positions!)![0] - arch.config.positionOffset;
@@ -61,21 +61,21 @@ export function batchIds(arch: Architecture, tokens: ArrayLike<number>, windows:
   return ids;
 }
 
-/** Token (+ learned position) embeddings of a checked batch, row-major [rows, hidden]. */
-export function embed(gpu: Gpu, config: ModelConfig, ids: Uint32Array, table: VocabTable, positions: GpuTensor | null, windows: number, seqlen: number): Hidden {
+/**
+ * Token (+ learned position) embeddings of a checked batch, row-major [rows, hidden]. A position
+ * table in one f32 chunk is added in the token pass; one in chunks or 16-bit values in passes of its own.
+ */
+export function embed(gpu: Gpu, config: ModelConfig, ids: Uint32Array, table: VocabTable, positions: Weight | null, windows: number, seqlen: number): Hidden {
   const rows = ids.length;
   const tok = gpu.upload(ids, [rows]);
   const x = gpu.tensor([rows, config.hidden]);
+  const shape = { rows, cols: config.hidden, seqlen, posOffset: config.positionOffset };
+  const fused: GpuTensor | null = positions && positions.format === 'f32' && positions.chunks.length === 1 ? positions.chunks[0].t : null;
   for (const chunk of table.chunks) {
-    embedTokens(gpu, tok, chunk.t, x, {
-      rows,
-      cols: config.hidden,
-      vStart: chunk.start,
-      vCount: chunk.count,
-      seqlen,
-      positions,
-      posOffset: config.positionOffset,
-    });
+    embedTokens(gpu, tok, chunk.t, x, { ...shape, vStart: chunk.start, vCount: chunk.count, format: table.format, positions: fused });
+  }
+  if (positions && !fused) {
+    for (const chunk of positions.chunks) addPositions(gpu, chunk.t, x, { ...shape, vStart: chunk.start, vCount: chunk.count, format: positions.format });
   }
   tok.dispose();
   // Gemma: embeddings × √hidden (rounded to f32, as transformers' embed_scale tensor in a float32 model).

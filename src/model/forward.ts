@@ -28,7 +28,7 @@ export type { LinearOverride, LinearReplacement } from './weights';
 export interface RunnerOptions {
   /** Keep at most this many blocks' weights on the GPU, least recently used evicted. Default: all. */
   maxResidentBlocks?: number;
-  /** Largest chunk of the embedding / lm_head table in bytes; default: what one binding allows. */
+  /** Largest buffer of any one weight in bytes (larger ones are cut into row chunks); default: what one binding allows. */
   maxTableChunkBytes?: number;
   /** Budget for one chunk of logits [rows, vocab chunk] in the head; default 128 MiB. */
   maxLogitsBytes?: number;
@@ -58,7 +58,7 @@ export class ModelRunner {
     this.logitsBudget = Math.min(this.bufferLimit, options.maxLogitsBytes ?? 128 * MiB);
     this.store = new WeightStore(gpu, arch, source, {
       maxResidentBlocks: options.maxResidentBlocks,
-      tableChunkBytes: Math.max(hiddenRow, Math.min(device, options.maxTableChunkBytes ?? Infinity)),
+      bindingBytes: Math.max(hiddenRow, Math.min(device, options.maxTableChunkBytes ?? Infinity)),
     });
   }
 

@@ -6,9 +6,9 @@ import type { Gpu, GpuTensor } from '../gpu/runtime';
 import { withScope } from '../gpu/scope';
 import { IGNORE_TARGET, lossChunk, nllFromState } from '../kernels/loss';
 import { softcap } from '../kernels/activation';
-import { matmul } from '../kernels/matmul';
 import { rowNorm } from '../kernels/norm';
 import type { ModelConfig } from './config';
+import { chunkProduct } from './gpuWeights';
 import { ForwardError, type Hidden, type Norm, type VocabTable } from './tensors';
 
 export interface HeadWeights {
@@ -36,7 +36,7 @@ async function eachLogitsChunk(gpu: Gpu, config: ModelConfig, w: HeadWeights, h:
       const R = Math.min(rowChunk, h.rows - r0);
       for (let ci = 0; ci < chunks.length; ci++) {
         const ch = chunks[ci];
-        matmul(gpu, normed, ch.t, logits, { M: R, N: ch.count, K: d, transB: true, offA: r0 * d });
+        chunkProduct(gpu, normed, w.table, ch, logits, { rows: R, offA: r0 * d, ldc: ch.count });
         if (config.finalSoftcap !== null) softcap(gpu, logits, R * ch.count, config.finalSoftcap);
         await visit(logits, r0, R, ch.start, ch.count, ci);
       }

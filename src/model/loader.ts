@@ -5,7 +5,7 @@
  * is loaded.
  */
 import { blobSource, type ByteSource } from '../formats/byteSource';
-import { openSafetensors, openSharded, type SafetensorsFile } from '../formats/safetensors';
+import { halfBits, isHalfDType, openSafetensors, openSharded, type HalfDType, type SafetensorsFile } from '../formats/safetensors';
 import { resolveArchitecture, type Architecture } from './architectures';
 import { ConfigError, parseConfig, type ModelConfig } from './config';
 import { loadTokenizer, TokenizerError, type TextTokenizer } from './tokenizer';
@@ -15,12 +15,32 @@ import { JSON_LIMITS, validateAgainstTensors, validateConfigJson } from './valid
 export interface TensorSource {
   shapes: ReadonlyMap<string, readonly number[]>;
   readF32(name: string): Promise<Float32Array>;
+  /**
+   * F16 or BF16 when the tensor is stored at 2 bytes per value (then readHalf reads it as stored);
+   * null otherwise. Sources without it (memorySource) hold f32 only.
+   */
+  halfDType?(name: string): HalfDType | null;
+  /** Flat elements start…start+count−1 (default: all) of an F16/BF16 tensor, as their stored 16-bit patterns. */
+  readHalf?(name: string, start?: number, count?: number): Promise<Uint16Array>;
 }
 
 export function safetensorsSource(file: SafetensorsFile): TensorSource {
   const shapes = new Map<string, number[]>();
   for (const [name, info] of file.tensors) shapes.set(name, info.shape);
-  return { shapes, readF32: (name) => file.readF32(name) };
+  const halfDType = (name: string): HalfDType | null => {
+    const dtype = file.info(name).dtype;
+    return isHalfDType(dtype) ? dtype : null;
+  };
+  return {
+    shapes,
+    readF32: (name) => file.readF32(name),
+    halfDType,
+    async readHalf(name, start = 0, count) {
+      const t = file.info(name);
+      if (!halfDType(name)) throw new Error(`${name} is stored as ${t.dtype}, not F16 or BF16`);
+      return halfBits(await file.readRaw(name, 2 * start, count === undefined ? undefined : 2 * count));
+    },
+  };
 }
 
 /** Tensors already in memory (tests, converted checkpoints). */

@@ -3,6 +3,7 @@
  * weights (as the weight store holds them). Plain data, so the stages stay stateless.
  */
 import type { GpuTensor } from '../gpu/runtime';
+import type { WeightFormat } from '../kernels/packed';
 import type { LinearSpec } from './architectures';
 
 export class ForwardError extends Error {
@@ -22,10 +23,28 @@ export interface Norm {
   b: GpuTensor | null;
 }
 
+/** Rows start…start+count−1 of a weight, in one storage binding. */
+export interface RowChunk {
+  start: number;
+  count: number;
+  t: GpuTensor;
+}
+
+/**
+ * A [rows, cols] weight on the GPU, cut into row chunks that each fit one storage binding (one
+ * chunk when it fits whole): f32, or the checkpoint's BF16/F16 values packed two per u32.
+ */
+export interface Weight {
+  format: WeightFormat;
+  rows: number;
+  cols: number;
+  chunks: RowChunk[];
+}
+
 /** A linear layer on the GPU, [out, in] (nn.Linear layout), possibly narrower than its spec. */
 export interface Linear {
   spec: LinearSpec;
-  w: GpuTensor;
+  w: Weight;
   b: GpuTensor | null;
   out: number;
   in: number;
@@ -43,9 +62,11 @@ export interface BlockWeights {
   lastUse: number;
 }
 
-/** Row chunks of a [vocab, hidden] table (embedding or lm_head), each within one storage binding. */
-export interface VocabTable {
-  chunks: { start: number; count: number; t: GpuTensor }[];
+/** A [vocab, hidden] table (embedding or lm_head) in row chunks, each within one storage binding. */
+export type VocabTable = Weight;
+
+export function freeWeight(w: Weight): void {
+  for (const c of w.chunks) c.t.dispose();
 }
 
 export function freeNorm(n: Norm): void {
@@ -54,7 +75,7 @@ export function freeNorm(n: Norm): void {
 }
 
 export function freeLinear(l: Linear): void {
-  l.w.dispose();
+  freeWeight(l.w);
   l.b?.dispose();
 }
 
@@ -63,6 +84,3 @@ export function freeBlock(b: BlockWeights): void {
   for (const l of b.linears.values()) freeLinear(l);
 }
 
-export function freeTable(t: VocabTable): void {
-  for (const c of t.chunks) c.t.dispose();
-}

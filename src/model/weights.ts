@@ -1,17 +1,20 @@
 /**
  * Weight residency: which of a model's weights are on the GPU. Blocks are read from the checkpoint
  * lazily and evicted least-recently-used beyond a budget (`maxResidentBlocks: 1` keeps a single
- * block on the GPU); vocabulary tables are cut into row chunks that each fit one storage binding.
+ * block on the GPU). Every weight is cut into row chunks that each fit one storage binding, and one
+ * stored as F16/BF16 stays at 2 bytes per value on the GPU (gpuWeights.ts).
  * Replaced linears (pruned, or channel-reduced) are kept on the CPU as overrides, so that a block
  * evicted and reloaded later still has them.
  */
+import { sizeClass } from '../gpu/pool';
 import type { Gpu, GpuTensor } from '../gpu/runtime';
 import { rotaryTable } from '../kernels/rotary';
 import { findLinear, fromStored, type Architecture, type LinearSpec, type NormSpec } from './architectures';
 import { isSliding, ropeCosSinFactor, ropeInvFreq, type ModelConfig } from './config';
+import { readWeight, uploadWeight, weightGpuBytes } from './gpuWeights';
 import type { TensorSource } from './loader';
 import { ResidentMap } from './resident';
-import { ForwardError, freeBlock, freeNorm, freeTable, type BlockWeights, type Linear, type Norm, type VocabTable } from './tensors';
+import { ForwardError, freeBlock, freeNorm, freeWeight, type BlockWeights, type Linear, type Norm, type VocabTable, type Weight } from './tensors';
 
 /** A replacement (pruned, or channel-reduced) linear layer, in nn.Linear layout [out, in]. */
 export interface LinearOverride {
@@ -31,8 +34,18 @@ export interface LinearReplacement {
 export interface WeightStoreOptions {
   /** Keep at most this many blocks' weights on the GPU. Default: all. */
   maxResidentBlocks?: number;
-  /** Largest chunk of a vocabulary table, in bytes. */
-  tableChunkBytes: number;
+  /** Largest buffer of one weight, in bytes (one storage binding): larger weights are cut into row chunks. */
+  bindingBytes: number;
+}
+
+/** GPU bytes of the weights a store holds, as the buffer pool counts them. */
+export interface WeightBytes {
+  /** Token embedding and lm_head (one table when tied). */
+  tables: number;
+  /** The resident blocks' linears and norms. */
+  blocks: number;
+  /** Position table, final norm, rotary tables. */
+  other: number;
 }
 
 /** Checks the dimensions of a block whose MLP width may have been changed by overrides. */
@@ -61,14 +74,14 @@ export function checkBlockShapes(config: ModelConfig, layer: number, b: BlockWei
 export class WeightStore {
   readonly config: ModelConfig;
   private readonly blocks = new ResidentMap<number, BlockWeights>(freeBlock);
-  private readonly tables = new ResidentMap<string, VocabTable>(freeTable);
+  private readonly tables = new ResidentMap<string, VocabTable>(freeWeight);
   private readonly norms = new ResidentMap<string, Norm>(freeNorm);
-  private readonly positionTables = new ResidentMap<string, GpuTensor>((t) => t.dispose());
+  private readonly positionTables = new ResidentMap<string, Weight>(freeWeight);
   private readonly rotary = new Map<string, GpuTensor>();
   private readonly overrides = new Map<string, LinearOverride>();
   private useClock = 0;
   private readonly maxResident: number;
-  private readonly tableChunkBytes: number;
+  private readonly bindingBytes: number;
 
   constructor(
     readonly gpu: Gpu,
@@ -78,7 +91,7 @@ export class WeightStore {
   ) {
     this.config = arch.config;
     this.maxResident = Math.max(1, options.maxResidentBlocks ?? Infinity);
-    this.tableChunkBytes = options.tableChunkBytes;
+    this.bindingBytes = options.bindingBytes;
   }
 
   // ------------------------------------------------------------------ blocks
@@ -97,14 +110,21 @@ export class WeightStore {
     const o = this.overrides.get(spec.weight);
     const out = o?.out ?? spec.out;
     const inp = o?.in ?? spec.in;
-    const weight = o ? o.weight : fromStored(spec, await this.source.readF32(spec.weight));
     let bias: Float32Array | null = null;
     if (o && o.bias !== undefined) bias = o.bias;
     else if (spec.bias) bias = await this.source.readF32(spec.bias);
     if (bias && bias.length !== out) {
       throw new ForwardError(`Block ${layer} ${spec.name}: bias has ${bias.length} values for ${out} outputs.`);
     }
-    return { spec, out, in: inp, w: this.gpu.upload(weight, [out, inp]), b: bias ? this.gpu.upload(bias, [out]) : null };
+    // Overrides (pruned or channel-reduced weights) are f32; checkpoint weights keep their 16-bit values.
+    const w = o
+      ? this.uploadF32(o.weight, out, inp)
+      : await readWeight(this.gpu, this.source, spec.weight, out, inp, this.bindingBytes, { transposed: spec.conv1d });
+    return { spec, out, in: inp, w, b: bias ? this.gpu.upload(bias, [out]) : null };
+  }
+
+  private uploadF32(weight: Float32Array, rows: number, cols: number): Weight {
+    return uploadWeight(this.gpu, weight, 'f32', rows, cols, this.bindingBytes);
   }
 
   /** Block l's weights on the GPU (checkpoint, or overrides), uploaded unless resident; evicts beyond the budget. */
@@ -184,17 +204,17 @@ export class WeightStore {
     const block = this.blocks.peek(layer);
     if (!block) return;
     const old = block.linears.get(name)!;
-    if (old.out === out && old.in === inp && keepBias) {
-      this.gpu.write(old.w, weight);
+    if (old.out === out && old.in === inp && keepBias && old.w.format === 'f32') {
+      for (const c of old.w.chunks) this.gpu.write(c.t, weight.subarray(c.start * inp, (c.start + c.count) * inp));
       return;
     }
-    old.w.dispose();
+    freeWeight(old.w);
     let b = old.b;
     if (!keepBias) {
       old.b?.dispose();
       b = options.bias ? this.gpu.upload(options.bias, [out]) : null;
     }
-    block.linears.set(name, { spec, out, in: inp, w: this.gpu.upload(weight, [out, inp]), b });
+    block.linears.set(name, { spec, out, in: inp, w: this.uploadF32(weight, out, inp), b });
   }
 
   /** The current weight of a linear (override, else the checkpoint's), as nn.Linear [out, in]. */
@@ -220,26 +240,32 @@ export class WeightStore {
 
   /** A [vocab, hidden] table (token embedding or lm_head) in row chunks within one binding each. */
   vocabTable(name: string): Promise<VocabTable> {
-    return this.tables.get(name, async () => {
-      const { vocab, hidden } = this.config;
-      const data = await this.source.readF32(name);
-      if (data.length !== vocab * hidden) throw new ForwardError(`Tensor ${name} has ${data.length} values, expected ${vocab}×${hidden}.`);
-      const rowsPerChunk = Math.max(1, Math.floor(this.tableChunkBytes / (4 * hidden)));
-      const chunks: VocabTable['chunks'] = [];
-      for (let start = 0; start < vocab; start += rowsPerChunk) {
-        const count = Math.min(rowsPerChunk, vocab - start);
-        chunks.push({ start, count, t: this.gpu.upload(data.subarray(start * hidden, (start + count) * hidden), [count, hidden]) });
-      }
-      return { chunks };
-    });
+    const { vocab, hidden } = this.config;
+    return this.tables.get(name, () => readWeight(this.gpu, this.source, name, vocab, hidden, this.bindingBytes));
   }
 
-  /** The learned position table, or null for rotary models. */
-  async positions(): Promise<GpuTensor | null> {
+  /** The learned position table [positions, hidden], or null for rotary models. */
+  async positions(): Promise<Weight | null> {
     const name = this.arch.positions;
     if (!name) return null;
-    const shape = this.arch.tensors.get(name)!;
-    return this.positionTables.get(name, () => this.upload(name, shape[0] * shape[1]));
+    const [rows, cols] = this.arch.tensors.get(name)!;
+    return this.positionTables.get(name, () => readWeight(this.gpu, this.source, name, rows, cols, this.bindingBytes));
+  }
+
+  /** GPU bytes of the weights held now (pool size classes), split into vocabulary tables, blocks and the rest. */
+  gpuBytes(): WeightBytes {
+    const sum = (ts: Iterable<GpuTensor | null>) => [...ts].reduce((a, t) => a + (t ? sizeClass(t.bytes) : 0), 0);
+    const norms = (ns: Iterable<Norm | null>) => [...ns].reduce((a, n) => a + (n ? sum([n.w, n.b]) : 0), 0);
+    let tables = 0;
+    for (const [, t] of this.tables.entries()) tables += weightGpuBytes(t, sizeClass);
+    let blocks = 0;
+    for (const [, b] of this.blocks.entries()) {
+      blocks += norms([b.attnNorm, b.mlpNorm, b.qNorm, b.kNorm, b.postAttnNorm, b.postMlpNorm]);
+      for (const l of b.linears.values()) blocks += weightGpuBytes(l.w, sizeClass) + sum([l.b]);
+    }
+    let other = sum(this.rotary.values()) + norms([...this.norms.entries()].map(([, n]) => n));
+    for (const [, p] of this.positionTables.entries()) other += weightGpuBytes(p, sizeClass);
+    return { tables, blocks, other };
   }
 
   finalNorm(): Promise<Norm> {

@@ -2,11 +2,18 @@
  * Small random checkpoints with each architecture's real Hugging Face tensor names (written out
  * by hand here, independently of src/model/architectures.ts), for the model tests.
  */
+import { writeSafetensors } from '../../src/formats/safetensors';
+import type { WritableDType } from '../../src/formats/dtypes';
 import { randn } from './reference';
 
 export interface Checkpoint {
   config: Record<string, unknown>;
   tensors: Map<string, { shape: number[]; data: Float32Array }>;
+}
+
+/** The checkpoint's tensors as one safetensors file, every tensor stored as `dtype` (rounded to nearest even). */
+export function checkpointFile(ck: Checkpoint, dtype: WritableDType): Uint8Array<ArrayBuffer> {
+  return writeSafetensors([...ck.tensors].map(([name, t]) => ({ name, dtype, shape: t.shape, data: t.data })));
 }
 
 class Builder {
