@@ -1,5 +1,6 @@
 // ALPS: preparation (damping, diagonal scaling), the elementwise parts of an ADMM iteration,
-// the (Ĝ + ρI)⁻¹ factor for a new ρ, the masked PCG step and the final unscaling.
+// for a new ρ the (Ĝ + ρI)⁻¹ factor in the eigenbasis or the shifted matrix Ĝ + ρI to factor,
+// the masked PCG step and the final unscaling.
 //
 // Layout: everything is row-major [m, n] with rows = outputs and columns = inputs, i.e. the
 // transpose of the paper's B ∈ R^{n×m}. Then Ĝ B becomes B·Ĝ (Ĝ is symmetric), N:M groups are
@@ -57,6 +58,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
   if (i >= p.n || j >= p.n) { return; }
   Qrho[i * p.n + j] = Q[j * p.n + i] / (eigenvalues[i] + p.rho);
+}
+
+//# kernel ridge
+// A = Ĝ + ρI, the matrix the Cholesky route factors at each ρ change (one n² pass; the factorisation
+// destroys A, so Ĝ itself is never touched).
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.y;
+  let j = gid.x;
+  if (i >= p.n || j >= p.n) { return; }
+  var g = gramHat[i * p.n + j];
+  if (i == j) { g += p.rho; }
+  A[i * p.n + j] = g;
 }
 
 //# kernel rhs

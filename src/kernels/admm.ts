@@ -33,6 +33,7 @@ const rows = { m: 'u32', n: 'u32' } as const;
 const dampingKernel = admmKernel('damping', { n: 'u32', damping: 'f32' }, { gram: input, scalars: output }, [1]);
 const scaleGramKernel = admmKernel('scale_gram', { n: 'u32' }, { gram: input, scalars: input, gramHat: output, d: output }, SQUARE);
 const rhoFactorKernel = admmKernel('rho_factor', { n: 'u32', rho: 'f32' }, { Q: input, eigenvalues: input, Qrho: output }, SQUARE);
+const ridgeKernel = admmKernel('ridge', { n: 'u32', rho: 'f32' }, { gramHat: input, A: output }, SQUARE);
 const rhsKernel = admmKernel('rhs', shapeAndRho, { Y: input, V: input, D: input, rhs: output });
 const shiftKernel = admmKernel('shift', shapeAndRho, { B: input, V: input, Z: output });
 const dualKernel = admmKernel('dual', shapeAndRho, { B: input, D: input, V: output, partials: output });
@@ -73,6 +74,11 @@ export function unscaleWeight(gpu: Gpu, s: AdmmShape, X: Binding, d: Binding, ou
 /** Qρ = diag(1/(λ+ρ))·Qᵀ. */
 export function rhoFactor(gpu: Gpu, n: number, Q: Binding, eigenvalues: Binding, Qrho: Binding, rho: number): void {
   rhoFactorKernel.run(gpu, { uniforms: { n, rho }, bindings: { Q, eigenvalues, Qrho }, extent: [n, n] });
+}
+
+/** A = Ĝ + ρI (A and Ĝ are distinct n×n buffers). */
+export function ridgeShift(gpu: Gpu, n: number, gramHat: Binding, A: Binding, rho: number): void {
+  ridgeKernel.run(gpu, { uniforms: { n, rho }, bindings: { gramHat, A }, extent: [n, n] });
 }
 
 /** rhs = Y − V + ρD. */

@@ -4,7 +4,9 @@
  *
  * Why this method. ALPS applies (Ĝ + ρI)⁻¹ hundreds of times while ρ changes. One O(n³)
  * decomposition per layer makes every ρ change free: (Ĝ + ρI)⁻¹ R = Q diag(1/(λ + ρ)) Qᵀ R is two
- * n×n·n×m products, with no re-factorisation (a Cholesky would be redone at every ρ change).
+ * n×n·n×m products, with no re-factorisation. Its ≈ 80–90 n³ flops did not pay at any size
+ * measured, so ALPS now refactors Ĝ + ρI by Cholesky at each ρ change by default and keeps this
+ * route selectable (src/solvers/alpsRidge.ts has the measurements).
  * Jacobi is made of independent rotations, so a round is a few barrier-free dispatches, where
  * Householder tridiagonalisation needs n dependent steps with a reduction each; and it is accurate
  * in f32.

@@ -1,11 +1,12 @@
 import { checkpoint } from '../shared/control';
 import type { Gpu } from '../gpu/runtime';
 import { withScope } from '../gpu/scope';
-import { admmDual, admmRhs, admmShift, pcgInit, pcgStep, rhoFactor, unscaleWeight } from '../kernels/admm';
-import { symmetricEigen } from '../kernels/eigen';
+import { admmDual, admmRhs, admmShift, pcgInit, pcgStep, unscaleWeight } from '../kernels/admm';
 import { matmul } from '../kernels/matmul';
 import { objectiveRows, reduceSlots } from '../kernels/objective';
 import { applyMask } from '../kernels/select';
+import { chooseRidge, makeRidge, type RidgeMethod } from './alpsRidge';
+import { updateRho } from './alpsSchedule';
 import { projectionFor } from './projection';
 import { relativeTo, scaleProblem } from './scaled';
 import { DEFAULT_ALPS, type AlpsOptions } from '../shared/methods';
@@ -14,13 +15,28 @@ import type { LayerProblem } from '../shared/problem';
 import type { AlpsIteration, PcgStep } from '../shared/telemetry';
 import type { SolveOptions, SolverOutput } from './types';
 
+/** Floats of one iteration's telemetry: ‖B − D‖², ‖B‖², f(P_k(B)), support flips. */
+const STATS = 4;
+
 /**
  * ALPS (Meng et al., 2024) for one layer, as docs/algorithms.md states it: ADMM on the
  * damped, diagonally scaled problem with the ρ schedule and restart rule, then PCG on the fixed
- * support. All matrices live on the GPU in the [m, n] (outputs × inputs) layout; per iteration
- * only a handful of scalars (objective, residual norms, support change) are read back.
+ * support. All matrices live on the GPU in the [m, n] (outputs × inputs) layout.
+ *
+ * Round trips: the schedule only decides on check iterations, so the iterations in between are
+ * recorded without waiting; each iteration's four scalars go to its slot of a small GPU buffer and
+ * one read per check delivers them all. The objective of P_k(B) (one extra n×n·n×m product) is
+ * measured on the first iteration and on every check, as the authors' code does; the iterations in
+ * between report the last measured value. `ridge` forces the (Ĝ + ρI)⁻¹ machinery (benchmarks and
+ * tests); by default `chooseRidge` picks it per shape.
  */
-export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, options: SolveOptions = {}): Promise<SolverOutput> {
+export async function alps(
+  gpu: Gpu,
+  problem: LayerProblem,
+  pattern: Pattern,
+  options: SolveOptions = {},
+  ridgeMethod?: RidgeMethod,
+): Promise<SolverOutput> {
   const o: AlpsOptions = { ...DEFAULT_ALPS, ...options.alps };
   const { m, n } = problem;
   const s = { m, n };
@@ -29,18 +45,19 @@ export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, op
   const k = projection.k;
   return withScope(gpu, async (scope) => {
     const mat = () => scope.tensor([m, n]);
-    // ---- preparation: damping, scaling, target, eigendecomposition
+    // ---- preparation: damping, scaling, target, the (Ĝ + ρI)⁻¹ machinery
     emit({ type: 'phase', phase: 'prepare' });
     const sp = await scaleProblem(scope, problem, o.damping);
     const { Ghat, d, B0, Y, lambda } = sp;
-    emit({ type: 'phase', phase: 'eigendecomposition' });
-    const eigen = await symmetricEigen(gpu, Ghat, n);
-    scope.keep(eigen.Q);
-    scope.keep(eigen.lambda);
+    const method = ridgeMethod ?? chooseRidge(m, n);
+    if (method === 'eigen') emit({ type: 'phase', phase: 'eigendecomposition' });
+    const ridge = await makeRidge(scope, Ghat, m, n, method);
 
     const partials = scope.tensor([3 * m]);
     const counter = scope.zeros([1], 'u32');
-    const stats = scope.tensor([4]);
+    const stats = scope.tensor([STATS]);
+    const every = Math.max(1, Math.floor(o.updateEvery));
+    const ring = scope.tensor([STATS * every]);
     const relative = (f: number) => relativeTo(sp, f);
 
     // ---- ADMM state
@@ -49,12 +66,10 @@ export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, op
     const V = mat();
     const Dinit = mat();
     const Z = mat(); // B + V/ρ, then P_k(B) for the telemetry
-    const T = mat(); // right-hand side, then its product with Q, then P_k(B)·Ĝ
-    const T2 = mat();
+    const T = mat(); // right-hand side, then P_k(B)·Ĝ
     const mask = scope.tensor([m, n], 'u32');
     const support = scope.tensor([m, n], 'u32');
     const supportInit = scope.tensor([m, n], 'u32');
-    const Qrho = scope.tensor([n, n]);
     const bytes = m * n * 4;
 
     projection.project(B0, supportInit);
@@ -67,78 +82,79 @@ export async function alps(gpu: Gpu, problem: LayerProblem, pattern: Pattern, op
     };
     restart();
 
-    let rho = o.rho0;
-    let rhoIncreased = false;
-    rhoFactor(gpu, n, eigen.Q, eigen.lambda, Qrho, rho);
+    const schedule = { rho: o.rho0, increased: false };
+    ridge.refresh(schedule.rho);
     const history: AlpsIteration[] = [];
     let iterations = 0;
+    /** Iterations recorded since the last read: their ρ and whether the objective was measured. */
+    let pending: { t: number; rho: number; measured: boolean }[] = [];
+    let lastRelError = 1;
 
     for (let t = 1; t <= o.maxIterations; t++) {
       await checkpoint(options.control);
       iterations = t;
-      const check = t % o.updateEvery === 0;
-      // B ← (Ĝ + ρI)⁻¹ (Y − V + ρD), applied in the eigenbasis: ((rhs·Q)·Qρ).
+      const rho = schedule.rho;
+      const check = t % every === 0;
+      const measured = check || t === 1 || t === o.maxIterations;
+      // B ← (Ĝ + ρI)⁻¹ (Y − V + ρD).
       admmRhs(gpu, s, Y, V, D, T, rho);
-      matmul(gpu, T, eigen.Q, T2, { M: m, N: n, K: n });
-      matmul(gpu, T2, Qrho, B, { M: m, N: n, K: n });
+      ridge.apply(T, B);
       // D ← P_k(B + V/ρ); on check iterations also count support flips since the last check.
       admmShift(gpu, s, B, V, Z, rho);
       projection.project(Z, mask);
       applyMask(gpu, Z, mask, D, check ? { count: m * n, support, counter } : { count: m * n });
       // V ← V + ρ(B − D), with ‖B − D‖² and ‖B‖² per row.
       admmDual(gpu, s, B, D, V, partials, rho);
-      // Telemetry: objective of P_k(B).
-      projection.project(B, mask);
-      applyMask(gpu, B, mask, Z, { count: m * n });
-      matmul(gpu, Z, Ghat, T, { M: m, N: n, K: n });
-      objectiveRows(gpu, s, { X: Z, XG: T, X0: B0, Y, d, partials }, 2, lambda);
+      if (measured) {
+        // Telemetry: objective of P_k(B).
+        projection.project(B, mask);
+        applyMask(gpu, B, mask, Z, { count: m * n });
+        matmul(gpu, Z, Ghat, T, { M: m, N: n, K: n });
+        objectiveRows(gpu, s, { X: Z, XG: T, X0: B0, Y, d, partials }, 2, lambda);
+      }
       reduceSlots(gpu, m, 3, { partials, counter, stats });
-      const [diff, norm, f, flips] = await gpu.read(stats, 4);
+      gpu.copy(stats, ring, STATS * 4, 0, pending.length * STATS * 4);
+      pending.push({ t, rho, measured });
+      if (!check && t < o.maxIterations) continue;
 
-      const entry: AlpsIteration = {
-        iter: t,
-        rho,
-        supportChange: check ? flips : null,
-        supportChangeFraction: check ? flips / Math.max(k, 1) : null,
-        relError: relative(f),
-        primalResidual: norm > 0 ? Math.sqrt(diff / norm) : 0,
-      };
-      if (!check) {
+      const values = await gpu.read(ring, pending.length * STATS);
+      const entries = pending.map((p, i): AlpsIteration => {
+        const [diff, norm, f] = values.subarray(i * STATS, i * STATS + 3);
+        if (p.measured) lastRelError = relative(f);
+        const entry: AlpsIteration = {
+          iter: p.t,
+          rho: p.rho,
+          supportChange: null,
+          supportChangeFraction: null,
+          relError: lastRelError,
+          primalResidual: norm > 0 ? Math.sqrt(diff / norm) : 0,
+        };
+        return entry;
+      });
+      pending = [];
+      const last = entries[entries.length - 1];
+      let stop = false;
+      if (check) {
+        const c = values[entries.length * STATS - 1];
+        last.supportChange = c;
+        last.supportChangeFraction = c / Math.max(k, 1);
+        gpu.clear(counter);
+        // ρ schedule (every `updateEvery` iterations), on c = support flips since the last check.
+        const decision = updateRho(schedule, c, k, t, o);
+        if (decision.restart) {
+          restart();
+          last.restarted = true;
+        }
+        stop = decision.stop;
+      }
+      for (const entry of entries) {
         history.push(entry);
         emit({ type: 'iteration', data: entry });
-        continue;
       }
-      gpu.clear(counter);
-      // ρ schedule (every `updateEvery` iterations), on c = support flips since the last check.
-      const c = flips;
-      let stop = false;
-      let restarted = false;
-      if (c > 0.1 * k) {
-        rho *= 1.3;
-        rhoIncreased = true;
-      } else if (c > 0.005 * k) {
-        rho *= 1.2;
-        rhoIncreased = true;
-      } else if (c >= 1) {
-        if (rhoIncreased) rho *= 1.1;
-        else {
-          rho /= 5;
-          restart();
-          restarted = true;
-        }
-      } else if (rhoIncreased) {
-        stop = true;
-      } else {
-        rho /= 5;
-      }
-      rho = Math.min(rho, o.rhoMax);
-      if (t >= o.minIterations && c / Math.max(k, 1) < o.stopFraction) stop = true;
-      if (restarted) entry.restarted = true;
-      history.push(entry);
-      emit({ type: 'iteration', data: entry });
-      if (stop) break;
-      rhoFactor(gpu, n, eigen.Q, eigen.lambda, Qrho, rho);
+      if (stop || t === o.maxIterations) break;
+      if (schedule.rho !== rho) ridge.refresh(schedule.rho);
     }
+    await ridge.check();
 
     // ---- support S = supp(P_k(B)); PCG on it
     emit({ type: 'phase', phase: 'pcg' });

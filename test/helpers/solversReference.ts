@@ -68,6 +68,10 @@ export interface AlpsRefResult {
   relError: number;
   relErrorBeforeRefit: number;
   iterations: number;
+  /** ρ of every iteration, in order. */
+  rhos: number[];
+  /** supp(P_k(B)) after the last iteration, [m, n] (outputs × inputs) like the GPU's weight. */
+  support: Uint8Array;
 }
 
 /** ALPS, unstructured, float64, in the paper's n×m orientation. */
@@ -110,8 +114,10 @@ export function alpsRef(W0: ArrayLike<number>, Graw: ArrayLike<number>, m: numbe
     return A;
   };
   let A = shifted(rho);
+  const rhos: number[] = [];
   for (let t = 1; t <= maxIterations; t++) {
     iterations = t;
+    rhos.push(rho);
     const rhs = Y.map((y, i) => y - V[i] + rho * D[i]);
     B = choleskySolve(A, n, rhs, m);
     D = project(B.map((b, i) => b + V[i] / rho));
@@ -147,6 +153,8 @@ export function alpsRef(W0: ArrayLike<number>, Graw: ArrayLike<number>, m: numbe
   // PCG on supp(P_k(B)), column by column (each output).
   const X = project(B);
   const before = unscale(X);
+  const support = new Uint8Array(m * n);
+  for (let r = 0; r < m; r++) for (let i = 0; i < n; i++) support[r * n + i] = X[i * m + r] !== 0 ? 1 : 0;
   for (let r = 0; r < m; r++) {
     const S: number[] = [];
     for (let i = 0; i < n; i++) if (X[i * m + r] !== 0) S.push(i);
@@ -177,6 +185,8 @@ export function alpsRef(W0: ArrayLike<number>, Graw: ArrayLike<number>, m: numbe
     relError: relErrorRef(weight, W0, Graw, m, n),
     relErrorBeforeRefit: relErrorRef(before, W0, Graw, m, n),
     iterations,
+    rhos,
+    support,
   };
 
   function unscale(Xs: Float64Array): Float64Array {
