@@ -19,11 +19,13 @@ import { EnginePersistence } from './persistence';
 import { SessionResults } from './results';
 import type { RunContext } from './runs/context';
 import { evaluateVariants, generateVariants } from './runs/evaluate';
-import { exportLayerProblem, exportRun, viewLayer } from './runs/export';
+import { StudioCheckpoints } from './runs/checkpoints';
+import { exportLayerProblem, exportRun, exportRunToFolder } from './runs/export';
 import { pruneLayerWith } from './runs/layer';
-import { pruneStructuredModel, pruneWholeModel } from './runs/model';
+import { pruneStructuredModel, pruneWholeModel, type LongRunSupport } from './runs/model';
 import { UnfinishedRun } from './runs/resume';
-import type { AdapterSummary, CalibrationSettings, Emit, EvaluationResult, ExportedFile, GenerationResult, LayerView, ModelRunSummary, ModelSummary, PruneSettings, StructuredRunSummary, StructuredSettings } from './types';
+import { viewLayer } from './runs/view';
+import type { AdapterSummary, CalibrationSettings, Emit, EvaluationResult, ExportedFile, GenerationResult, LayerView, ModelRunSummary, ModelSummary, PruneSettings, StructuredRunSummary, StructuredSettings, UnfinishedRunInfo, WrittenFile } from './types';
 
 /** A GPU job was asked for while another runs, or a load while a job runs. */
 export class BusyError extends Error {
@@ -50,15 +52,22 @@ export class EngineSession {
   private readonly results: SessionResults;
   private readonly assets: Assets;
   private readonly unfinished = new UnfinishedRun();
+  /** Whole-model runs' finished blocks in the browser's storage (they survive a reload). */
+  private readonly checkpoints: StudioCheckpoints;
+  private readonly longRuns: LongRunSupport;
   private loaded: LoadedModel | null = null;
   private job: { kind: string; control: JobControl } | null = null;
   private loadGeneration = 0;
+  /** Settles when the last job's work has: a cancelled job is answered at once, its GPU work ends at its next check. */
+  private draining: Promise<void> = Promise.resolve();
 
   constructor(options: EngineSessionOptions) {
     this.assets = options.assets;
     this.calibration = new CalibrationCache(options.assets);
     this.gpu = new GpuLifecycle(options.openGpu, () => this.calibration.clear());
     this.results = new SessionResults(new EnginePersistence(options.kv));
+    this.checkpoints = new StudioCheckpoints(options.kv);
+    this.longRuns = { checkpoints: this.checkpoints, calibrationText: (cal) => (cal.text === undefined ? this.assets.text('calibration.txt') : Promise.resolve(cal.text)) };
   }
 
   async init(): Promise<{ adapter: AdapterSummary }> {
@@ -70,6 +79,8 @@ export class EngineSession {
   async load(files: File[], name?: string): Promise<ModelSummary> {
     this.refuseWhileRunning('Cancel the running job before loading another model.');
     const generation = ++this.loadGeneration;
+    // A cancelled job may still be reading the current model's weights.
+    await this.draining;
     // Open everything before replacing the current model, so a bad file keeps the previous one.
     const next = await openLoadedModel(files, name);
     if (generation !== this.loadGeneration) {
@@ -107,7 +118,28 @@ export class EngineSession {
   }
 
   pruneModel(settings: PruneSettings, cal: CalibrationSettings, emit: Emit): Promise<ModelRunSummary> {
-    return this.run('pruneModel', emit, (ctx) => pruneWholeModel(ctx, settings, cal));
+    return this.run('pruneModel', emit, (ctx) => pruneWholeModel(ctx, settings, cal, this.longRuns));
+  }
+
+  /** Continues the loaded model's unfinished whole-model run (saved in the browser) with its own settings. */
+  async continueModelRun(emit: Emit): Promise<ModelRunSummary> {
+    this.refuseWhileRunning(`A ${this.job?.kind} run is in progress; wait for it or cancel it first.`);
+    const saved = await this.checkpoints.unfinishedSettings(this.requireModel().summary.fingerprint);
+    if (!saved) throw new Error('There is no stopped whole-model run of this model to continue: run "Prune the whole model".');
+    return this.pruneModel(saved.settings, saved.calibration, emit);
+  }
+
+  /** The loaded model's whole-model run stopped after some saved blocks (null when there is none). */
+  unfinishedModelRun(): Promise<UnfinishedRunInfo | null> {
+    return this.loaded ? this.checkpoints.unfinished(this.loaded.summary.fingerprint) : Promise.resolve(null);
+  }
+
+  async discardModelRun(): Promise<{ discarded: boolean }> {
+    this.refuseWhileRunning('Cancel the running job before discarding the stopped run.');
+    if (!this.loaded) return { discarded: false };
+    await this.checkpoints.discard(this.loaded.summary.fingerprint);
+    this.unfinished.clear();
+    return { discarded: true };
   }
 
   pruneStructured(settings: StructuredSettings, cal: CalibrationSettings, emit: Emit): Promise<StructuredRunSummary> {
@@ -145,12 +177,28 @@ export class EngineSession {
 
   // ---------------------------------------------------------------- answered while a job runs
 
-  layerView(layer: string, method: Method, run: RunKind): Promise<LayerView> {
-    return viewLayer(this.requireModel(), this.results, layer, method, run);
+  /** Runs beside a job (the view's few dispatches join the job's queue); a GPU failure here drops the device like a job's would. */
+  async layerView(layer: string, method: Method, run: RunKind): Promise<LayerView> {
+    const loaded = this.requireModel();
+    const gpu = await this.gpu.get();
+    try {
+      return await viewLayer(gpu, loaded, this.results, layer, method, run);
+    } catch (error) {
+      this.gpu.dropAfter(error);
+      throw error;
+    }
   }
 
   exportModel(which: 'sparse' | 'structured'): Promise<ExportedFile[]> {
     return exportRun(this.requireModel(), this.results, which);
+  }
+
+  /** The export streamed into a folder the person picked; progress is one event per file. */
+  exportModelToFolder(which: 'sparse' | 'structured', folder: FileSystemDirectoryHandle, emit: Emit): Promise<WrittenFile[]> {
+    const started = performance.now();
+    return exportRunToFolder(this.requireModel(), this.results, which, folder, (i, n, name) =>
+      emit({ type: 'progress', stage: 'exporting', layerIndex: i, layerCount: n, layer: name, elapsedMs: performance.now() - started }),
+    );
   }
 
   async forgetRuns(): Promise<{ forgotten: boolean }> {
@@ -182,17 +230,33 @@ export class EngineSession {
     if (this.job) throw new BusyError(message);
   }
 
-  /** Runs one GPU job with its own job control; a cancelled job fails as CancelledError whatever the solver threw. */
+  /**
+   * Runs one GPU job with its own job control; a cancelled job fails as CancelledError whatever the
+   * solver threw. Cancel is answered at once, whatever the run is doing: a solve or a block's
+   * forward pass on a big layer can take seconds between two checks on a slow GPU, so the job's
+   * promise does not wait for it; its leftover GPU work stops at its next check and the next job
+   * (or load) waits for that, so two jobs never share the device.
+   */
   private async run<T>(kind: string, emit: Emit, body: (ctx: RunContext) => Promise<T>): Promise<T> {
     if (this.job) throw new BusyError(`A ${this.job.kind} run is in progress; wait for it or cancel it first.`);
     const control = new JobControl((paused) => emit({ type: 'paused', paused }));
     const job = { kind, control };
     this.job = job;
-    const started = performance.now();
     try {
-      const loaded = this.requireModel();
-      const gpu = await this.gpu.get();
-      return await body({ gpu, loaded, job: control, emit, calibration: this.calibration, results: this.results, unfinished: this.unfinished, elapsed: () => performance.now() - started });
+      await this.draining;
+      const started = performance.now();
+      const work = (async () => {
+        const loaded = this.requireModel();
+        const gpu = await this.gpu.get();
+        return body({ gpu, loaded, job: control, emit, calibration: this.calibration, results: this.results, unfinished: this.unfinished, elapsed: () => performance.now() - started });
+      })();
+      this.draining = work.then(
+        () => undefined,
+        (error: unknown) => this.gpu.dropAfter(error),
+      );
+      const cancelled = new Promise<never>((_, reject) => control.signal.addEventListener('abort', () => reject(new CancelledError()), { once: true }));
+      cancelled.catch(() => undefined);
+      return await Promise.race([work, cancelled]);
     } catch (error) {
       this.gpu.dropAfter(error);
       if (control.cancelled) throw new CancelledError('The run was cancelled; the loaded model and earlier results are unchanged.');

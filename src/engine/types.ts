@@ -90,6 +90,20 @@ export interface StructuredRunSummary {
   finishedAt: number;
 }
 
+/** A whole-model sparse run whose finished blocks are saved in this browser (a reload or a cancel stopped it), to continue or discard. */
+export interface UnfinishedRunInfo {
+  blocksDone: number;
+  blocks: number;
+  layersDone: number;
+  layerCount: number;
+  settings: PruneSettings;
+  calibration: CalibrationRecord;
+  /** Wall time of the run so far. */
+  ms: number;
+  /** When it was last saved (ms since epoch). */
+  savedAt: number;
+}
+
 export interface ModelRunSummary {
   report: LayerOutcome[];
   settings: PruneSettings;
@@ -152,6 +166,12 @@ export interface ExportedFile {
   bytes: Uint8Array;
 }
 
+/** A file the export streamed into a picked folder. */
+export interface WrittenFile {
+  name: string;
+  size: number;
+}
+
 export type Stage = 'calibrating' | 'solving' | 'evaluating' | 'generating' | 'exporting';
 
 export type EngineEvent =
@@ -165,6 +185,14 @@ export type EngineEvent =
       /** Evaluation and generation: the model being run. */
       variant?: Variant;
       elapsedMs: number;
+      /** Whole-model runs: time earlier attempts of the same run took (a continued run), added to elapsedMs for its clock. */
+      earlierMs?: number;
+      /** Whole-model runs: layers and blocks finished so far (a continued run's included). */
+      layersDone?: number;
+      blocksDone?: number;
+      blockCount?: number;
+      /** Whole-model runs: estimated time left (ms) from the layers finished so far; absent until one finished. */
+      etaMs?: number;
     }
   | { type: 'start'; layer: string; method: Method; run: RunKind }
   | { type: 'iteration'; layer: string; method: Method; data: AlpsIteration }
@@ -175,6 +203,8 @@ export type EngineEvent =
   | { type: 'blockStart'; block: number; blocks: number; layer: string; channels: number; selection: ChannelSelection }
   | { type: 'spapStep'; block: number; layer: string; data: SpapStep }
   | { type: 'blockDone'; report: BlockChannelReport }
-  | { type: 'paused'; paused: boolean };
+  | { type: 'paused'; paused: boolean }
+  /** Whole-model runs: a finished block was saved in the browser (`bytes` in all), or saving stopped (`failure`, one line). */
+  | { type: 'checkpoint'; blocksSaved: number; blocks: number; bytes: number; restored: number; failure: string | null };
 
 export type Emit = (event: EngineEvent) => void;

@@ -209,3 +209,9 @@ export async function decodeBlock(model: OpenedModel, index: number, bytes: Uint
   if (file.tensors.size !== block.linears.length || outcomes.length !== block.linears.length) damaged('it holds other tensors than the block\'s linears');
   return { weights, outcomes };
 }
+
+/** A stored block's bytes checked against its manifest entry (size, SHA-256) and against the model, then decoded. */
+export async function verifiedBlock(model: OpenedModel, entry: BlockEntry, bytes: Uint8Array): Promise<{ weights: Map<string, Float32Array>; outcomes: LayerOutcome[] }> {
+  if (bytes.byteLength !== entry.bytes || (await sha256Hex(bytes)) !== entry.sha256) throw new CheckpointError(`${entry.file} is damaged (its size or SHA-256 differs from the manifest)`);
+  return decodeBlock(model, entry.index, bytes, entry.file);
+}

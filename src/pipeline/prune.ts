@@ -90,6 +90,8 @@ export async function pruneModel(gpu: Gpu, model: OpenedModel, o: PruneModelOpti
         await checkpoint();
         const gram = (await grams([site])).get(site)!;
         for (const layer of layers) {
+          // Also between the layers of a group: one solve of a big layer can take seconds on a slow GPU.
+          await checkpoint();
           o.onProgress?.({ layerIndex: layerIndex++, layerCount, layer: layer.id, block: block.index });
           const problem = await layerProblem(model, runner, layer, gram, o.windows.length);
           const result = await solveLayer(gpu, problem, o.method, o.pattern, {

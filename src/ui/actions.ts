@@ -7,6 +7,7 @@ import { engine, EngineError } from './engineClient';
 import { saveBytes, saveText } from './download';
 import { channelReportCsv, reportCsv, reportJson } from './report';
 import { useDownloads } from './stores/downloads';
+import { useLongRun } from './stores/longRun';
 import { live } from './stores/live';
 import { forgetStoredResults, persistResults, restoreResults, useResults } from './stores/results';
 import { useSession, type JobKind } from './stores/session';
@@ -45,7 +46,16 @@ function handleEvent(kind: JobKind, event: EngineEvent): void {
   const session = useSession.getState();
   switch (event.type) {
     case 'progress':
-      session.updateJob({ progress: { stage: event.stage, layerIndex: event.layerIndex, layerCount: event.layerCount, layer: event.layer, method: event.method, variant: event.variant } });
+      session.updateJob({
+        progress: {
+          stage: event.stage, layerIndex: event.layerIndex, layerCount: event.layerCount, layer: event.layer, method: event.method, variant: event.variant,
+          earlierMs: event.earlierMs, layersDone: event.layersDone, blocksDone: event.blocksDone, blockCount: event.blockCount, etaMs: event.etaMs, at: Date.now(),
+        },
+      });
+      break;
+    case 'checkpoint':
+      useLongRun.getState().setSaved({ blocks: event.blocksSaved, of: event.blocks, bytes: event.bytes });
+      if (event.failure) session.addBanner('error', 'Checkpoints off', event.failure);
       break;
     case 'start':
       live.start(event.layer, event.method, event.run);
@@ -79,7 +89,7 @@ function handleEvent(kind: JobKind, event: EngineEvent): void {
 }
 
 /** Runs one GPU job: one at a time, events routed, errors bannered. Resolves to null on failure. */
-async function runJob<T extends Request>(kind: JobKind, label: string, request: T, onFailure?: (name: string) => void): Promise<ResultOf[T['type']] | null> {
+export async function runJob<T extends Request>(kind: JobKind, label: string, request: T, onFailure?: (name: string) => void): Promise<ResultOf[T['type']] | null> {
   const session = useSession.getState();
   if (session.job) {
     session.addBanner('info', 'Busy', `${session.job.label} is still running; wait for it or cancel it.`);
@@ -343,4 +353,6 @@ export async function clearResults(): Promise<void> {
   useDownloads.getState().setStructuredFiles([]);
   await forgetStoredResults(model.fingerprint);
   await engine().request({ type: 'forgetPruned' });
+  // The engine's storage of the model went too, a stopped run's saved blocks with it.
+  useLongRun.getState().setUnfinished(null);
 }

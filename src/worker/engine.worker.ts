@@ -40,6 +40,10 @@ const handlers: Handlers = {
   exportModel: (r) => session.exportModel(r.which ?? 'sparse'),
   exportLayerProblem: (r, emit) => session.exportLayerProblem(r.layer, r.calibration, emit),
   forgetPruned: () => session.forgetRuns(),
+  unfinishedModelRun: () => session.unfinishedModelRun(),
+  continueModelRun: (_r, emit) => session.continueModelRun(emit),
+  discardModelRun: () => session.discardModelRun(),
+  exportModelToFolder: (r, emit) => session.exportModelToFolder(r.which ?? 'sparse', r.folder, emit),
 };
 
 function post(message: Response, transfer: Transferable[] = []): void {

@@ -27,7 +27,13 @@ export type Request =
   /** `which`: the sparse whole-model run (default) or the structured one. */
   | { type: 'exportModel'; which?: 'sparse' | 'structured' }
   | { type: 'exportLayerProblem'; layer: string; calibration: E.CalibrationSettings }
-  | { type: 'forgetPruned' };
+  | { type: 'forgetPruned' }
+  /** The loaded model's whole-model run stopped with blocks saved in this browser (a reload, a cancel), or null. */
+  | { type: 'unfinishedModelRun' }
+  | { type: 'continueModelRun' }
+  | { type: 'discardModelRun' }
+  /** The export streamed into a folder from showDirectoryPicker (the handle is structured-cloned to the worker). */
+  | { type: 'exportModelToFolder'; which?: 'sparse' | 'structured'; folder: FileSystemDirectoryHandle };
 
 /** What each request resolves to. */
 export interface ResultOf {
@@ -47,6 +53,10 @@ export interface ResultOf {
   exportModel: E.ExportedFile[];
   exportLayerProblem: E.ExportedFile;
   forgetPruned: { forgotten: boolean };
+  unfinishedModelRun: E.UnfinishedRunInfo | null;
+  continueModelRun: E.ModelRunSummary;
+  discardModelRun: { discarded: boolean };
+  exportModelToFolder: E.WrittenFile[];
 }
 
 export type Response =

@@ -1,24 +1,63 @@
-/** Files the studio writes: the pruned or structured model as a checkpoint folder, a layer's problem, and a layer's picture. */
+/** Files the studio writes: the pruned or structured model as a checkpoint folder, and a layer's problem. */
 import { writeLayerProblem } from '../../formats/layerProblem';
-import { fromStored } from '../../model/architectures';
-import { exportModel, exportPrunedModel } from '../../pipeline/export';
+import { exportModel, modelFiles, prunedEdits, type ModelEdits } from '../../pipeline/export';
 import { structuredEdits } from '../../pipeline/structured';
-import type { Method } from '../../shared/methods';
-import type { RunKind } from '../../shared/outcome';
-import { layerView } from '../layerView';
-import { linearOf, type LoadedModel } from '../loadedModel';
+import type { LoadedModel } from '../loadedModel';
 import type { SessionResults } from '../results';
-import type { CalibrationSettings, ExportedFile, LayerView } from '../types';
+import type { CalibrationSettings, ExportedFile, WrittenFile } from '../types';
 import type { RunContext } from './context';
 
-export async function exportRun(loaded: LoadedModel, results: SessionResults, which: 'sparse' | 'structured'): Promise<ExportedFile[]> {
+/** What the finished run changed, to export; an error that says what to run when there is none. */
+function runEdits(results: SessionResults, which: 'sparse' | 'structured'): ModelEdits {
   if (which === 'structured') {
     if (!results.structured) throw new Error('There is no structured model yet: choose SPAP and run "Prune the whole model" first.');
     // The smaller gate/up/down tensors and config.json's MLP width, with the channel report.
-    return exportModel(loaded.model, structuredEdits(results.structured.model));
+    return structuredEdits(results.structured.model);
   }
   if (!results.pruned) throw new Error('There is no pruned model yet: run "Prune the whole model" first.');
-  return exportPrunedModel(loaded.model, results.pruned.model);
+  return prunedEdits(results.pruned.model);
+}
+
+/** The run's files in memory (browsers without a folder picker download them one by one). */
+export async function exportRun(loaded: LoadedModel, results: SessionResults, which: 'sparse' | 'structured'): Promise<ExportedFile[]> {
+  return exportModel(loaded.model, runEdits(results, which));
+}
+
+/**
+ * The run's files streamed into a folder the person picked (File System Access API): each file
+ * through its own FileSystemWritableFileStream, tensor by tensor, so no file — let alone the
+ * model — is ever one buffer here. A file is only replaced when its stream closes; a failed one is
+ * aborted, leaving what the folder held before.
+ */
+export async function exportRunToFolder(
+  loaded: LoadedModel,
+  results: SessionResults,
+  which: 'sparse' | 'structured',
+  folder: FileSystemDirectoryHandle,
+  onFile?: (index: number, count: number, name: string) => void,
+): Promise<WrittenFile[]> {
+  const files = await modelFiles(loaded.model, runEdits(results, which));
+  const written: WrittenFile[] = [];
+  for (const [i, file] of files.entries()) {
+    onFile?.(i, files.length, file.name);
+    const handle = await folder.getFileHandle(file.name, { create: true });
+    const stream = await handle.createWritable();
+    let size = 0;
+    try {
+      await file.write({
+        write: async (chunk) => {
+          size += chunk.byteLength;
+          await stream.write(chunk as Uint8Array<ArrayBuffer>);
+        },
+      });
+      await stream.close();
+    } catch (error) {
+      await stream.abort().catch(() => undefined);
+      throw new Error(`Writing ${file.name} into the folder ${folder.name} failed: ${(error as Error).message}`, { cause: error });
+    }
+    written.push({ name: file.name, size });
+  }
+  return written;
 }
 
 /** The layer's dense problem under these calibration settings, as a .safetensors file for `prune-layer`. */
@@ -26,13 +65,4 @@ export async function exportLayerProblem(ctx: RunContext, layer: string, cal: Ca
   const problem = await ctx.calibration.problem(ctx.gpu, ctx.loaded, layer, cal);
   const bytes = writeLayerProblem({ ...problem, meta: { ...problem.meta, model: ctx.loaded.summary.name, layer } });
   return { name: `${layer}.problem.safetensors`, bytes };
-}
-
-/** Heatmaps and histogram of a finished run's layer against the dense weight. */
-export async function viewLayer(loaded: LoadedModel, results: SessionResults, layer: string, method: Method, run: RunKind): Promise<LayerView> {
-  const { spec } = linearOf(loaded, layer);
-  const weight = await results.weight(layer, spec.weight, method, run);
-  if (!weight) throw new Error(`The pruned weights of ${layer} (${method}, ${run === 'model' ? 'whole-model run' : 'layer run'}) are no longer in this browser; run it again to see them.`);
-  const dense = fromStored(spec, await loaded.model.weights.readF32(spec.weight));
-  return layerView(layer, method, run, dense, weight, spec.out, spec.in);
 }

@@ -1,8 +1,15 @@
-/** The running job: what it does, layer i of L, iteration, elapsed time; pause, resume, cancel. */
-import { useEffect, useState } from 'react';
+/**
+ * The running job: what it does, layer i of L (block b of B), iteration, elapsed time and the time
+ * left; pause, resume, cancel. With no job running, a whole-model run stopped with blocks saved in
+ * this browser (a reload, a cancel) is offered here to continue or discard.
+ */
+import { useEffect, useRef, useState } from 'react';
 import { cancel, pause, resume } from '../actions';
-import { formatMs, formatSci, shortLayer } from '../format';
+import { formatBytes, formatMs, formatSci, shortLayer } from '../format';
+import { continueModelRun, discardModelRun, refreshUnfinished } from '../longRunActions';
 import { methodLabel } from '../../shared/methods';
+import { patternLabel } from '../../shared/pattern';
+import { useLongRun } from '../stores/longRun';
 import { VARIANT_NAME } from '../labels';
 import { useLive } from '../stores/live';
 import { useSession } from '../stores/session';
@@ -22,14 +29,32 @@ export function JobBar() {
   const phase = useLive((s) => s.phase);
   const spapSteps = useLive((s) => s.spapSteps);
   const block = useLive((s) => s.block);
-  const [now, setNow] = useState(Date.now());
+  const saved = useLongRun((s) => s.saved);
+  const fingerprint = useSession((s) => s.model?.fingerprint ?? null);
+  const jobsFinished = useSession((s) => s.jobsFinished);
+  const [, setTick] = useState(0);
+  // The clock only goes forward: a continued run's earlier time arrives with its first progress.
+  const shown = useRef({ startedAt: 0, ms: 0 });
+  const running = job !== null;
+  // Re-rendered 4× a second while a job runs (keyed on running, not on the job: its progress events come faster than that).
   useEffect(() => {
-    if (!job) return;
-    const t = setInterval(() => setNow(Date.now()), 250);
+    if (!running) return;
+    const t = setInterval(() => setTick((n) => n + 1), 250);
     return () => clearInterval(t);
-  }, [job]);
-  if (!job) return null;
+  }, [running]);
+  useEffect(() => {
+    // A loaded model or an ended job may have left (or removed) a stopped run.
+    void refreshUnfinished();
+    useLongRun.getState().setSaved(null);
+  }, [fingerprint, jobsFinished]);
+  if (!job) return <UnfinishedRunOffer />;
   const p = job.progress;
+  const now = Date.now();
+  if (shown.current.startedAt !== job.startedAt) shown.current = { startedAt: job.startedAt, ms: 0 };
+  shown.current.ms = Math.max(shown.current.ms, (p?.earlierMs ?? 0) + Math.max(0, now - job.startedAt));
+  const elapsed = shown.current.ms;
+  // Counted down between layers; a paused run's time left stays where it was.
+  const left = p?.etaMs !== undefined && p.at !== undefined ? Math.max(0, p.etaMs - (job.paused ? 0 : Math.max(0, now - p.at))) : null;
   const last = iterations[iterations.length - 1];
   const pruning = job.kind === 'pruneLayer' || job.kind === 'compareLayer' || job.kind === 'pruneModel' || job.kind === 'pruneStructured';
   // Writing files is short and cannot stop half-way; everything else checks for cancellation.
@@ -39,7 +64,7 @@ export function JobBar() {
   if (p?.stage === 'solving' && p.layerCount !== undefined && p.layerIndex !== undefined) {
     step =
       job.kind === 'pruneModel'
-        ? `Layer ${p.layerIndex + 1} of ${p.layerCount}`
+        ? `Layer ${p.layerIndex + 1} of ${p.layerCount}${p.blockCount ? ` · block ${Math.min(p.blockCount, (p.blocksDone ?? 0) + 1)} of ${p.blockCount}` : ''}`
         : job.kind === 'pruneStructured'
           ? `Block ${p.layerIndex + 1} of ${p.layerCount}`
           : job.kind === 'compareLayer'
@@ -66,8 +91,14 @@ export function JobBar() {
           {[job.paused ? 'Paused' : p ? STAGE[p.stage] ?? p.stage : 'Starting', step, ...detail].filter(Boolean).join(' · ')}
         </span>
         <span className="muted" data-testid="job-elapsed">
-          {formatMs(now - job.startedAt)} elapsed
+          {formatMs(elapsed)} elapsed
         </span>
+        {job.kind === 'pruneModel' && p?.layersDone !== undefined ? (
+          <span className="muted" data-testid="job-eta">
+            {p.layersDone} of {p.layerCount} layers done · {left === null ? 'estimating the time left' : `about ${formatMs(left)} left`}
+            {saved && saved.blocks > 0 ? ` · ${saved.blocks} of ${saved.of} blocks saved in this browser (${formatBytes(saved.bytes)})` : ''}
+          </span>
+        ) : null}
       </div>
       {fraction !== null ? (
         <div className="job-meter" aria-hidden>
@@ -91,6 +122,33 @@ export function JobBar() {
             {job.cancelling ? 'Cancelling…' : 'Cancel'}
           </button>
         ) : null}
+      </div>
+    </div>
+  );
+}
+
+/** The stopped whole-model run with blocks saved in this browser: continue it, or discard it. */
+function UnfinishedRunOffer() {
+  const info = useLongRun((s) => s.unfinished);
+  if (!info) return null;
+  const what = `${methodLabel(info.settings.method)}, ${patternLabel(info.settings.pattern)}, ${info.calibration.nsamples} × ${info.calibration.seqlen} calibration tokens`;
+  return (
+    <div className="job-bar paused" data-testid="unfinished-run" role="status">
+      <div className="job-text">
+        <strong data-testid="unfinished-text">
+          Whole-model run stopped after block {info.blocksDone} of {info.blocks}
+        </strong>
+        <span>
+          {what} · {info.layersDone} of {info.layerCount} layers saved in this browser, {formatMs(info.ms)} of work. Continue solves only the rest; a run with other settings replaces it.
+        </span>
+      </div>
+      <div className="job-buttons">
+        <button type="button" className="button small" data-testid="continue-run" onClick={() => void continueModelRun()}>
+          Continue
+        </button>
+        <button type="button" className="button small danger" data-testid="discard-run" onClick={() => void discardModelRun()}>
+          Discard
+        </button>
       </div>
     </div>
   );

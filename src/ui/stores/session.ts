@@ -12,6 +12,14 @@ export interface Progress {
   method?: string;
   /** Evaluation and generation: which model runs. */
   variant?: Variant;
+  /** Whole-model runs: the earlier attempts' time (a continued run), layers and blocks done, time left. */
+  earlierMs?: number;
+  layersDone?: number;
+  blocksDone?: number;
+  blockCount?: number;
+  etaMs?: number;
+  /** When the UI received it (Date.now()), to count the ETA down between events. */
+  at?: number;
 }
 
 export interface Job {

@@ -3,6 +3,8 @@ import { useState } from 'react';
 import { clearResults, downloadReport, exportLayerProblem, prepareModelDownload } from '../actions';
 import { formatBytes, formatCount, shortLayer } from '../format';
 import { structuredRunLabel } from '../labels';
+import { folderPicker, saveModelToFolder } from '../longRunActions';
+import { useLongRun, type FolderExport } from '../stores/longRun';
 import type { PreparedFile } from '../stores/downloads';
 import { useDownloads } from '../stores/downloads';
 import { useResults } from '../stores/results';
@@ -22,6 +24,9 @@ export function DownloadTab() {
   const query = useSettings((s) => settingsToQuery(s));
   const link = `${location.origin}${location.pathname}${query}`;
   const [copied, setCopied] = useState(false);
+  const folderExport = useLongRun((s) => s.folderExport);
+  // Chrome and Edge stream the files into a folder; other browsers download them one by one.
+  const canPickFolder = folderPicker() !== null;
   if (!model) return <p className="empty">Load a model first.</p>;
   const hasResults = !!modelRun || !!structuredRun || layerRuns.length > 0;
   return (
@@ -34,9 +39,17 @@ export function DownloadTab() {
               The whole-model run's weights in the checkpoint's own names, dtypes and shapes (pruned entries exactly zero), with <code>config.json</code>, the tokenizer files and{' '}
               <code>prune_report.json</code>.
             </p>
-            <button type="button" className="button" data-testid="prepare-download" onClick={() => void prepareModelDownload()} disabled={busy}>
-              {files.length ? 'Write the files again' : 'Write the pruned model'}
-            </button>
+            <div className="button-row">
+              {canPickFolder ? (
+                <button type="button" className="button" data-testid="save-to-folder" onClick={() => void saveModelToFolder()} disabled={busy}>
+                  Save to a folder…
+                </button>
+              ) : null}
+              <button type="button" className={canPickFolder ? 'button secondary' : 'button'} data-testid="prepare-download" onClick={() => void prepareModelDownload()} disabled={busy}>
+                {files.length ? 'Write the files again' : canPickFolder ? 'Download the files one by one' : 'Write the pruned model'}
+              </button>
+            </div>
+            <FolderFiles result={folderExport?.which === 'sparse' ? folderExport : null} testId="folder-files" />
             <FileList files={files} testId="download-files" prefix="download" />
           </>
         ) : (
@@ -52,9 +65,17 @@ export function DownloadTab() {
               channels, <code>config.json</code> with <code>{structuredRun.width.field}</code> {structuredRun.width.before} → {structuredRun.width.after} ({formatCount(structuredRun.parameters.before)} →{' '}
               {formatCount(structuredRun.parameters.after)} parameters), the tokenizer files and <code>prune_report.json</code> with the channels each block kept.
             </p>
-            <button type="button" className="button" data-testid="prepare-structured-download" onClick={() => void prepareModelDownload('structured')} disabled={busy}>
-              {structuredFiles.length ? 'Write the files again' : 'Write the structured model'}
-            </button>
+            <div className="button-row">
+              {canPickFolder ? (
+                <button type="button" className="button" data-testid="save-structured-to-folder" onClick={() => void saveModelToFolder('structured')} disabled={busy}>
+                  Save to a folder…
+                </button>
+              ) : null}
+              <button type="button" className={canPickFolder ? 'button secondary' : 'button'} data-testid="prepare-structured-download" onClick={() => void prepareModelDownload('structured')} disabled={busy}>
+                {structuredFiles.length ? 'Write the files again' : canPickFolder ? 'Download the files one by one' : 'Write the structured model'}
+              </button>
+            </div>
+            <FolderFiles result={folderExport?.which === 'structured' ? folderExport : null} testId="structured-folder-files" />
             <FileList files={structuredFiles} testId="structured-files" prefix="structured" />
           </>
         ) : (
@@ -128,5 +149,24 @@ function FileList({ files, testId, prefix }: { files: PreparedFile[]; testId: st
         </li>
       ))}
     </ul>
+  );
+}
+
+/** The files the last export streamed into a folder (nothing to click: they are on disk). */
+function FolderFiles({ result, testId }: { result: FolderExport | null; testId: string }) {
+  if (!result) return null;
+  return (
+    <div data-testid={testId}>
+      <p className="muted">
+        Written into the folder <code>{result.folder}</code>: {result.files.length} files, {formatBytes(result.files.reduce((a, f) => a + f.size, 0))}.
+      </p>
+      <ul className="file-list">
+        {result.files.map((f) => (
+          <li key={f.name} data-testid={`folder-file-${f.name}`}>
+            {f.name} <span className="muted">{formatBytes(f.size)}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
