@@ -10,4 +10,6 @@ if (!script) {
   process.exit(2);
 }
 process.argv.splice(2, 1);
+// Scripts that are also imported as modules (by tests, by other scripts) run their main only as the entry.
+process.env.RUN_TS_ENTRY = resolve(script);
 await import(pathToFileURL(resolve(script)).href);

@@ -257,7 +257,7 @@ export async function benchModel(o: BenchModelOptions): Promise<BenchModelResult
     const child = spawnSync(
       process.execPath,
       [resolve(dirname(fileURLToPath(import.meta.url)), '../bin/run-ts.mjs'), fileURLToPath(import.meta.url), '--write-checkpoint', dir, '--shape', o.shape, '--blocks', String(blocks), '--dtype', dtype, '--seed', String(seed)],
-      { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, VITEST: '' } },
+      { encoding: 'utf8', maxBuffer: 1 << 20 },
     );
     if (child.status !== 0) throw new Error(`Writing the checkpoint failed: ${child.stderr || child.error?.message}`);
     const written = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { parameters: number; fileBytes: number; peakRssBytes: number };
@@ -390,8 +390,8 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-// bin/run-ts.mjs imports the script (argv[1] is run-ts itself); a Vitest test imports it only for benchModel.
-if (!process.env.VITEST) {
+// Main only when bin/run-ts.mjs runs this file; tests and other scripts import it for its writer and shapes.
+if (process.env.RUN_TS_ENTRY === fileURLToPath(import.meta.url)) {
   const num = (name: string) => (arg(name) === undefined ? undefined : Number(arg(name)));
   const writeDir = arg('write-checkpoint');
   try {

@@ -4,6 +4,7 @@ import { addDiagonalDamping, assertPositiveDefinite, inverseCholeskyUpper } from
 import { matmul } from '../kernels/matmul';
 import { topkMask } from '../kernels/select';
 import { blockScores, fixDeadInputs, MAX_BLOCK_SIZE, MAX_NM_GROUP, sweepBlock } from '../kernels/sparsegpt';
+import { checkpoint } from '../shared/control';
 import { DEFAULT_SPARSEGPT } from '../shared/methods';
 import { keptCount, type Pattern } from '../shared/pattern';
 import type { UploadedLayer } from './layer';
@@ -59,7 +60,8 @@ function sparsegptOptions(pattern: Pattern, options: SolveOptions): SparseGptOpt
 /**
  * SparseGPT (Frantar & Alistarh, 2023) of one layer, as specified in docs/algorithms.md: the one
  * SparseGPT entry, which the method registry binds and solveLayer runs. Prunes a copy of W0 on the
- * GPU; one readback, the positive-definiteness flag (one u32), at the end. Throws
+ * GPU; one readback, the positive-definiteness flag (one u32), at the end (with a RunControl, a
+ * sync per column block as well, to cancel). Throws
  * NotPositiveDefiniteError when the damped gram cannot be factored.
  */
 export async function sparsegpt(scope: GpuScope, layer: UploadedLayer, pattern: Pattern, options: SolveOptions): Promise<GpuTensor> {
@@ -91,6 +93,12 @@ export async function sparsegpt(scope: GpuScope, layer: UploadedLayer, pattern: 
         }
       : null;
   for (let b0 = 0, block = 0; b0 < n; b0 += blockSize, block++) {
+    // A cancel point per column block; the sync first, so that the queue never holds more than one
+    // block's work when cancel comes (one layer's sweep is tens of seconds on a software adapter).
+    if (options.control && block > 0) {
+      await gpu.sync();
+      await checkpoint(options.control);
+    }
     const b1 = Math.min(b0 + blockSize, n);
     const bs = b1 - b0;
     const shape = { m, n, b0, b1 };
