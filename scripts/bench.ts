@@ -1,20 +1,25 @@
 /**
  * `npm run bench [-- --sizes 64,128,256,512,1024 --methods alps,sparsegpt,wanda,magnitude --out bench-results/bench.json]`
+ * `npm run bench -- --only matmul [--reps 5 --tokens 2048]`   (the matrix-product part alone)
  *
- * Measures, on whatever adapter is present: GFLOP/s of the matrix-product kernel in each tiling,
- * the time of the other kernels (top-k, N:M, eigendecomposition, SPD factorisation), and the wall
- * time of each layer solver on an n×n layer with a correlated gram. Prints tables; writes JSON.
+ * Measures, on whatever adapter is present: the project's matrix product against
+ * tfjs-backend-webgpu's on the same device, and before/after the dispatch policy on the shapes the
+ * project runs (scripts/bench-matmul.ts); GFLOP/s of each tiling, the time of the other kernels
+ * (top-k, N:M, eigendecomposition), and the wall time of each layer solver on an n×n layer with a
+ * correlated gram. Prints tables; writes JSON.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { openNodeGpu } from '../src/gpu/node';
 import type { Gpu } from '../src/gpu/runtime';
 import { symmetricEigen } from '../src/kernels/eigen';
-import { matmul } from '../src/kernels/matmul';
+import { matmul, type MatmulTiling } from '../src/kernels/matmul';
 import { nmMask, topkMask } from '../src/kernels/select';
 import type { Method } from '../src/shared/methods';
 import { solveLayer } from '../src/solvers';
 import { rng } from '../test/helpers/reference';
+import { PEER_SHAPES, peerComparison, projectShapes, type Row } from './bench-matmul';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,6 +29,9 @@ function arg(name: string, fallback: string): string {
 const sizes = arg('sizes', '64,128,256,512,1024').split(',').map(Number);
 const methods = arg('methods', 'magnitude,wanda,sparsegpt,alps').split(',') as Method[];
 const outPath = arg('out', 'bench-results/bench.json');
+const only = arg('only', 'all');
+const reps = Number(arg('reps', '5'));
+const tokens = Number(arg('tokens', '2048'));
 
 /** Uniform on [−0.5, 0.5), from the tests' seeded xorshift generator. */
 function seeded(seed: number): () => number {
@@ -83,6 +91,7 @@ function table(title: string, rows: Record<string, string | number>[]): void {
 }
 
 const fmt = (v: number, digits = 2) => v.toFixed(digits);
+const tfVersion = () => (createRequire(import.meta.url)('@tensorflow/tfjs-backend-webgpu/package.json') as { version: string }).version;
 
 async function main(): Promise<void> {
   const gpu = await openNodeGpu();
@@ -90,14 +99,29 @@ async function main(): Promise<void> {
   console.log(`adapter: ${adapter || 'unknown'}${gpu.isSwiftShader ? ' (SwiftShader, CPU)' : ''}`);
   const kernels: Record<string, string | number>[] = [];
   const solvers: Record<string, string | number>[] = [];
+  let peer: Row[] = [];
+  let shapes: Row[] = [];
+  const load = () => (process.platform === 'linux' ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : 'n/a');
   try {
+    console.log(`load average before: ${load()}`);
+    peer = await peerComparison(gpu, PEER_SHAPES, reps);
+    table(`Matrix product vs tfjs-backend-webgpu ${tfVersion()} on the same device (median of ${reps}, alternating)`, peer);
+    shapes = await projectShapes(gpu, tokens, Math.max(1, Math.min(reps, 3)));
+    table('Matrix product on the project\'s shapes, previous policy vs now (GFLOP/s)', shapes);
+    console.log(`load average after: ${load()}`);
+    if (only === 'matmul') return;
     for (const n of sizes) {
       const A = gpu.upload(randomMatrix(n * n, 1), [n, n]);
       const B = gpu.upload(randomMatrix(n * n, 2), [n, n]);
       const C = gpu.tensor([n, n]);
       const flops = 2 * n * n * n;
       const repeats = n <= 256 ? 10 : n <= 512 ? 3 : 1;
-      for (const tiling of ['register', 'register-vec4', 'shared'] as const) {
+      for (const tiling of ['register', 'register-vec4', 'subgroup', 'shared'] as MatmulTiling[]) {
+        try {
+          matmul(gpu, A, B, C, { M: n, N: n, K: n, tiling });
+        } catch {
+          continue; // not on this adapter
+        }
         const ms = await timeIt(gpu, () => matmul(gpu, A, B, C, { M: n, N: n, K: n, tiling }), repeats);
         kernels.push({ kernel: `matmul ${tiling}`, n, ms: fmt(ms), 'GFLOP/s': fmt(flops / ms / 1e6) });
       }
@@ -130,10 +154,10 @@ async function main(): Promise<void> {
     table('Solvers (n×n layer, 70 % unstructured)', solvers);
   } finally {
     gpu.destroy();
+    mkdirSync(dirname(outPath), { recursive: true });
+    writeFileSync(outPath, JSON.stringify({ adapter, swiftshader: gpu.isSwiftShader, date: new Date().toISOString(), load: load(), matmulPeer: peer, matmulShapes: shapes, kernels, solvers }, null, 2));
+    console.log(`\nwrote ${outPath}`);
   }
-  mkdirSync(dirname(outPath), { recursive: true });
-  writeFileSync(outPath, JSON.stringify({ adapter, swiftshader: gpu.isSwiftShader, date: new Date().toISOString(), kernels, solvers }, null, 2));
-  console.log(`\nwrote ${outPath}`);
 }
 
 main().catch((error: unknown) => {

@@ -11,6 +11,8 @@
 //  * register_vec4: the same with vec4 loads (operands contiguous along K in whole vec4s).
 //  * shared: 64×64 tiles of C per 16×16 workgroup, A and B staged through workgroup memory in
 //    16-deep slices; the usual choice on real GPUs.
+//  * subgroup: register tiles for 4-lane subgroups (SwiftShader): the lanes split the loads of op(A)
+//    and share them with subgroupBroadcast, so a subgroup loads each value it needs once.
 
 fn indexA(base: u32, i: u32, k: u32) -> u32 {
   if (TRANS_A) { return base + k * p.lda + i; }
@@ -155,4 +157,94 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
   storeBlock(blk, acc);
+}
+
+//# kernel subgroup
+enable subgroups;
+// For adapters whose subgroups are 4 lanes wide (SwiftShader, where a subgroup is one SIMD
+// register). There every load with a run-time index is a 4-lane gather whatever the addresses, so
+// what counts is loads per multiply-add. A subgroup owns an 8 × 16 block of C: lane l keeps
+// columns 4l … 4l+3 of its 8 rows in vec4 accumulators. Per 4-deep step of k it loads two vec4s of
+// op(A), its quarter of the 8 × 4 slice, and takes the rest from the other lanes with
+// subgroupBroadcast, plus four vec4s of op(B): 6 loads per 32 vec4 multiply-adds, against 8 per
+// 16 in register_vec4. No workgroup memory, no barriers; workgroups of 4 × 2 subgroups (32 × 32).
+// Operands are vec4 arrays: every row read along is whole vec4s (the wrapper checks); K % 4 != 0
+// only occurs with op(A) = Aᵀ and op(B) = B (grams), where K_TAIL zeroes the missing slice.
+//
+// The lane holding op(A)[4t + q][k0 + e] is q (A untransposed: lane q loads row 4t + q along k)
+// or e (Aᵀ: lane e loads row k0 + e of A along i), in component e or q: hence the selects.
+// Subgroups whose whole block lies past the edge of C leave: i0 and colb are the same on all four
+// lanes, so the broadcasts of the others stay in subgroup-uniform control flow (which WGSL's
+// analysis cannot see, hence the diagnostic).
+@diagnostic(off, subgroup_uniformity)
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let lane = lid.x & 3u;
+  let i0 = wid.y * (8u * WG_Y) + lid.y * 8u;
+  let colb = wid.x * (4u * WG_X) + (lid.x >> 2u) * 16u;
+  if (i0 >= p.M || colb >= p.N) { return; }
+  let base = blockAt(i0, colb + 4u * lane, wid.z);
+  let a4 = base.a / 4u; let lda4 = p.lda / 4u;
+  let b4 = base.b / 4u; let ldb4 = p.ldb / 4u;
+  // Where each lane's loads start, and how far they move per step of 4 along k (in vec4s); rows
+  // and columns past the edge re-read the last whole vec4. Selects, not branches: SwiftShader
+  // keeps values assigned in branches in memory.
+  let stepA = select(1u, 4u * lda4, TRANS_A);
+//#for T
+  let qa{T} = a4 + select(clampRow(i0 + 4u * {T}u + lane) * lda4, min(i0 + 4u * {T}u, (p.M - 1u) & ~3u) / 4u, TRANS_A);
+//#end
+  let pb = b4 + min(colb + 4u * lane, (p.N - 1u) & ~3u) / 4u;
+//#for C
+  let pb{C} = b4 + clampCol(colb + 4u * lane + {C}u) * ldb4;
+//#end
+//#for T
+//#for Q
+  var acc{T}{Q} = vec4<f32>(0.0);
+//#end
+//#end
+  let steps = (p.K + 3u) / 4u;
+  for (var k4 = 0u; k4 < steps; k4++) {
+    // This lane's share of the 8 × 4 slice of op(A). Past K (K_TAIL: Aᵀ with K % 4 != 0) it
+    // reads the last row and is zeroed, so the re-read last row of B adds nothing.
+    let k0 = 4u * k4;
+    let tail = K_TAIL && k0 + 4u > p.K;
+    let ka = select(k4 * stepA + select(0u, lane * lda4, TRANS_A), min(k0 + lane, p.K - 1u) * lda4, tail);
+    let live = !tail || k0 + lane < p.K;
+//#for T
+    let xa{T} = select(vec4<f32>(0.0), A[qa{T} + ka], live);
+//#end
+    if (TRANS_B) {
+      // Rows of B are columns of op(B), contiguous along k.
+//#for C
+      let z{C} = B[pb{C} + k4];
+//#end
+//#for T
+//#for Q
+      {
+        let ar = vec4<f32>(
+//#for E
+          subgroupBroadcast(xa{T}[select({E}u, {Q}u, TRANS_A)], select({Q}u, {E}u, TRANS_A)),
+//#end
+        );
+        acc{T}{Q} += vec4<f32>(dot(ar, z0), dot(ar, z1), dot(ar, z2), dot(ar, z3));
+      }
+//#end
+//#end
+    } else {
+      // One vec4 of a row of B holds the lane's 4 columns.
+//#for E
+      let y{E} = B[pb + select(k0 + {E}u, min(k0 + {E}u, p.K - 1u), tail) * ldb4];
+//#end
+//#for T
+//#for Q
+      acc{T}{Q} += subgroupBroadcast(xa{T}[select(0u, {Q}u, TRANS_A)], select({Q}u, 0u, TRANS_A)) * y0
+        + subgroupBroadcast(xa{T}[select(1u, {Q}u, TRANS_A)], select({Q}u, 1u, TRANS_A)) * y1
+        + subgroupBroadcast(xa{T}[select(2u, {Q}u, TRANS_A)], select({Q}u, 2u, TRANS_A)) * y2
+        + subgroupBroadcast(xa{T}[select(3u, {Q}u, TRANS_A)], select({Q}u, 3u, TRANS_A)) * y3;
+//#end
+//#end
+    }
+  }
+  storeBlock(base, array<vec4<f32>, BLOCK>(acc00, acc01, acc02, acc03));
+  storeBlock(blockAt(i0 + 4u, colb + 4u * lane, wid.z), array<vec4<f32>, BLOCK>(acc10, acc11, acc12, acc13));
 }

@@ -34,7 +34,10 @@ export async function openGpu(gpu: GPU | undefined, options: { powerPreference?:
     if (typeof value === 'number') requiredLimits[name] = value;
   }
   const requiredFeatures: GPUFeatureName[] = [];
-  if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  // Optional features kernels may use where present (matmul: subgroups, and f16 only when asked).
+  for (const feature of ['timestamp-query', 'subgroups', 'shader-f16'] as GPUFeatureName[]) {
+    if (adapter.features.has(feature)) requiredFeatures.push(feature);
+  }
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   return new Gpu(device, {
