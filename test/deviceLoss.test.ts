@@ -8,26 +8,21 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Assets } from '../src/engine/assets';
+import { BUNDLED_FOLDER, BUNDLED_LAYERS, bundledAssets, wholeModelCalibration, wholeModelSettings } from './helpers/bundledRun';
 import { GpuLifecycle } from '../src/engine/gpuLifecycle';
 import { EngineSession } from '../src/engine/session';
 import { writeLayerProblem } from '../src/formats/layerProblem';
 import type { EngineEvent } from '../src/engine/types';
 import { openNodeGpu } from '../src/gpu/node';
 import type { Gpu } from '../src/gpu/runtime';
-import { DEFAULT_ALPS } from '../src/shared/methods';
 import { memoryKv } from '../src/shared/kv';
 import { cli } from './helpers/cli';
 
-const FOLDER = join(import.meta.dirname, '..', 'public', 'default-model');
-const assets: Assets = {
-  file: async (name) => new File([readFileSync(join(FOLDER, name))], name),
-  text: async (name) => readFileSync(join(FOLDER, name), 'utf8'),
-};
-// SparseGPT: each layer's result depends on the grams, so on every layer pruned before it.
-const settings = { method: 'sparsegpt' as const, pattern: { kind: 'unstructured' as const, sparsity: 0.5 }, alps: DEFAULT_ALPS };
-const calibration = { nsamples: 2, seqlen: 32, seed: 0 };
-const LAYERS = 28;
+const FOLDER = BUNDLED_FOLDER;
+const assets = bundledAssets;
+const settings = wholeModelSettings;
+const calibration = wholeModelCalibration;
+const LAYERS = BUNDLED_LAYERS;
 
 const finished = (events: EngineEvent[]) => events.flatMap((e) => (e.type === 'layerDone' ? [e.result] : []));
 const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('the run should have failed'); }, (e: unknown) => e as Error);

@@ -6,25 +6,18 @@
  * a finished run removes its checkpoint; refused storage (quota) lets the run go on, with one line;
  * a damaged block starts the run over. Also how long a cancel takes to end the run.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Assets } from '../src/engine/assets';
+import { BUNDLED_LAYERS, bundledAssets, wholeModelCalibration, wholeModelSettings } from './helpers/bundledRun';
 import { EngineSession } from '../src/engine/session';
 import type { EngineEvent } from '../src/engine/types';
 import { openNodeGpu } from '../src/gpu/node';
 import type { Gpu } from '../src/gpu/runtime';
 import { memoryKv, type KvStore } from '../src/shared/kv';
-import { DEFAULT_ALPS } from '../src/shared/methods';
 
-const FOLDER = join(import.meta.dirname, '..', 'public', 'default-model');
-const assets: Assets = {
-  file: async (name) => new File([readFileSync(join(FOLDER, name))], name),
-  text: async (name) => readFileSync(join(FOLDER, name), 'utf8'),
-};
-const settings = { method: 'sparsegpt' as const, pattern: { kind: 'unstructured' as const, sparsity: 0.5 }, alps: DEFAULT_ALPS };
-const calibration = { nsamples: 2, seqlen: 32, seed: 0 };
-const LAYERS = 28;
+const assets = bundledAssets;
+const settings = wholeModelSettings;
+const calibration = wholeModelCalibration;
+const LAYERS = BUNDLED_LAYERS;
 
 const opened: Gpu[] = [];
 afterAll(() => opened.forEach((gpu) => gpu.destroy()));
