@@ -36,7 +36,17 @@ export interface SpapStep {
   penaltyMass: number;
 }
 
+/** One round of swap moves (local search after a method): at most one swap per output row. */
+export interface SwapRound {
+  round: number;
+  /** Swaps accepted so far, over all rows. */
+  swaps: number;
+  /** Relative error after this round (the refit on the final support comes after the last round). */
+  relError: number;
+}
+
 export type SolverEvent =
   | { type: 'iteration'; data: AlpsIteration }
   | { type: 'pcg'; data: PcgStep }
-  | { type: 'phase'; phase: string };
+  | { type: 'phase'; phase: string }
+  | { type: 'swaps'; data: SwapRound };

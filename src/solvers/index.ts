@@ -2,8 +2,10 @@ import type { Gpu } from '../gpu/runtime';
 import { isMethod, METHODS, type Method } from '../shared/methods';
 import { keptCount, type Pattern } from '../shared/pattern';
 import type { LayerProblem } from '../shared/problem';
+import { healthDamping, layerHealth } from './health';
 import { countNonzeros, validateProblem } from './layer';
 import { METHOD_REGISTRY } from './registry';
+import { refineOutput } from './swaps';
 import type { SolveOptions, SolveResult } from './types';
 
 export * from './types';
@@ -18,7 +20,9 @@ export { METHOD_REGISTRY, SELECTION_REGISTRY } from './registry';
 export async function solveLayer(gpu: Gpu, problem: LayerProblem, method: Method, pattern: Pattern, options: SolveOptions = {}): Promise<SolveResult> {
   validateProblem(problem);
   keptCount(pattern, problem.m, problem.n);
-  return runSolver(gpu, problem, method, pattern, options);
+  // The gram's health before the solve, so every caller's outcome carries it (src/shared/health.ts).
+  const health = await layerHealth(gpu, problem, healthDamping(method, options));
+  return { ...(await runSolver(gpu, problem, method, pattern, options)), health };
 }
 
 /**
@@ -29,11 +33,16 @@ export async function solveLayer(gpu: Gpu, problem: LayerProblem, method: Method
 export async function runSolver(gpu: Gpu, problem: LayerProblem, method: Method, pattern: Pattern, options: SolveOptions = {}): Promise<SolveResult> {
   if (!isMethod(method)) throw new Error(`Unknown method "${method as string}". Choose one of ${METHODS.join(', ')}.`);
   const started = performance.now();
-  const out = await METHOD_REGISTRY[method].solve(gpu, problem, pattern, options);
+  const solved = await METHOD_REGISTRY[method].solve(gpu, problem, pattern, options);
+  const out = await refineOutput(gpu, problem, pattern, solved, options).catch((e: unknown) => {
+    solved.weight.dispose();
+    throw e;
+  });
   try {
     const weight = await gpu.read(out.weight);
-    const { relError, relErrorBeforeRefit, iterations, history, pcg } = out;
-    return { method, pattern, weight, relError, relErrorBeforeRefit, nnz: countNonzeros(weight), iterations, history, pcg, ms: performance.now() - started };
+    const { relError, relErrorBeforeRefit, iterations, history, pcg, refinement } = out;
+    const result = { method, pattern, weight, relError, relErrorBeforeRefit, nnz: countNonzeros(weight), iterations, history, pcg, ms: performance.now() - started };
+    return refinement ? { ...result, refinement } : result;
   } finally {
     out.weight.dispose();
   }

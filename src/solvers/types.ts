@@ -5,8 +5,9 @@
 import type { GpuTensor } from '../gpu/runtime';
 import type { AlpsOptions, Method } from '../shared/methods';
 import type { RunControl } from '../shared/control';
+import type { LayerHealth } from '../shared/health';
 import type { Pattern } from '../shared/pattern';
-import type { AlpsIteration, PcgStep, SolverEvent } from '../shared/telemetry';
+import type { AlpsIteration, PcgStep, SolverEvent, SwapRound } from '../shared/telemetry';
 
 export interface SparseGptOptions {
   /** Columns per block (the lazy-update width); the paper and reference use 128. */
@@ -22,6 +23,35 @@ export interface SolveOptions {
   onEvent?: (event: SolverEvent) => void;
   /** Pause and cancel, checked between iterations. */
   control?: RunControl;
+  /** Local search after the method (docs/algorithms.md, "Local search"); absent: none. */
+  refine?: RefineOptions;
+}
+
+/** Swap moves after a method, then the refit on the final support. */
+export interface RefineOptions {
+  /** At most this many rounds; a round makes at most one swap per output row. */
+  swaps: number;
+  /** Stop starting new rounds after this many milliseconds. */
+  ms?: number;
+  /** Refit the weights on the final support (default true). */
+  refit?: boolean;
+}
+
+/** What the local search did to a method's result. */
+export interface RefineReport {
+  /** The method's relative error, before any swap. */
+  relErrorBefore: number;
+  /** After the last swap, before the refit. */
+  relErrorAfterSwaps: number;
+  /** After the refit (the result's relError). */
+  relError: number;
+  /** Swaps accepted over all rows. */
+  swaps: number;
+  rounds: number;
+  /** Whether the refit was kept (it is dropped when it does not lower the undamped objective). */
+  refit: boolean;
+  ms: number;
+  history: SwapRound[];
 }
 
 /** What a method's solve hands back: the pruned weight, still on the GPU, and its numbers. */
@@ -35,6 +65,8 @@ export interface SolverOutput {
   iterations: number;
   history: AlpsIteration[];
   pcg: PcgStep[];
+  /** Present when SolveOptions.refine asked for local search. */
+  refinement?: RefineReport;
 }
 
 /** A solve's result once read back: the pruned weight on the host, its nonzeros and time. */
@@ -45,4 +77,6 @@ export interface SolveResult extends Omit<SolverOutput, 'weight'> {
   weight: Float32Array;
   nnz: number;
   ms: number;
+  /** The gram's numerical health; solveLayer always sets it. */
+  health?: LayerHealth;
 }
