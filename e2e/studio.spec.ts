@@ -263,3 +263,30 @@ test('a truncated safetensors file shows an error and keeps the loaded model', a
   await expect(page.getByTestId('linears-table').locator('tbody tr')).toHaveCount(linearCount);
   await shot(page, 'studio-12-bad-file');
 });
+
+test('a layer calibrated with fewer rows than inputs shows a health badge and what to do', async ({ browser }) => {
+  test.skip(!existsSync(join(DEFAULT_MODEL, 'model.safetensors')), 'public/default-model/model.safetensors is missing');
+  // Its own visitor: one window of 8 tokens gives every layer's gram 8 rows, fewer than its inputs.
+  const visitor = await newVisitor(browser);
+  try {
+    await visitor.goto('/?samples=1&seqlen=8');
+    await expect(visitor.getByTestId('model-summary')).toBeVisible({ timeout: 60_000 });
+    await expect(visitor.getByTestId('cal-seqlen')).toHaveValue('8');
+    const first = await visitor.getByTestId('layer-select').locator('option').first().getAttribute('value');
+    await visitor.getByTestId('method-wanda').click();
+    await visitor.getByTestId('run-layer').click();
+    await waitForJob(visitor);
+    await waitForIdle(visitor);
+    await expect(visitor.getByTestId('error-banner')).toHaveCount(0);
+    await visitor.getByTestId('tab-button-layers').click();
+    const row = visitor.locator(`[data-testid="result-row"][data-layer="${first}"]`);
+    const badge = row.getByTestId('health-badge');
+    await expect(badge).toHaveAttribute('data-kinds', /rank-deficient/);
+    await row.click();
+    const warnings = visitor.getByTestId('health-warnings');
+    await expect(warnings).toContainText(/8 calibration rows for \d+ inputs: the gram is rank-deficient; use more samples or longer windows/);
+    await shot(visitor, 'studio-12-health-badge');
+  } finally {
+    await visitor.context().close();
+  }
+});

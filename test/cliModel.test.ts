@@ -183,7 +183,7 @@ describe.skipIf(!present)('prune and eval on stories260K', () => {
 
       // The folder: the same tensors, dtypes and shapes as the input; config and tokenizer copied.
       const files = readdirSync(out).sort();
-      expect(files).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'prune_report.json', 'tokenizer.json', 'tokenizer_config.json']);
+      expect(files).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'prune_report.csv', 'prune_report.json', 'tokenizer.json', 'tokenizer_config.json']);
       const before = await openSafetensors(bytesSource(new Uint8Array(readFileSync(join(MODEL, 'model.safetensors')))));
       const after = await openSafetensors(bytesSource(new Uint8Array(readFileSync(join(out, 'model.safetensors')))));
       expect([...after.tensors.keys()].sort()).toEqual([...before.tensors.keys()].sort());
@@ -193,6 +193,11 @@ describe.skipIf(!present)('prune and eval on stories260K', () => {
       }
       expect(readFileSync(join(out, 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(MODEL, 'tokenizer.json'), 'utf8'));
       expect(JSON.parse(readFileSync(join(out, 'prune_report.json'), 'utf8')).layers).toHaveLength(35);
+      // One CSV row per layer after the header, with the health columns filled.
+      const csv = readFileSync(join(out, 'prune_report.csv'), 'utf8').trim().split('\n');
+      expect(csv).toHaveLength(36);
+      expect(csv[0]).toContain('dead_inputs,rows,rank_deficient');
+      expect(csv[1]!.split(',')).toHaveLength(csv[0]!.split(',').length);
 
       const ev = await cli(['eval', out, '--text', at('eval.txt'), '--seqlen', '128', '--json'], 120_000);
       expect(ev.code, ev.stderr).toBe(0);

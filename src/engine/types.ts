@@ -3,6 +3,7 @@
  * Pure data (structured-cloneable), so the worker protocol carries them as they are and the UI
  * renders them; presentation (names, labels, colours) is the UI's.
  */
+import type { SparsityProfile } from '../shared/budget';
 import type { BlockChannelReport } from '../shared/channels';
 import type { AlpsOptions, ChannelSelection, Method, SpapOptions } from '../shared/methods';
 import type { LayerOutcome, RunKind } from '../shared/outcome';
@@ -67,6 +68,8 @@ export interface PruneSettings {
   method: Method;
   pattern: Pattern;
   alps: AlpsOptions;
+  /** Whole-model runs: how each layer's sparsity spreads around the target (absent: uniform; src/shared/budget.ts). */
+  profile?: SparsityProfile;
 }
 
 /** Structured pruning: remove this fraction of every block's MLP channels, chosen by `selection`. */

@@ -9,6 +9,7 @@
 import { bytesSource } from '../formats/byteSource';
 import { openSafetensors, writeSafetensors } from '../formats/safetensors';
 import type { OpenedModel } from '../model/loader';
+import { describeProfile, type SparsityProfile } from '../shared/budget';
 import { METHOD_INFO, type AlpsOptions, type Method } from '../shared/methods';
 import type { LayerOutcome } from '../shared/outcome';
 import { patternLabel, type Pattern } from '../shared/pattern';
@@ -35,6 +36,8 @@ export interface RunIdentity {
   };
   method: Method;
   pattern: Pattern;
+  /** The sparsity profile when it is not uniform (absent: uniform, so older checkpoints still match). */
+  profile?: SparsityProfile;
   /** The method's options as the run uses them (ALPS: ρ0, iterations, PCG…; none for magnitude). */
   options: Record<string, number>;
   calibration: {
@@ -74,6 +77,7 @@ export async function sha256Hex(data: Uint8Array | string): Promise<string> {
 export interface RunSettings {
   method: Method;
   pattern: Pattern;
+  profile?: SparsityProfile;
   alps?: Partial<AlpsOptions>;
   calibration: { text: string; content: string; nsamples: number; seqlen: number; seed: number; windows: Uint32Array };
 }
@@ -99,6 +103,7 @@ export async function runIdentity(model: OpenedModel, s: RunSettings): Promise<R
     },
     method: s.method,
     pattern: s.pattern,
+    ...(s.profile && s.profile.kind !== 'uniform' ? { profile: s.profile } : {}),
     options: { ...METHOD_INFO[s.method].defaults, ...(s.method === 'alps' ? s.alps : {}) },
     calibration: {
       text: s.calibration.text,
@@ -119,6 +124,7 @@ const FIELDS: [string, (r: RunIdentity) => unknown, ((v: never) => string)?][] =
   ['the model folder (its weight files)', (r) => [r.model.files, r.model.tensors, r.model.blocks]],
   ['--method', (r) => r.method, String],
   ['--sparsity/--pattern', (r) => r.pattern, patternLabel],
+  ['--sparsity-profile/--layer-sparsity', (r) => r.profile ?? { kind: 'uniform' }, describeProfile],
   ['the method options', (r) => r.options],
   ['--calib (its content)', (r) => [r.calibration.bytes, r.calibration.sha256]],
   ['--nsamples', (r) => r.calibration.nsamples, String],

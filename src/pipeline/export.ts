@@ -11,6 +11,7 @@ import { INDEX_FILE, planShards, shardIndexJson, shardsLike, type PlannedShard }
 import { streamSafetensors, type ByteSink, type LazyTensor } from '../formats/streamWriter';
 import type { LinearSpec } from '../model/architectures';
 import type { OpenedModel } from '../model/loader';
+import { HEALTH_CSV_HEADER, healthCsvCells } from '../shared/health';
 import type { PrunedModel } from './prune';
 
 export interface ExportedFile {
@@ -47,6 +48,8 @@ export interface ModelEdits {
   configPatch?: Record<string, number>;
   metadata: Record<string, string>;
   report: object;
+  /** The per-layer report as CSV, written as prune_report.csv next to prune_report.json when given. */
+  reportCsv?: string;
 }
 
 function linearSpec(model: OpenedModel, tensor: string): LinearSpec | null {
@@ -109,6 +112,7 @@ export async function modelFiles(model: OpenedModel, edits: ModelEdits, options:
     files.push(textFile(name, async () => (patch ? patchJsonText(await folder.text(name), patch) : folder.text(name))));
   }
   files.push(textFile('prune_report.json', () => JSON.stringify(edits.report, null, 2)));
+  if (edits.reportCsv !== undefined) files.push(textFile('prune_report.csv', () => edits.reportCsv!));
   return files;
 }
 
@@ -190,7 +194,7 @@ export async function exportModel(model: OpenedModel, edits: ModelEdits, options
 
 /** What a whole-model unstructured run changed, as edits to export. */
 export function prunedEdits(pruned: PrunedModel): ModelEdits {
-  return { weights: pruned.weights, metadata: { method: pruned.method, pattern: pruned.pattern }, report: reportJson(pruned) };
+  return { weights: pruned.weights, metadata: { method: pruned.method, pattern: pruned.pattern }, report: reportJson(pruned), reportCsv: reportCsv(pruned) };
 }
 
 export async function exportPrunedModel(model: OpenedModel, pruned: PrunedModel, options: ExportOptions = {}): Promise<ExportedFile[]> {
@@ -206,11 +210,11 @@ export function reportJson(pruned: PrunedModel): object {
   };
 }
 
-/** The per-layer report as CSV (one row per layer, no histories). */
+/** The per-layer report as CSV (one row per layer, no histories), with each layer's health columns (empty when unknown). */
 export function reportCsv(pruned: Pick<PrunedModel, 'report'>): string {
-  const header = ['layer', 'block', 'method', 'pattern', 'out', 'in', 'sparsity', 'rel_error', 'rel_error_before_refit', 'iterations', 'ms'];
+  const header = ['layer', 'block', 'method', 'pattern', 'out', 'in', 'sparsity', 'rel_error', 'rel_error_before_refit', 'iterations', 'ms', ...HEALTH_CSV_HEADER];
   const rows = pruned.report.map((r) =>
-    [r.id, r.block, r.method, r.pattern, r.shape[0], r.shape[1], r.sparsity.toFixed(6), r.relError.toExponential(6), r.relErrorBeforeRefit.toExponential(6), r.iterations, Math.round(r.ms)].join(','),
+    [r.id, r.block, r.method, r.pattern, r.shape[0], r.shape[1], r.sparsity.toFixed(6), r.relError.toExponential(6), r.relErrorBeforeRefit.toExponential(6), r.iterations, Math.round(r.ms), ...healthCsvCells(r.health)].join(','),
   );
   return [header.join(','), ...rows].join('\n') + '\n';
 }

@@ -34,8 +34,9 @@ export function findLayer(arch: Architecture, id: string): LinearLayer {
 }
 
 /** What a solver returns for one layer (the solvers' SolveResult has these fields). */
-export type SolvedLayer = Pick<LayerOutcome, 'method' | 'nnz' | 'relError' | 'relErrorBeforeRefit' | 'iterations' | 'ms' | 'history' | 'pcg'> & {
+export type SolvedLayer = Pick<LayerOutcome, 'method' | 'nnz' | 'relError' | 'relErrorBeforeRefit' | 'iterations' | 'ms' | 'history' | 'pcg' | 'health'> & {
   weight: Float32Array;
+  refinement?: NonNullable<LayerOutcome['refinement']> & { history?: unknown };
 };
 
 /** One layer's outcome from its solver result: the only place the entry is assembled. */
@@ -59,5 +60,13 @@ export function layerOutcome(layer: Pick<LinearLayer, 'id' | 'block' | 'name' | 
     pcg: result.pcg,
     run,
     finishedAt: Date.now(),
+    ...(result.health ? { health: result.health } : {}),
+    ...(result.refinement ? { refinement: refinementSummary(result.refinement) } : {}),
   };
+}
+
+/** The refinement's numbers without its per-round history (the report keeps one line per layer). */
+function refinementSummary(r: NonNullable<LayerOutcome['refinement']>): NonNullable<LayerOutcome['refinement']> {
+  const { relErrorBefore, relErrorAfterSwaps, swaps, rounds, refit, ms } = r;
+  return { relErrorBefore, relErrorAfterSwaps, swaps, rounds, refit, ms };
 }

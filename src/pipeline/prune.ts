@@ -11,13 +11,15 @@ import { SITES } from '../model/architectures';
 import type { ModelRunner } from '../model/forward';
 import type { OpenedModel } from '../model/loader';
 import type { RunControl } from '../shared/control';
+import type { SparsityProfile } from '../shared/budget';
 import type { AlpsOptions, Method } from '../shared/methods';
 import type { LayerOutcome } from '../shared/outcome';
 import { describePattern, type Pattern } from '../shared/pattern';
 import type { LayerProblem } from '../shared/problem';
 import type { SolverEvent } from '../shared/telemetry';
-import { solveLayer } from '../solvers';
+import { solveLayer, type RefineOptions } from '../solvers';
 import { walkBlocks } from './blocks';
+import { layerPatterns } from './owl';
 import { findLayer, layerOutcome, linearLayer, type LinearLayer } from './outcome';
 
 
@@ -40,7 +42,14 @@ export interface PruneProgress {
 export interface PruneModelOptions {
   method: Method;
   pattern: Pattern;
+  /**
+   * How each layer's sparsity is chosen around `pattern`'s target (unstructured only): uniform (the
+   * default), OWL or per-layer rules, at the uniform target's exact overall count (src/shared/budget.ts).
+   */
+  profile?: SparsityProfile;
   alps?: Partial<AlpsOptions>;
+  /** Local search after the method on every layer (docs/algorithms.md, "Local search"). */
+  refine?: RefineOptions;
   /** Calibration tokens, nsamples windows of seqlen, concatenated (see sampleWindows). */
   windows: Uint32Array;
   seqlen: number;
@@ -74,6 +83,8 @@ export async function pruneModel(gpu: Gpu, model: OpenedModel, o: PruneModelOpti
   let layerIndex = report.length;
   // Layers are pruned in order, so the finished ones are a prefix: resume in the first unfinished block.
   const startBlock = model.arch.blocks.find((b) => b.linears.some((l) => !weights.has(l.weight)))?.index ?? model.arch.blocks.length;
+  // Planned before the walk from the dense model (OWL's pass), so a resumed run plans the same budget.
+  const patterns = await layerPatterns(gpu, model, o);
   await walkBlocks(gpu, model, {
     windows: o.windows,
     seqlen: o.seqlen,
@@ -94,14 +105,16 @@ export async function pruneModel(gpu: Gpu, model: OpenedModel, o: PruneModelOpti
           await checkpoint();
           o.onProgress?.({ layerIndex: layerIndex++, layerCount, layer: layer.id, block: block.index });
           const problem = await layerProblem(model, runner, layer, gram, o.windows.length);
-          const result = await solveLayer(gpu, problem, o.method, o.pattern, {
+          const pattern = patterns.get(layer.id)!;
+          const result = await solveLayer(gpu, problem, o.method, pattern, {
             alps: o.alps,
+            ...(o.refine ? { refine: o.refine } : {}),
             control: o.control,
             onEvent: (event) => o.onEvent?.(layer.id, event),
           });
           runner.setLinear(block.index, layer.name, result.weight);
           weights.set(layer.spec.weight, result.weight);
-          const outcome = layerOutcome(layer, result, o.pattern, 'model');
+          const outcome = layerOutcome(layer, result, pattern, 'model');
           report.push(outcome);
           o.onLayer?.(outcome);
         }

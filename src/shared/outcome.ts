@@ -2,6 +2,7 @@
  * One layer's outcome: the one type the solvers' callers, the whole-model report, the CLI's JSON,
  * `prune_report.json`, the worker protocol and the studio's tables all use.
  */
+import type { LayerHealth } from './health';
 import type { Method } from './methods';
 import type { AlpsIteration, PcgStep } from './telemetry';
 
@@ -35,6 +36,10 @@ export interface LayerOutcome {
   run: RunKind;
   /** When the result was finished (ms since epoch). */
   finishedAt: number;
+  /** The gram's numerical health (src/shared/health.ts); absent in results stored before it existed. */
+  health?: LayerHealth;
+  /** Local search after the method (docs/algorithms.md, "Local search"), when the run asked for it. */
+  refinement?: { relErrorBefore: number; relErrorAfterSwaps: number; swaps: number; rounds: number; refit: boolean; ms: number };
 }
 
 /** The outcome without its per-iteration telemetry, as summaries print it. */

@@ -7,10 +7,12 @@
 import { cancelOnly } from '../../shared/control';
 import type { ParsedArgs } from '../args';
 import { EXIT_OK, InputError, UsageError } from '../errors';
-import { checkPatternFits, choices, parseMethod, parsePattern, STRUCTURED_METHOD } from '../options';
+import { checkPatternFits, choices, DEFAULT_REFINE_SWAPS, parseMethod, parsePattern, parseProfile, parseRefine, SPARSITY_PROFILES, STRUCTURED_METHOD } from '../options';
 import { CancelledError } from '../../gpu/errors';
 import type { OpenedModel } from '../../model/loader';
 import type { PrunedModel } from '../../pipeline/prune';
+import { describeProfile, OWL_DEFAULTS } from '../../shared/budget';
+import { healthDigest } from '../../shared/health';
 import { CHANNEL_SELECTIONS, METHODS, type Method } from '../../shared/methods';
 import { describePattern, keptCount, patternLabel, targetSparsity, type Pattern } from '../../shared/pattern';
 import { checkSeqlen, deviceName, modelContext, openModelArg, parseCount, readTextArg, requireString, requireTokenizer, seconds } from './eval';
@@ -49,11 +51,17 @@ export const prune: Command = {
     sparsity: { type: 'string', short: 's', value: '<s>', description: 'unstructured: fraction of weights to remove, in [0, 1) (0.7 or 70%); spap: fraction of MLP channels' },
     selection: { type: 'string', value: choices(CHANNEL_SELECTIONS), description: 'spap only: how channels are chosen (default spap; the others are the baselines, same refit)' },
     pattern: { type: 'string', short: 'p', value: '<N:M>', description: 'semi-structured: keep N of every M consecutive inputs (2:4, 4:8)' },
+    'sparsity-profile': { type: 'string', value: choices(SPARSITY_PROFILES), description: 'with --sparsity: every layer alike (default) or OWL, blocks with more outliers pruned less; same overall count' },
+    'owl-m': { type: 'string', value: '<M>', description: `OWL: a score is an outlier above M × its block's mean score (default ${OWL_DEFAULTS.m})` },
+    'owl-lambda': { type: 'string', value: '<λ>', description: `OWL: block sparsities stay within ±λ of --sparsity (default ${OWL_DEFAULTS.lambda})` },
+    'layer-sparsity': { type: 'string', value: '<glob=s,…>', description: "per-layer sparsities by layer name, first match wins, e.g. 'self_attn.*=0.5,mlp.*=0.75'; others take --sparsity" },
+    'exact-total': { type: 'boolean', description: 'with --layer-sparsity: shift every layer by one amount so the overall count equals --sparsity\'s exactly' },
     nsamples: { type: 'string', value: '<n>', description: 'calibration windows (default 32)' },
     seqlen: { type: 'string', value: '<n>', description: 'tokens per calibration window (default min(256, the model context))' },
     seed: { type: 'string', value: '<n>', description: 'seed of the window sampling (default 0)' },
     out: { type: 'string', short: 'o', value: '<dir>', description: 'folder to write the pruned model to (required; created)' },
     'max-shard-size': MAX_SHARD_SIZE_OPTION,
+    refine: { type: 'string', value: 'swaps[:N]', description: `after the method, at most N rounds of swap moves per output row of every layer (default ${DEFAULT_REFINE_SWAPS}; swaps:2s: for 2 s a layer), then a refit` },
     resume: { type: 'string', value: '<dir>', description: 'checkpoint folder (created): finished blocks are saved there; run again, continues after them' },
     json: { type: 'boolean', description: 'print the result as one JSON object on the last line of stdout' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress on stderr' },
@@ -67,6 +75,13 @@ export const prune: Command = {
     'Exactly one of --sparsity and --pattern is required. The weights are written tensor by tensor',
     '(never the whole model in memory), sharded like the input (same shard files and index) or, with',
     '--max-shard-size, as model-00001-of-0000N.safetensors shards and model.safetensors.index.json.',
+    '',
+    'Sparsity profiles (unstructured): with --sparsity-profile owl a first dense pass over the',
+    'calibration windows measures each block\'s outlier ratio (share of |W_ij|·‖X_j‖ above M × their',
+    'mean); blocks are mapped linearly onto [s − λ, s + λ], more outliers pruned less, and shifted so',
+    'the weights pruned over all layers equal the uniform --sparsity count exactly. --layer-sparsity',
+    'sets layers by glob (a glob matches the whole name or a dot-separated tail of it); with',
+    '--exact-total they are shifted to the uniform count too. The report gives each layer\'s sparsity.',
     '',
     'Structured: --method spap --sparsity <f> removes the fraction f of every block\'s MLP channels',
     '(rows of gate/up, columns of down), refits down on the kept ones, and writes a smaller checkpoint',
@@ -94,6 +109,7 @@ export const prune: Command = {
     const method: Method | typeof STRUCTURED_METHOD = structured ? STRUCTURED_METHOD : parseMethod(options.method);
     const pattern: Pattern | null = structured ? null : parsePattern(options);
     const channels = structured ? parseChannelOptions(options) : null;
+    const profile = parseProfile(options, pattern);
     const calibPath = requireString(options.calib, 'calib', '<file> (the calibration text)');
     const out = requireString(options.out, 'out', '<dir> (where to write the pruned model)');
     const nsamples = parseCount(options.nsamples, 'nsamples', 32);
@@ -103,6 +119,9 @@ export const prune: Command = {
     const maxShardSize = parseShardSize(options['max-shard-size']);
     const resumeDir = options.resume === undefined ? undefined : requireString(options.resume, 'resume', '<dir> (the checkpoint folder)');
     if (structured && resumeDir !== undefined) throw new UsageError('--resume works with the unstructured methods (alps, sparsegpt, wanda, magnitude); a spap run starts over');
+    const refine = parseRefine(options.refine);
+    if (refine && structured) throw new UsageError('--refine swaps polishes masks of single weights (alps, sparsegpt, wanda, magnitude); spap removes whole channels');
+    if (refine && resumeDir !== undefined) throw new UsageError('--refine cannot be combined with --resume yet (a checkpoint does not record it); run without --resume');
 
     // Every check that needs no GPU comes first, so bad input fails fast and with one line.
     const model = await openModelArg(dir);
@@ -141,12 +160,12 @@ export const prune: Command = {
       try {
         // The checkpoint is checked before anything is printed: a refusal is the only line.
         if (resumeDir !== undefined) {
-          const run = await runIdentity(model, { method, pattern, calibration: { text: calibPath, content: text, nsamples, seqlen, seed, windows } });
+          const run = await runIdentity(model, { method, pattern, profile, calibration: { text: calibPath, content: text, nsamples, seqlen, seed, windows } });
           checkpoint = await openCheckpoint(resumeDir, { model, run, done, out, modelDir: dir });
         }
         if (!quiet) {
           ctx.stderr(
-            `prune: ${dir}, ${method}, ${patternLabel(pattern)}; ` +
+            `prune: ${dir}, ${method}, ${patternLabel(pattern)}${profile.kind === 'uniform' ? '' : `, ${describeProfile(profile)}`}; ` +
               `${nsamples} windows of ${seqlen} tokens from ${calibPath} (${ids.length} tokens)\n`,
           );
           if (checkpoint && checkpoint.restored > 0) {
@@ -167,6 +186,8 @@ export const prune: Command = {
             pruneModel(gpu, model, {
               method,
               pattern,
+              profile,
+              ...(refine ? { refine } : {}),
               windows,
               seqlen,
               done,
@@ -199,6 +220,7 @@ export const prune: Command = {
         method,
         pattern: describePattern(pattern),
         targetSparsity: targetSparsity(pattern),
+        profile: describeProfile(profile),
         sparsity,
         calib: calibPath,
         nsamples,
@@ -211,7 +233,8 @@ export const prune: Command = {
         files: files.map((f) => f.name),
       };
       if (options.json === true) ctx.stdout(JSON.stringify(report) + '\n');
-      else ctx.stdout(pruneTable(report, patternLabel(pattern)) + '\n');
+      else ctx.stdout(pruneTable(report, `${patternLabel(pattern)}${profile.kind === 'uniform' ? '' : `, ${report.profile}`}`) + '\n');
+      if (options.json !== true) for (const line of healthDigest(pruned.report)) ctx.stdout(line + '\n');
       return EXIT_OK;
     } finally {
       await model.close();

@@ -8,13 +8,14 @@ import { constants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { ParsedArgs } from '../args';
 import { describeFsError, EXIT_OK, InputError, UsageError } from '../errors';
-import { checkPatternFits, choices, parseMethod, parsePattern } from '../options';
+import { checkPatternFits, choices, DEFAULT_REFINE_SWAPS, parseMethod, parsePattern, parseRefine } from '../options';
 import { METHODS, type Method } from '../../shared/methods';
+import { healthWarnings, type LayerHealth } from '../../shared/health';
 import type { LayerSummary } from '../../shared/outcome';
 import { describePattern, keptCount, patternLabel, targetSparsity, type Pattern } from '../../shared/pattern';
 import type { LayerProblem } from '../../shared/problem';
 import type { AlpsIteration, SolverEvent } from '../../shared/telemetry';
-import type { SolveResult } from '../../solvers/types';
+import type { RefineReport, SolveResult } from '../../solvers/types';
 import { readLayerProblem } from '../../formats/layerProblem';
 import { openFileSource } from '../../formats/nodeFile';
 import { writeSafetensors } from '../../formats/safetensors';
@@ -33,6 +34,11 @@ export interface PruneLayerReport
   device: string;
   out: string | null;
   history: { iter: number; rho: number; supportChange: number | null; relError: number }[];
+  /** The gram's numerical health (src/shared/health.ts) and its warnings, one line each. */
+  health: LayerHealth | null;
+  warnings: string[];
+  /** With --refine: the objective before and after the swaps and the refit, and the swaps made. */
+  refinement?: Omit<RefineReport, 'history'> & { history: { round: number; swaps: number; relError: number }[] };
 }
 
 export async function loadProblem(path: string): Promise<LayerProblem> {
@@ -75,6 +81,12 @@ function progress(ctx: CliContext, quiet: boolean): (event: SolverEvent) => void
       }
     } else if (event.type === 'pcg') {
       ctx.stderr(`  refit step ${event.data.step}: rel error ${event.data.relError.toPrecision(4)}\n`);
+    } else if (event.type === 'swaps') {
+      const now = performance.now();
+      if (event.data.round === 1 || now - last > 1000) {
+        last = now;
+        ctx.stderr(`  swap round ${event.data.round}: ${event.data.swaps} swaps, rel error ${event.data.relError.toPrecision(4)}\n`);
+      }
     }
   };
 }
@@ -98,6 +110,9 @@ function report(file: string, problem: LayerProblem, method: Method, pattern: Pa
     device,
     out,
     history: result.history.map((h) => ({ iter: h.iter, rho: h.rho, supportChange: h.supportChange, relError: h.relError })),
+    health: result.health ?? null,
+    warnings: result.health ? healthWarnings(result.health).map((w) => w.text) : [],
+    ...(result.refinement ? { refinement: { ...result.refinement, ms: Math.round(result.refinement.ms * 10) / 10 } } : {}),
   };
 }
 
@@ -110,7 +125,13 @@ function summary(r: PruneLayerReport, pattern: Pattern): string {
       (r.method === 'alps' ? `, before refit ${r.relErrorBeforeRefit.toPrecision(4)}` : ''),
     `  ${r.iterations} iteration${r.iterations === 1 ? '' : 's'} in ${r.ms.toFixed(0)} ms on ${r.device}`,
   ];
+  const f = r.refinement;
+  if (f) {
+    lines.push(`  swaps: ${f.swaps} in ${f.rounds} round${f.rounds === 1 ? '' : 's'}, rel error ${f.relErrorBefore.toPrecision(4)} → ${f.relErrorAfterSwaps.toPrecision(4)}` +
+      (f.refit ? `, after the refit ${f.relError.toPrecision(4)}` : '') + ` (${f.ms.toFixed(0)} ms)`);
+  }
   if (r.out) lines.push(`  wrote ${r.out}`);
+  for (const w of r.warnings) lines.push(`  warning: ${w}`);
   return lines.join('\n');
 }
 
@@ -123,6 +144,7 @@ export const pruneLayer: Command = {
     sparsity: { type: 'string', short: 's', value: '<s>', description: 'unstructured: fraction of weights to remove, in [0, 1) (0.7 or 70%)' },
     pattern: { type: 'string', short: 'p', value: '<N:M>', description: 'semi-structured: keep N of every M consecutive inputs (2:4, 4:8)' },
     out: { type: 'string', short: 'o', value: '<file>', description: 'write the pruned weight as safetensors (tensor "weight", F32 [m, n])' },
+    refine: { type: 'string', value: 'swaps[:N]', description: `after the method, at most N rounds of swap moves per output row (default ${DEFAULT_REFINE_SWAPS}; swaps:2s: for 2 s), then a refit` },
     json: { type: 'boolean', description: 'print the result as one JSON object on the last line of stdout' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress on stderr' },
     help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -141,6 +163,7 @@ export const pruneLayer: Command = {
     if (positionals.length > 1) throw new UsageError(`prune-layer takes one problem file, got ${positionals.length}: ${positionals.join(' ')}`);
     const method = parseMethod(options.method);
     const pattern = parsePattern(options);
+    const refine = parseRefine(options.refine);
     const file = positionals[0]!;
     const out = typeof options.out === 'string' ? options.out : null;
     const quiet = options.quiet === true;
@@ -164,7 +187,7 @@ export const pruneLayer: Command = {
         if (!quiet) ctx.stderr(`  device: ${device}\n`);
       },
       resumeNote: () => 'solving the layer again',
-      run: (gpu) => solveLayer(gpu, problem, method, pattern, { onEvent: progress(ctx, quiet), control: cancelOnly(ctx.signal) }),
+      run: (gpu) => solveLayer(gpu, problem, method, pattern, { onEvent: progress(ctx, quiet), control: cancelOnly(ctx.signal), ...(refine ? { refine } : {}) }),
     });
 
     const r = report(file, problem, method, pattern, result, device, out);

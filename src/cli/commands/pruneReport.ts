@@ -11,6 +11,8 @@ export interface PruneReport {
   pattern: string;
   /** Requested fraction removed (unstructured) or 1 − N/M. */
   targetSparsity: number;
+  /** How the layers' sparsities were chosen: "uniform", "owl (M 5, λ 0.08)" or "layers (…)" (describeProfile). */
+  profile: string;
   /** Achieved fraction of zeros over all pruned layers. */
   sparsity: number;
   calib: string;

@@ -49,7 +49,7 @@ export interface RunCheckpoint {
   remove(): Promise<void>;
   /** Set once storage refused a write: the run goes on without checkpoints; says why. */
   readonly failure: string | null;
-  /** Bytes of the blocks this checkpoint wrote. */
+  /** Bytes of the run's saved blocks: the restored ones and those this checkpoint wrote. */
   readonly bytesWritten: number;
 }
 
@@ -149,7 +149,7 @@ export class StudioCheckpoints {
       savedAt: Date.now(),
     };
     let failure: string | null = null;
-    let bytesWritten = 0;
+    let bytesWritten = stored ? stored.manifest.blocks.reduce((a, b) => a + b.bytes, 0) : 0;
     // Writes go one after another: the record never names a block whose put has not finished.
     let queue: Promise<void> = Promise.resolve();
     const write = (fn: () => Promise<void>): Promise<void> => {

@@ -25,7 +25,7 @@ async function openRunCheckpoint(ctx: RunContext, long: LongRunSupport, settings
   const { model, summary } = ctx.loaded;
   const text = await long.calibrationText(cal);
   const calibration = { text: cal.text === undefined ? 'default' : 'custom', content: text, nsamples: cal.nsamples, seqlen: cal.seqlen, seed: cal.seed, windows };
-  const run = await runIdentity(model, { method: settings.method, pattern: settings.pattern, alps: settings.alps, calibration });
+  const run = await runIdentity(model, { method: settings.method, pattern: settings.pattern, profile: settings.profile, alps: settings.alps, calibration });
   try {
     const checkpoint = await long.checkpoints.open(summary.fingerprint, model, { run, settings, calibration: cal, done });
     if (checkpoint.damaged) ctx.emit({ type: 'checkpoint', blocksSaved: 0, blocks: model.arch.blocks.length, bytes: 0, restored: 0, failure: `The saved blocks of the stopped run could not be used (${checkpoint.damaged}); the run starts over.` });
@@ -56,7 +56,11 @@ export async function pruneWholeModel(ctx: RunContext, settings: PruneSettings, 
   try {
     const windows = await ctx.calibration.windows(ctx.loaded, cal);
     if (long) checkpoint = await openRunCheckpoint(ctx, long, settings, cal, windows, done);
-    if (checkpoint?.restored) earlierMs = checkpoint.restoredMs;
+    if (checkpoint?.restored) {
+      earlierMs = checkpoint.restoredMs;
+      // A continued run's bar names its saved blocks from the start, not only after its next block.
+      ctx.emit({ type: 'checkpoint', blocksSaved: checkpoint.restored, blocks: blockCount, bytes: checkpoint.bytesWritten, restored: checkpoint.restored, failure: null });
+    }
     // The resumed layers are shown again, as if this run had just finished them.
     for (const outcome of done.report) ctx.emit({ type: 'layerDone', result: outcome });
     const eta = new RunProgress(model.arch.blocks.flatMap((b) => b.linears.map((l) => [l.out, l.in] as const)), done.report.map((r) => r.shape), started, earlierMs);
@@ -71,6 +75,7 @@ export async function pruneWholeModel(ctx: RunContext, settings: PruneSettings, 
     result = await pruneModel(ctx.gpu, model, {
       method,
       pattern,
+      profile: settings.profile,
       alps: settings.alps,
       windows,
       seqlen: cal.seqlen,

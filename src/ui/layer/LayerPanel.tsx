@@ -9,6 +9,7 @@ import { methodLabel } from '../../shared/methods';
 import { Heatmap, keptRamp, viridis } from './Heatmap';
 import { Histogram } from './Histogram';
 import { Fact } from '../components/Table';
+import { HealthWarnings } from './HealthNotes';
 
 export function LayerPanel({ result, onClose }: { result: LayerOutcome; onClose: () => void }) {
   const [view, setView] = useState<LayerView | null>(null);
@@ -66,6 +67,7 @@ export function LayerPanel({ result, onClose }: { result: LayerOutcome; onClose:
         <Fact label="iterations">{result.iterations}</Fact>
         <Fact label="time">{formatMs(result.ms)}</Fact>
       </dl>
+      <HealthWarnings result={result} />
       {error ? <p className="inline-error">{error}</p> : null}
       {!view && !error ? <p className="muted">Reading the layer…</p> : null}
       {view ? (

@@ -7,7 +7,7 @@ import { NumberField } from '../components/NumberField';
 import { shortLayer } from '../format';
 import { CHANNEL_SELECTIONS, METHODS, methodLabel } from '../../shared/methods';
 import { useSession } from '../stores/session';
-import { CHANNEL_FRACTION, useSettings, type PatternKind, type Settings } from '../stores/settings';
+import { CHANNEL_FRACTION, PROFILE_KINDS, useSettings, type PatternKind, type ProfileKind, type Settings } from '../stores/settings';
 
 const PATTERNS: { kind: PatternKind; label: string }[] = [
   { kind: 'unstructured', label: 'Unstructured' },
@@ -21,6 +21,11 @@ const METHOD_HINT: Record<string, string> = {
   wanda: '|W| · ‖x‖ per output row, no weight update.',
   magnitude: 'Keep the largest |W|, no calibration needed.',
   spap: 'Removes whole MLP channels block by block, so the model gets smaller. A growing penalty picks them; down_proj is refit on the rest.',
+};
+
+const PROFILE_HINT: Record<ProfileKind, string> = {
+  uniform: 'Every layer at the target sparsity.',
+  owl: 'OWL: blocks whose |W|·‖x‖ scores have more outliers are pruned less (within ±8 points), the total count of weights kept stays that of the target. Whole-model runs only.',
 };
 
 const SELECTION_HINT: Record<string, string> = {
@@ -119,12 +124,25 @@ export function PrunePanel() {
           ))}
         </div>
         {s.patternKind === 'unstructured' ? (
+          <>
           <label className="slider">
             <span>
               Sparsity <strong data-testid="sparsity-value">{Math.round(s.sparsity * 100)}%</strong> of weights removed
             </span>
             <input type="range" min={0.05} max={0.95} step={0.05} value={s.sparsity} data-testid="sparsity" onChange={(e) => s.set({ sparsity: Number(e.target.value) })} disabled={busy} />
           </label>
+          <label className="field" title={PROFILE_HINT[s.profile]}>
+            <span>Sparsity profile (whole model)</span>
+            <select data-testid="sparsity-profile" value={s.profile} onChange={(e) => s.set({ profile: e.target.value as ProfileKind })} disabled={busy}>
+              {PROFILE_KINDS.map((p) => (
+                <option key={p} value={p}>
+                  {p === 'owl' ? 'OWL' : 'Uniform'}
+                </option>
+              ))}
+            </select>
+          </label>
+          <p className="hint">{PROFILE_HINT[s.profile]}</p>
+          </>
         ) : (
           <p className="hint">
             Keeps {s.patternKind === '2:4' ? '2 of every 4' : '4 of every 8'} consecutive inputs in each output row (50% sparsity).

@@ -5,6 +5,7 @@
  */
 import { create } from 'zustand';
 import { CHANNEL_SELECTIONS, DEFAULT_ALPS, DEFAULT_SPAP, METHODS, type AlpsOptions, type ChannelSelection, type Method } from '../../shared/methods';
+import { OWL_DEFAULTS } from '../../shared/budget';
 import type { Pattern } from '../../shared/pattern';
 import type { CalibrationSettings, PruneSettings, StructuredSettings } from '../../worker/protocol';
 
@@ -14,6 +15,9 @@ const PATTERN_KINDS: readonly PatternKind[] = ['unstructured', '2:4', '4:8'];
 export type StudioMethod = Method | 'spap';
 export const STUDIO_METHODS: readonly StudioMethod[] = [...METHODS, 'spap'];
 export type TextSource = 'default' | 'custom';
+/** Whole-model runs: every layer at the target, or OWL's per-block sparsities at the same overall count. */
+export type ProfileKind = 'uniform' | 'owl';
+export const PROFILE_KINDS: readonly ProfileKind[] = ['uniform', 'owl'];
 const CUSTOM_TEXT: readonly TextSource[] = ['custom'];
 
 export interface AlpsSettings {
@@ -33,6 +37,7 @@ export interface Settings {
   method: StudioMethod;
   patternKind: PatternKind;
   sparsity: number;
+  profile: ProfileKind;
   alps: AlpsSettings;
   /** Structured (SPAP) runs: fraction of each block's MLP channels to remove, and how they are chosen. */
   channelFraction: number;
@@ -57,6 +62,7 @@ export const DEFAULT_SETTINGS: Settings = {
   method: 'alps',
   patternKind: 'unstructured',
   sparsity: 0.5,
+  profile: 'uniform',
   alps: { rho0: DEFAULT_ALPS.rho0, maxIterations: DEFAULT_ALPS.maxIterations, updateEvery: DEFAULT_ALPS.updateEvery, pcgSteps: DEFAULT_ALPS.pcgSteps },
   channelFraction: 0.2,
   selection: 'spap',
@@ -91,7 +97,10 @@ export function patternOf(s: Pick<Settings, 'patternKind' | 'sparsity'>): Patter
 /** Settings of an unstructured run; `method` is passed in because the chosen one may be SPAP (see structuredSettings). */
 export function pruneSettings(s: Settings, method: Method): PruneSettings {
   const alps: AlpsOptions = { ...DEFAULT_ALPS, ...s.alps };
-  return { method, pattern: patternOf(s), alps };
+  const pattern = patternOf(s);
+  // OWL needs an unstructured target (an N:M pattern fixes every layer's count); its M and λ are the paper's.
+  const profile = s.profile === 'owl' && pattern.kind === 'unstructured' ? { kind: 'owl' as const, ...OWL_DEFAULTS } : undefined;
+  return { method, pattern, alps, ...(profile ? { profile } : {}) };
 }
 
 export function structuredSettings(s: Settings): StructuredSettings {
@@ -127,6 +136,7 @@ export const URL_SETTINGS: readonly UrlSetting[] = [
   { key: 'method', field: 'method', type: 'enum', values: STUDIO_METHODS },
   { key: 'pattern', field: 'patternKind', type: 'enum', values: PATTERN_KINDS },
   { key: 'sparsity', field: 'sparsity', type: 'number', min: 0, max: 0.99 },
+  { key: 'profile', field: 'profile', type: 'enum', values: PROFILE_KINDS },
   { key: 'channels', field: 'channelFraction', type: 'number', min: CHANNEL_FRACTION.min, max: CHANNEL_FRACTION.max },
   { key: 'samples', field: 'nsamples', type: 'number', integer: true, min: 1 },
   { key: 'seqlen', field: 'seqlen', type: 'number', integer: true, min: 2 },

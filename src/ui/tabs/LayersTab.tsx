@@ -14,6 +14,7 @@ import { useSession } from '../stores/session';
 import { num, TableHead } from '../components/Table';
 import { BlockHeaderRow, groupByBlock, LayerFilter, matchesLayer, useBlockExpansion } from '../components/BlockGroups';
 import { LinearMarks } from '../layer/linearNotes';
+import { HealthBadge, warningsOf } from '../layer/HealthNotes';
 import type { LinearSummary } from '../../worker/protocol';
 
 const COLUMNS = ['layer', 'run', 'method', 'pattern', num('out × in'), num('sparsity'), num('rel. error', '‖X(W−W₀)ᵀ‖² / ‖XW₀ᵀ‖² on the calibration inputs'), num('iterations'), num('time')];
@@ -31,6 +32,7 @@ function BlockSummary({ rows, linears, running }: { rows: LayerOutcome[]; linear
         <span className={`method-dot s-${status}`} />
         {layers} of {linears} layers{running ? ' · running' : ''}
         {rows.length > layers ? <span className="muted"> · {rows.length} results</span> : null}
+        <HealthBadge warnings={rows.flatMap(warningsOf)} />
       </td>
       <td />
       <td className="num" data-testid="block-sparsity">{formatPercent(sparsity)}</td>
@@ -49,6 +51,7 @@ function ResultRow({ r, selected, linear, onSelect }: { r: LayerOutcome; selecte
       <td title={r.id}>
         {shortLayer(r.id)}
         <LinearMarks linear={linear} />
+        <HealthBadge warnings={warningsOf(r)} />
       </td>
       <td>{r.run === 'model' ? 'whole model' : 'layer'}</td>
       <td>
