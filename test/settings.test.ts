@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, settingsFromQuery, settingsToQuery, structuredSettings } from '../src/ui/stores/settings';
+import { DEFAULT_SETTINGS, settingsFromQuery, settingsToQuery, pruneSettings, structuredSettings } from '../src/ui/stores/settings';
 
 describe('studio settings in the URL: SPAP', () => {
   it('reads the method, fraction, selection and penalty schedule, and writes them back', () => {
@@ -23,5 +23,23 @@ describe('studio settings in the URL: SPAP', () => {
   it('leaves defaults out of the query', () => {
     expect(settingsToQuery(DEFAULT_SETTINGS)).toBe('');
     expect(settingsToQuery({ ...DEFAULT_SETTINGS, method: 'spap' })).toBe('?method=spap');
+  });
+});
+
+describe('studio settings in the URL: swap refinement', () => {
+  it('reads refinement, its swaps budget and the Compare toggle, writes them back, and hands the budget to the engine', () => {
+    const parsed = settingsFromQuery('?method=wanda&refine=swaps&swaps=40&compareSwaps=both');
+    expect(parsed).toMatchObject({ method: 'wanda', refine: 'swaps', refineSwaps: 40, compareRefine: 'both' });
+    const settings = { ...DEFAULT_SETTINGS, ...parsed };
+    expect(settingsFromQuery(settingsToQuery(settings))).toEqual(parsed);
+    expect(pruneSettings(settings, 'wanda').refine).toEqual({ swaps: 40 });
+    expect(pruneSettings(DEFAULT_SETTINGS, 'wanda').refine).toBeUndefined();
+  });
+
+  it('ignores unknown kinds and bounds the budget', () => {
+    expect(settingsFromQuery('?refine=anneal&compareSwaps=yes')).toEqual({});
+    expect(settingsFromQuery('?swaps=0').refineSwaps).toBe(1);
+    expect(settingsFromQuery('?swaps=12.6').refineSwaps).toBe(13);
+    expect(settingsToQuery({ ...DEFAULT_SETTINGS, refine: 'swaps' })).toBe('?refine=swaps');
   });
 });

@@ -34,6 +34,7 @@ export function solverEvents(emit: Emit, layer: string, method: Method): (event:
   return (event) => {
     if (event.type === 'iteration') emit({ type: 'iteration', layer, method, data: event.data });
     else if (event.type === 'pcg') emit({ type: 'pcg', layer, method, data: event.data });
-    else if (event.type === 'phase') emit({ type: 'phase', layer, method, phase: event.phase });
+    else if (event.type === 'swaps') emit({ type: 'swaps', layer, method, data: event.data });
+    else emit({ type: 'phase', layer, method, phase: event.phase });
   };
 }

@@ -23,6 +23,7 @@ export async function pruneLayerWith(ctx: RunContext, layer: string, settings: P
       alps: settings.alps,
       control: ctx.job,
       onEvent: solverEvents(ctx.emit, layer, method),
+      ...(settings.refine ? { refine: settings.refine } : {}),
     });
     ctx.results.setLayerWeight(layer, method, out.weight);
     const outcome = layerOutcome({ id: layer, block, name: spec.name, shape: [spec.out, spec.in] }, out, settings.pattern, 'layer');

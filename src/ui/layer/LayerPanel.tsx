@@ -64,6 +64,13 @@ export function LayerPanel({ result, onClose }: { result: LayerOutcome; onClose:
         {result.method === 'alps' ? (
           <Fact label="before PCG refit">{formatSci(result.relErrorBeforeRefit, 4)}</Fact>
         ) : null}
+        {result.refinement ? (
+          <Fact label="swap refinement">
+            <span data-testid="refine-summary" data-before={result.refinement.relErrorBefore} data-after-swaps={result.refinement.relErrorAfterSwaps} data-after-refit={result.relError} data-swaps={result.refinement.swaps}>
+              {formatSci(result.refinement.relErrorBefore, 4)} → {formatSci(result.refinement.relErrorAfterSwaps, 4)} after {result.refinement.swaps} swaps ({result.refinement.rounds} rounds) → {formatSci(result.relError, 4)} {result.refinement.refit ? 'after the refit' : '(refit not kept: it did not help)'}
+            </span>
+          </Fact>
+        ) : null}
         <Fact label="iterations">{result.iterations}</Fact>
         <Fact label="time">{formatMs(result.ms)}</Fact>
       </dl>

@@ -6,7 +6,7 @@
 import { create } from 'zustand';
 import type { ChannelSelection, Method } from '../../shared/methods';
 import type { RunKind } from '../../shared/outcome';
-import type { AlpsIteration, PcgStep, SpapStep } from '../../shared/telemetry';
+import type { AlpsIteration, PcgStep, SpapStep, SwapRound } from '../../shared/telemetry';
 
 export interface LiveState {
   layer: string | null;
@@ -18,11 +18,13 @@ export interface LiveState {
   /** Set while a structured run's block is the live one (then `method` is null and the ALPS arrays stay empty). */
   block: { index: number; blocks: number; channels: number; selection: ChannelSelection } | null;
   spapSteps: SpapStep[];
+  /** Rounds of the swap refinement after the method (empty when it is off or has not started). */
+  swaps: SwapRound[];
   /** Incremented on every commit (tests and charts use it to see fresh data). */
   version: number;
 }
 
-const EMPTY: LiveState = { layer: null, method: null, run: null, phase: null, iterations: [], pcg: [], block: null, spapSteps: [], version: 0 };
+const EMPTY: LiveState = { layer: null, method: null, run: null, phase: null, iterations: [], pcg: [], block: null, spapSteps: [], swaps: [], version: 0 };
 
 export const useLive = create<LiveState>(() => EMPTY);
 
@@ -32,16 +34,18 @@ let pendingIterations: AlpsIteration[] = [];
 let pendingPcg: PcgStep[] = [];
 let pendingPhase: string | null = null;
 let pendingSteps: SpapStep[] = [];
+let pendingSwaps: SwapRound[] = [];
 let timer: ReturnType<typeof setTimeout> | null = null;
 
 function flush(): void {
   timer = null;
-  if (!pendingIterations.length && !pendingPcg.length && !pendingSteps.length && pendingPhase === null) return;
+  if (!pendingIterations.length && !pendingPcg.length && !pendingSteps.length && !pendingSwaps.length && pendingPhase === null) return;
   const s = useLive.getState();
   useLive.setState({
     iterations: pendingIterations.length ? [...s.iterations, ...pendingIterations] : s.iterations,
     pcg: pendingPcg.length ? [...s.pcg, ...pendingPcg] : s.pcg,
     spapSteps: pendingSteps.length ? [...s.spapSteps, ...pendingSteps] : s.spapSteps,
+    swaps: pendingSwaps.length ? [...s.swaps, ...pendingSwaps] : s.swaps,
     phase: pendingPhase ?? s.phase,
     version: s.version + 1,
   });
@@ -55,6 +59,7 @@ function dropPending(): void {
   pendingIterations = [];
   pendingPcg = [];
   pendingSteps = [];
+  pendingSwaps = [];
   pendingPhase = null;
 }
 
@@ -66,12 +71,12 @@ export const live = {
   /** A new layer/method starts: clear the charts (committed at once, so old curves never mix in). */
   start(layer: string, method: Method, run: RunKind): void {
     dropPending();
-    useLive.setState((s) => ({ layer, method, run, phase: 'solving', iterations: [], pcg: [], block: null, spapSteps: [], version: s.version + 1 }));
+    useLive.setState((s) => ({ layer, method, run, phase: 'solving', iterations: [], pcg: [], block: null, spapSteps: [], swaps: [], version: s.version + 1 }));
   },
   /** A structured run's block starts its channel selection. */
   startBlock(layer: string, block: LiveState['block']): void {
     dropPending();
-    useLive.setState((s) => ({ layer, method: null, run: 'model', phase: 'selecting', iterations: [], pcg: [], block, spapSteps: [], version: s.version + 1 }));
+    useLive.setState((s) => ({ layer, method: null, run: 'model', phase: 'selecting', iterations: [], pcg: [], block, spapSteps: [], swaps: [], version: s.version + 1 }));
   },
   spapStep(data: SpapStep): void {
     pendingSteps.push(data);
@@ -83,6 +88,10 @@ export const live = {
   },
   pcg(data: PcgStep): void {
     pendingPcg.push(data);
+    schedule();
+  },
+  swaps(data: SwapRound): void {
+    pendingSwaps.push(data);
     schedule();
   },
   phase(phase: string): void {

@@ -1,4 +1,7 @@
-/** Every method on the same layer with the same settings: final errors side by side, curves overlaid. */
+/**
+ * Every method on the same layer with the same settings: final errors side by side, curves overlaid.
+ * With swap refinement on, each method's bar pairs with its refined one (same mask before the swaps).
+ */
 import type { LayerOutcome } from '../../shared/outcome';
 import { xAxisLabel } from '../charts/axes';
 import { LogBarChart, type BarRow } from '../charts/LogBarChart';
@@ -8,7 +11,24 @@ import { methodColor, methodLabel } from '../../shared/methods';
 import { useLive } from '../stores/live';
 import { useResults } from '../stores/results';
 import { useSession } from '../stores/session';
+import { useSettings } from '../stores/settings';
 import { num, TableHead } from '../components/Table';
+
+/** The method's own error: before any swap when the comparison refined it. */
+function own(r: LayerOutcome): number {
+  return r.refinement?.relErrorBefore ?? r.relError;
+}
+
+function RefineToggle({ disabled }: { disabled: boolean }) {
+  const on = useSettings((s) => s.compareRefine === 'both');
+  const set = useSettings((s) => s.set);
+  return (
+    <label className="hint" title="Runs each method, then swap moves on its mask and a refit; both errors are drawn side by side">
+      <input type="checkbox" data-testid="compare-refine" checked={on} onChange={(e) => set({ compareRefine: e.target.checked ? 'both' : 'off' })} disabled={disabled} /> with swap refinement
+      <span className="muted"> (each method alone and then polished by swap moves, paired bars; applies to the next comparison)</span>
+    </label>
+  );
+}
 
 export function CompareTab() {
   const compare = useResults((s) => s.compare);
@@ -22,16 +42,26 @@ export function CompareTab() {
   const layer = running ? job.progress?.layer : compare?.layer;
 
   if (!results.length && !running) {
-    return <p className="empty">Choose a layer on the left and press “Compare all methods on it”: ALPS, SparseGPT, Wanda and magnitude run on the same layer problem with the same settings.</p>;
+    return (
+      <div className="stack">
+        <p className="empty">Choose a layer on the left and press “Compare methods”: ALPS, SparseGPT, Wanda and magnitude run on the same layer problem with the same settings.</p>
+        <RefineToggle disabled={false} />
+      </div>
+    );
   }
-  const bars: BarRow<LayerOutcome>[] = results.map((r) => ({ label: methodLabel(r.method), value: Math.max(r.relError, 1e-12), color: methodColor(r.method), item: r }));
+  const refined = results.some((r) => r.refinement);
+  // Refined: the method alone (light) beside the same mask after swaps and the refit (full colour).
+  const bars: BarRow<LayerOutcome>[] = results.flatMap((r) => [
+    { label: methodLabel(r.method), value: Math.max(own(r), 1e-12), color: r.refinement ? `${methodColor(r.method)}80` : methodColor(r.method), item: r },
+    ...(r.refinement ? [{ label: `${methodLabel(r.method)} + swaps`, value: Math.max(r.relError, 1e-12), color: methodColor(r.method), item: r }] : []),
+  ]);
   const alps = results.find((r) => r.method === 'alps');
   const history = alps ? alps.history : running && live.method === 'alps' ? live.iterations : [];
   const curve: Point[] = history.map((h) => ({ x: h.iter, alps: h.relError }));
   const refLines = results
     .filter((r) => r.method !== 'alps')
-    .map((r) => ({ y: r.relError, label: methodLabel(r.method), color: methodColor(r.method) }));
-  if (alps) refLines.push({ y: alps.relError, label: 'ALPS after PCG', color: methodColor('alps') });
+    .map((r) => ({ y: own(r), label: methodLabel(r.method), color: methodColor(r.method) }));
+  if (alps) refLines.push({ y: own(alps), label: 'ALPS after PCG', color: methodColor('alps') });
   const best = results.length ? results.reduce((a, b) => (b.relError < a.relError ? b : a)) : null;
 
   return (
@@ -41,8 +71,11 @@ export function CompareTab() {
           Methods on {layer ? shortLayer(layer) : '…'} <span className="muted">· {results[0]?.pattern ?? ''} {results[0] ? `· target sparsity ${formatPercent(results[0].targetSparsity, 0)}` : ''}</span>
         </h3>
         <div className="chart-grid">
-          <LogBarChart testId="compare-bars" title="Final relative error (lower is better)" rows={bars} points={bars.length} name="relative error" valueLabels emptyText="Waiting for the first method…"
-            layout={{ height: 240, emptyHeight: 240, top: 20, bottom: 22 }} xAxis={{ tick: { fontSize: 12 }, label: xAxisLabel('method') }} />
+          <LogBarChart testId="compare-bars" title={refined ? 'Relative error: each method alone (light) and after swap refinement (lower is better)' : 'Final relative error (lower is better)'} rows={bars} points={bars.length} name="relative error" valueLabels emptyText="Waiting for the first method…"
+            layout={refined ? { height: 290, emptyHeight: 240, top: 20, bottom: 22 } : { height: 240, emptyHeight: 240, top: 20, bottom: 22 }}
+            // Eight labels do not fit side by side: slanted, every one shown (the title names the pairs).
+            xAxis={refined ? { tick: { fontSize: 11 }, interval: 0, angle: -30, textAnchor: 'end', height: 62 } : { tick: { fontSize: 12 }, label: xAxisLabel('method') }}
+            caption={refined ? 'Swaps prune one kept weight and restore one pruned weight in the same row when that lowers the error, then the kept weights are refit; the sparsity stays the same.' : undefined} />
           <LogLineChart
             testId="compare-curves"
             title="ALPS error per iteration vs the one-pass methods"
@@ -56,7 +89,7 @@ export function CompareTab() {
           />
         </div>
         <table className="table" data-testid="compare-table">
-          <TableHead columns={['method', num('rel. error'), num('vs best'), num('sparsity'), num('iterations'), num('time')]} />
+          <TableHead columns={['method', num(refined ? 'rel. error + swaps' : 'rel. error'), ...(refined ? [num('method alone'), num('swaps')] : []), num('vs best'), num('sparsity'), num('iterations'), num('time')]} />
           <tbody>
             {results.map((r) => (
               <tr key={r.method} data-method={r.method}>
@@ -66,6 +99,12 @@ export function CompareTab() {
                   {best === r ? <span className="badge">best</span> : null}
                 </td>
                 <td className="num">{formatSci(r.relError, 4)}</td>
+                {refined ? (
+                  <>
+                    <td className="num">{formatSci(own(r), 4)}</td>
+                    <td className="num">{r.refinement?.swaps ?? '–'}</td>
+                  </>
+                ) : null}
                 <td className="num">{best ? `${(r.relError / best.relError).toFixed(2)}×` : '–'}</td>
                 <td className="num">{formatPercent(r.sparsity)}</td>
                 <td className="num">{r.iterations}</td>
@@ -74,6 +113,7 @@ export function CompareTab() {
             ))}
           </tbody>
         </table>
+        <RefineToggle disabled={running} />
       </section>
     </div>
   );

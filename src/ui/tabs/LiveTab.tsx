@@ -7,6 +7,7 @@ import { BlockErrorChart } from '../charts/BlockErrorChart';
 import { ConvergenceCharts } from '../charts/ConvergenceCharts';
 import { LayerErrorChart } from '../charts/LayerErrorChart';
 import { SpapCharts } from '../charts/SpapCharts';
+import { SwapsChart } from '../charts/SwapsChart';
 import { capitalise, formatSci, shortLayer } from '../format';
 import { methodLabel } from '../../shared/methods';
 import { structuredRunLabel } from '../labels';
@@ -80,6 +81,8 @@ function AlpsLive() {
   const live = useLive();
   const last = live.iterations[live.iterations.length - 1];
   const oneShot = live.method !== null && live.method !== 'alps';
+  const refining = live.swaps.length > 0 || live.phase === 'swaps';
+  const lastSwap = live.swaps[live.swaps.length - 1];
   return (
     <section className="panel">
       <header className="panel-header">
@@ -92,7 +95,11 @@ function AlpsLive() {
             'Live convergence'
           )}
         </h3>
-        {last ? (
+        {lastSwap ? (
+          <span className="muted" data-testid="live-swap-stats">
+            round {lastSwap.round} · {lastSwap.swaps} swaps · error {formatSci(lastSwap.relError)}
+          </span>
+        ) : last ? (
           <span className="muted" data-testid="live-stats">
             iteration {last.iter} · error {formatSci(last.relError)} · ρ {formatSci(last.rho)}
           </span>
@@ -101,10 +108,11 @@ function AlpsLive() {
       {!live.layer ? (
         <p className="empty">Run ALPS on a layer (or the whole model) to watch it converge here: error, support change and ρ per iteration, then the PCG refit. SPAP runs show their penalty path here too.</p>
       ) : oneShot ? (
-        <p className="empty">{methodLabel(live.method!)} prunes in one pass, with no iterations to chart. Its error appears in the Layers table when it finishes.</p>
+        refining ? null : <p className="empty">{methodLabel(live.method!)} prunes in one pass, with no iterations to chart. Its error appears in the Layers table when it finishes.</p>
       ) : (
         <ConvergenceCharts iterations={live.iterations} pcg={live.pcg} idPrefix="live" />
       )}
+      {live.layer && refining ? <SwapsChart rounds={live.swaps} testId="live-swaps-chart" /> : null}
     </section>
   );
 }
