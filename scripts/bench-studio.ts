@@ -2,6 +2,7 @@
  * `npm run bench:studio [-- --shape smollm-135m --blocks 30 --dtype bf16 --layer model.layers.0.mlp.down_proj
  *    --samples 2 --seqlen 32 --dist <built studio> --out bench-results/studio-<shape>.json
  *    --screenshot bench-results/studio-<shape>-heatmap.png]`
+ * `npm run bench:studio -- --whole-model magnitude|wanda [--reload-after-blocks 3 --sparsity 0.5 --sample-every 20]`
  *
  * The studio at a real model's size, as a user meets it: builds the studio (Vite, into a temporary
  * folder unless --dist names a build), serves it with `vite preview`, opens it in headless Chromium
@@ -17,7 +18,10 @@
  *              Runtime.getHeapUsage sampled every 200 ms, so lower bounds of the true peaks; the
  *              file size for comparison
  *   longest    the longest main-thread task from the folder drop on (PerformanceObserver 'longtask')
- * Prints a table; writes JSON.
+ * With --whole-model (scripts/studioLongRun.ts) instead of the layer prune and heatmap: a whole-model
+ * run with its progress and time left sampled, a page reload after N saved blocks, Continue, the
+ * export into a folder read back, a cancel mid-block, and the peak heap over all of it.
+ * Prints a table; writes JSON (bench-results/studio-<shape>[-whole-<method>].json, git-ignored).
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -28,6 +32,7 @@ import { chromium, type CDPSession } from 'playwright-core';
 import { build, preview } from 'vite';
 import { mainThreadStep, monitorMainThread, readMainThread } from '../e2e/mainThread';
 import e2eConfig from '../e2e/playwright.config';
+import { opfsPicker, wholeModelRun, type WholeModelResult } from './studioLongRun';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -42,9 +47,15 @@ const dtype = arg('dtype', 'bf16');
 const layer = arg('layer', 'model.layers.0.mlp.down_proj');
 const samples = Number(arg('samples', '2'));
 const seqlen = Number(arg('seqlen', '32'));
-const outPath = arg('out', `bench-results/studio-${shape}.json`);
-/** What the user sees at the end: the Layers tab with the layer's heatmaps. */
-const shotPath = arg('screenshot', `bench-results/studio-${shape}-heatmap.png`);
+/** A whole-model run of this method (magnitude, wanda, …) instead of the one-layer measurements. */
+const wholeModel = process.argv.includes('--whole-model') ? arg('whole-model', 'magnitude') : null;
+const reloadAfter = Number(arg('reload-after-blocks', '3'));
+const sparsity = Number(arg('sparsity', '0.5'));
+const sampleEvery = Number(arg('sample-every', '20'));
+const stem = `bench-results/studio-${shape}${wholeModel ? `-whole-${wholeModel}` : ''}`;
+const outPath = arg('out', `${stem}.json`);
+/** What the user sees at the end: the Layers tab with the layer's heatmaps (whole model: the folder export). */
+const shotPath = arg('screenshot', `${stem}-${wholeModel ? 'export' : 'heatmap'}.png`);
 
 /** Runtime.getHeapUsage's answer; backingStorageSize (array buffers, external strings) where Chromium reports it. */
 interface HeapUsage {
@@ -62,6 +73,9 @@ class HeapSampler {
   peakWorker = 0;
   peakPageBuffers = 0;
   peakWorkerBuffers = 0;
+  /** The same peaks per named phase (whole-model mode: run, reload, continued, export, cancel). */
+  phase = 'load';
+  readonly byPhase: Record<string, { page: number; worker: number; pageBuffers: number; workerBuffers: number }> = {};
   private readonly workers = new Set<string>();
   private readonly pending = new Map<number, (usage: HeapUsage) => void>();
   private nextId = 1;
@@ -88,6 +102,9 @@ class HeapSampler {
     const page = (await this.cdp.send('Runtime.getHeapUsage')) as HeapUsage;
     this.peakPage = Math.max(this.peakPage, page.usedSize);
     this.peakPageBuffers = Math.max(this.peakPageBuffers, page.backingStorageSize ?? 0);
+    const at = (this.byPhase[this.phase] ??= { page: 0, worker: 0, pageBuffers: 0, workerBuffers: 0 });
+    at.page = Math.max(at.page, page.usedSize);
+    at.pageBuffers = Math.max(at.pageBuffers, page.backingStorageSize ?? 0);
     for (const sessionId of this.workers) {
       const id = this.nextId++;
       const usage = new Promise<HeapUsage>((resolveUsage) => this.pending.set(id, resolveUsage));
@@ -95,12 +112,72 @@ class HeapSampler {
       const worker = await Promise.race([usage, new Promise<HeapUsage>((r) => setTimeout(() => r({ usedSize: 0 }), 2000))]);
       this.peakWorker = Math.max(this.peakWorker, worker.usedSize);
       this.peakWorkerBuffers = Math.max(this.peakWorkerBuffers, worker.backingStorageSize ?? 0);
+      at.worker = Math.max(at.worker, worker.usedSize);
+      at.workerBuffers = Math.max(at.workerBuffers, worker.backingStorageSize ?? 0);
     }
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
   }
+}
+
+/** The whole-model mode's table and JSON. */
+function report(run: WholeModelResult, m: { parameters: number; fileBytes: number; listMs: number; heap: HeapSampler; mainThread: Awaited<ReturnType<typeof readMainThread>>; chromium: string }): void {
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const end = run.samples.length ? run.samples[run.samples.length - 1].atS : 0;
+  const totalS = (run.beforeReloadMs + run.continuedMs) / 1000;
+  // Each sample's "about … left" against the work that really remained: the rest of its own attempt,
+  // plus (before the reload) the whole continued attempt.
+  const etas = run.samples
+    .filter((x) => x.leftS !== null && !/^Paused/.test(x.progress))
+    .map((x) => {
+      const actual = x.phase === 'continued' ? run.endAtS - x.atS : run.beforeReloadMs / 1000 - x.atS + run.continuedMs / 1000;
+      return { at: `${x.atS.toFixed(0)} s (${x.phase})`, layersDone: x.layersDone, shown: x.eta.replace(/ · \d+ of \d+ blocks saved.*/, ''), actualLeft: `${actual.toFixed(0)} s` };
+    });
+  const result = {
+    shape,
+    blocks,
+    dtype,
+    parameters: m.parameters,
+    fileBytes: m.fileBytes,
+    calibration: { samples, seqlen },
+    sparsity,
+    ...run,
+    listMs: Math.round(m.listMs),
+    wallS: { total: Math.round(totalS), lastSample: end },
+    peakPageHeapBytes: m.heap.peakPage,
+    peakWorkerHeapBytes: m.heap.peakWorker,
+    peakPageArrayBufferBytes: m.heap.peakPageBuffers,
+    peakWorkerArrayBufferBytes: m.heap.peakWorkerBuffers,
+    peakHeapByPhase: m.heap.byPhase,
+    longestTaskMs: m.mainThread.tasks ? Math.round(m.mainThread.longestTask) : null,
+    longestTaskByStepMs: m.mainThread.byStep,
+    chromium: m.chromium,
+    date: new Date().toISOString(),
+  };
+  console.log(`\nWhole-model ${run.method} at ${Math.round(sparsity * 100)} % in the studio, ${shape} (${blocks} blocks, ${dtype.toUpperCase()}, ${(m.parameters / 1e6).toFixed(2)} M parameters, ${mb(m.fileBytes)} file), ${samples} × ${seqlen} calibration tokens, headless Chromium, WebGPU on SwiftShader`);
+  console.table({
+    'layer list shown after the drop': s(m.listMs),
+    [`run until ${run.reloadAfterBlocks} of ${blocks} blocks saved (then paused, reloaded)`]: s(run.beforeReloadMs),
+    'reload → folder re-dropped and listed': s(run.reloadToListMs),
+    'reload → Continue offered': `${s(run.reloadToOfferMs)}: "${run.offerHeadline}"`,
+    'Continue → run finished': `${s(run.continuedMs)}; first line "${run.continuedFrom.replace(/ · .*/, '')}"; studio clock at end ${run.studioClockAtEnd}`,
+    'export into a folder (OPFS)': `${s(run.exportMs)}: ${run.readBack.files.map((f) => `${f.name} ${f.size}`).join(', ')}`,
+    'safetensors read back': `${run.readBack.tensorCount} tensors, header ${run.readBack.headerBytes} B, data ends at file end: ${run.readBack.dataEndsAtFileEnd}, method ${run.readBack.metadata.method ?? '?'}`,
+    ...Object.fromEntries(run.readBack.zeros.map((z) => [`zeros of ${z.tensor} (${z.dtype} ${z.shape.join('×')})`, `${z.zeros} of ${z.count} = ${(z.fraction * 100).toFixed(4)} %`])),
+    [`cancel at "${run.cancel.atProgress}"`]: `Cancelling… after ${run.cancel.toCancellingMs.toFixed(0)} ms, job bar gone after ${run.cancel.toBarGoneMs.toFixed(0)} ms, next job accepted ${run.cancel.nextJobAcceptedMs.toFixed(0)} ms later (${run.cancel.nextJob}); left: "${run.cancel.leftOffer}"`,
+    'peak JS heap, page (+ array buffers)': `${mb(m.heap.peakPage)} (+ ${mb(m.heap.peakPageBuffers)})`,
+    'peak JS heap, engine worker (+ array buffers)': `${mb(m.heap.peakWorker)} (+ ${mb(m.heap.peakWorkerBuffers)})`,
+    'longest main-thread task': m.mainThread.tasks ? `${Math.round(m.mainThread.longestTask)} ms (per step ${JSON.stringify(m.mainThread.byStep)})` : 'none over 50 ms',
+  });
+  console.log('Peak JS heap (+ array buffers) by phase:');
+  console.table(Object.fromEntries(Object.entries(m.heap.byPhase).map(([k, v]) => [k, { page: `${mb(v.page)} (+ ${mb(v.pageBuffers)})`, worker: `${mb(v.worker)} (+ ${mb(v.workerBuffers)})` }])));
+  console.log('Time left shown vs the work that remained:');
+  console.table(etas);
+  mkdirSync(dirname(resolve(REPO, outPath)), { recursive: true });
+  writeFileSync(resolve(REPO, outPath), JSON.stringify({ ...result, etas }, null, 2) + '\n');
+  console.log(`Wrote ${outPath}, ${stem}-eta.png, ${stem}-eta-continued.png, ${stem}-continue.png and ${shotPath}.`);
 }
 
 function mb(bytes: number): string {
@@ -136,11 +213,17 @@ async function main(): Promise<void> {
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
     const page = await context.newPage();
     page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') console.log(`[console] ${message.text()}`);
+    });
+    // tsx compiles this script with keepNames: functions sent to the page call esbuild's __name.
+    await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
     await page.addInitScript(monitorMainThread);
+    if (wholeModel) await page.addInitScript(opfsPicker);
     const heap = new HeapSampler(await context.newCDPSession(page));
     await heap.start();
 
-    await page.goto(`${url}?samples=${samples}&seqlen=${seqlen}&method=magnitude`);
+    await page.goto(`${url}?samples=${samples}&seqlen=${seqlen}&method=${wholeModel ?? 'magnitude'}&sparsity=${sparsity}`);
     await page.getByTestId('model-summary').waitFor({ timeout: 120_000 });
     await page.getByText(/swiftshader/i).first().waitFor({ timeout: 120_000 });
 
@@ -148,8 +231,32 @@ async function main(): Promise<void> {
     let t = performance.now();
     await page.getByTestId('model-folder-input').setInputFiles(modelDir);
     await page.locator(`[data-testid="model-blocks"]:text-is("${blocks}")`).waitFor({ timeout: 300_000 });
-    await page.locator(`[data-testid="linear-list"] [data-testid="block-row"][data-block="${blocks - 1}"]`).waitFor({ timeout: 60_000 });
+    // Lists of more than 8 blocks are grouped by block; shorter ones list every linear.
+    const lastRow = blocks > 8 ? `[data-testid="block-row"][data-block="${blocks - 1}"]` : `[data-testid="linear-row"][data-layer^="model.layers.${blocks - 1}."]`;
+    await page.locator(`[data-testid="linear-list"] ${lastRow}`).first().waitFor({ timeout: 60_000 });
     const listMs = performance.now() - t;
+    if (wholeModel) {
+      await mainThreadStep(page, 'whole-model');
+      heap.phase = 'run';
+      const run = await wholeModelRun(page, {
+        method: wholeModel,
+        blocks,
+        reloadAfter,
+        modelDir,
+        sampleEveryMs: sampleEvery * 1000,
+        shots: { eta: resolve(REPO, `${stem}-eta.png`), etaContinued: resolve(REPO, `${stem}-eta-continued.png`), offer: resolve(REPO, `${stem}-continue.png`), exported: resolve(REPO, shotPath) },
+        // The reloaded page has a new main-thread monitor: its step is named again.
+        onPhase: async (name) => {
+          heap.phase = name;
+          if (name !== 'reload') await mainThreadStep(page, name);
+        },
+        timeoutMs: 3 * 3600_000,
+      });
+      await heap.sample();
+      heap.stop();
+      report(run, { parameters, fileBytes, listMs, heap, mainThread: await readMainThread(page), chromium: browser.version() });
+      return;
+    }
 
     await mainThreadStep(page, 'prune');
     await page.getByTestId('layer-select').selectOption(layer);
