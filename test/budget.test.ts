@@ -16,6 +16,9 @@ import {
   parseLayerRules,
   planSparsities,
   uniformPruned,
+  keptWeights,
+  layerMapProfile,
+  prunedWeights,
   type BudgetLayer,
   type Granularity,
   type SparsityProfile,
@@ -25,6 +28,8 @@ import { runDifference, type RunIdentity } from '../src/pipeline/checkpoint';
 import { keptCount } from '../src/shared/pattern';
 import { DEFAULT_SETTINGS, pruneSettings, settingsFromQuery, settingsToQuery } from '../src/ui/stores/settings';
 import { cli, ROOT } from './helpers/cli';
+import { barsPath, blockSeparators, pointAt } from '../src/ui/budget/chart';
+import { useBudget } from '../src/ui/stores/budget';
 
 /** Seeded LCG, so a failure reproduces. */
 function rng(seed: number): () => number {
@@ -170,6 +175,58 @@ describe('resume checkpoint identity', () => {
     expect(runDifference(base, owl)).toBe('--sparsity-profile/--layer-sparsity (uniform there, owl (M 5, λ 0.08) here)');
     expect(runDifference(owl, { ...base, profile: { kind: 'owl', m: 5, lambda: 0.1 } })).toMatch(/λ 0.08\) there, owl \(M 5, λ 0.1\) here/);
     expect(runDifference(base, { ...base })).toBeNull();
+  });
+});
+
+describe('studio budget editor', () => {
+  it('a per-layer map is a layers profile of exact names; its kept count is exact with the exact total', () => {
+    const r = rng(7);
+    for (let trial = 0; trial < 20; trial++) {
+      const layers = randomModel(r);
+      const g: Granularity = trial % 2 ? 'row' : 'layer';
+      const s = 0.3 + r() * 0.5;
+      const map: Record<string, number> = {};
+      for (const l of layers) if (r() < 0.4) map[l.id] = Math.floor(r() * 95) / 100;
+      const size = layers.reduce((a, l) => a + l.m * l.n, 0);
+      const exact = planSparsities(layers, s, layerMapProfile(map, true), g);
+      expect(keptWeights(layers, exact, g)).toBe(size - uniformPruned(layers, s, g));
+      const loose = planSparsities(layers, s, layerMapProfile(map, false), g);
+      layers.forEach((l, i) => expect(loose[i]).toBe(map[l.id] ?? s));
+      layers.forEach((l, i) => expect(prunedWeights(l, loose[i], g)).toBe(pruned(l, loose[i], g)));
+    }
+    // "model.layers.1.…" must not also match block 11.
+    const eleven = [1, 11].map((b) => ({ id: `model.layers.${b}.mlp.up_proj`, block: b, m: 4, n: 4 }));
+    expect(planSparsities(eleven, 0.5, layerMapProfile({ 'model.layers.1.mlp.up_proj': 0.25 }, false), 'layer')).toEqual([0.25, 0.5]);
+    expect(layerMapProfile({}, true)).toEqual({ kind: 'uniform' });
+  });
+
+  it('the custom profile sends the editor\'s map to whole-model runs; nothing edited is uniform', () => {
+    useBudget.getState().replace({}, 'uniform');
+    expect(pruneSettings({ ...DEFAULT_SETTINGS, profile: 'custom' }, 'magnitude').profile).toBeUndefined();
+    useBudget.getState().setLayer('model.layers.0.mlp.up_proj', 0.3);
+    expect(pruneSettings({ ...DEFAULT_SETTINGS, profile: 'custom' }, 'magnitude').profile).toEqual({ kind: 'layers', rules: [{ glob: 'model.layers.0.mlp.up_proj', sparsity: 0.3 }], exact: true });
+    expect(pruneSettings({ ...DEFAULT_SETTINGS, profile: 'custom', patternKind: '2:4' }, 'magnitude').profile).toBeUndefined();
+    expect(settingsFromQuery('?profile=custom').profile).toBe('custom');
+    useBudget.getState().replace({}, 'uniform');
+  });
+
+  it('an edited budget is part of the run identity; the same budget edited in another order is the same run', () => {
+    const base = { model: {}, method: 'magnitude', pattern: { kind: 'unstructured', sparsity: 0.7 }, options: {}, calibration: {} } as unknown as RunIdentity;
+    const a: RunIdentity = { ...base, profile: layerMapProfile({ 'model.layers.1.mlp.up_proj': 0.5, 'model.layers.0.mlp.up_proj': 0.6 }, true) };
+    const b: RunIdentity = { ...base, profile: layerMapProfile({ 'model.layers.0.mlp.up_proj': 0.6, 'model.layers.1.mlp.up_proj': 0.5 }, true) };
+    expect(runDifference(a, b)).toBeNull();
+    expect(runDifference(a, { ...base, profile: layerMapProfile({ 'model.layers.0.mlp.up_proj': 0.6 }, true) })).toMatch(/^--sparsity-profile\/--layer-sparsity/);
+    expect(runDifference(base, a)).toMatch(/uniform there/);
+  });
+
+  it('chart geometry: one bar per layer in one path, separators between blocks, pointer to layer and sparsity', () => {
+    expect(barsPath([0.5, 1], 100, 10)).toBe('M0.00 10V5.00h49.00V10ZM50.00 10V0.00h49.00V10Z');
+    expect(barsPath([2], 1, 10)).toBe('M0.00 10V0.00h1.00V10Z');
+    expect(blockSeparators([0, 0, 1, 1, 2], 50, 10)).toBe('M20.00 0V10M40.00 0V10');
+    expect(pointAt(0, 0, 5)).toEqual({ index: 0, sparsity: 0.99 });
+    expect(pointAt(0.999, 1, 5)).toEqual({ index: 4, sparsity: 0 });
+    expect(pointAt(1.5, 0.3, 5)).toEqual({ index: 4, sparsity: 0.7 });
+    expect(pointAt(-1, 0.5, 3)).toEqual({ index: 0, sparsity: 0.5 });
   });
 });
 

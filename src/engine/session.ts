@@ -24,8 +24,9 @@ import { exportLayerProblem, exportRun, exportRunToFolder } from './runs/export'
 import { pruneLayerWith } from './runs/layer';
 import { pruneStructuredModel, pruneWholeModel, type LongRunSupport } from './runs/model';
 import { UnfinishedRun } from './runs/resume';
+import { owlBudget } from './runs/budget';
 import { viewLayer } from './runs/view';
-import type { AdapterSummary, CalibrationSettings, Emit, EvaluationResult, ExportedFile, GenerationResult, LayerView, ModelRunSummary, ModelSummary, PruneSettings, StructuredRunSummary, StructuredSettings, UnfinishedRunInfo, WrittenFile } from './types';
+import type { AdapterSummary, CalibrationSettings, Emit, EvaluationResult, ExportedFile, GenerationResult, LayerView, ModelRunSummary, ModelSummary, OwlBudget, PruneSettings, StructuredRunSummary, StructuredSettings, UnfinishedRunInfo, WrittenFile } from './types';
 
 /** A GPU job was asked for while another runs, or a load while a job runs. */
 export class BusyError extends Error {
@@ -140,6 +141,11 @@ export class EngineSession {
     await this.checkpoints.discard(this.loaded.summary.fingerprint);
     this.unfinished.clear();
     return { discarded: true };
+  }
+
+  /** OWL's per-layer sparsities for the loaded model and calibration (a dense pass; nothing is pruned). */
+  owlBudget(settings: PruneSettings, cal: CalibrationSettings, emit: Emit): Promise<OwlBudget> {
+    return this.run('owlBudget', emit, (ctx) => owlBudget(ctx, settings, cal));
   }
 
   pruneStructured(settings: StructuredSettings, cal: CalibrationSettings, emit: Emit): Promise<StructuredRunSummary> {

@@ -8,7 +8,8 @@ import type { BlockChannelReport } from '../shared/channels';
 import type { AlpsOptions, ChannelSelection, Method, SpapOptions } from '../shared/methods';
 import type { LayerOutcome, RunKind } from '../shared/outcome';
 import type { Pattern } from '../shared/pattern';
-import type { AlpsIteration, PcgStep, SpapStep } from '../shared/telemetry';
+import type { AlpsIteration, PcgStep, SpapStep, SwapRound } from '../shared/telemetry';
+import type { RefineOptions } from '../solvers/types';
 
 export interface AdapterSummary {
   vendor: string;
@@ -70,6 +71,17 @@ export interface PruneSettings {
   alps: AlpsOptions;
   /** Whole-model runs: how each layer's sparsity spreads around the target (absent: uniform; src/shared/budget.ts). */
   profile?: SparsityProfile;
+  /** Swap moves after the method, then a refit on the final support (absent: none; src/solvers/swaps.ts). */
+  refine?: RefineOptions;
+}
+
+/** The OWL preset of the studio's budget editor: every linear's sparsity (by layer id) at the exact overall count of `target`. */
+export interface OwlBudget {
+  method: Method;
+  target: number;
+  m: number;
+  lambda: number;
+  sparsities: Record<string, number>;
 }
 
 /** Structured pruning: remove this fraction of every block's MLP channels, chosen by `selection`. */
@@ -201,6 +213,8 @@ export type EngineEvent =
   | { type: 'iteration'; layer: string; method: Method; data: AlpsIteration }
   | { type: 'pcg'; layer: string; method: Method; data: PcgStep }
   | { type: 'phase'; layer: string; method: Method; phase: string }
+  /** One round of swap moves of the refinement after the method. */
+  | { type: 'swaps'; layer: string; method: Method; data: SwapRound }
   | { type: 'layerDone'; result: LayerOutcome }
   /** Structured run: a block's channel selection starts (its penalty steps follow). */
   | { type: 'blockStart'; block: number; blocks: number; layer: string; channels: number; selection: ChannelSelection }

@@ -94,9 +94,18 @@ export function parseLayerRules(text: string): LayerRule[] {
 
 /** A glob matches a layer's whole name or a dot-separated tail of it ("mlp.*" matches "model.layers.3.mlp.up_proj"). */
 export function globMatches(glob: string, id: string): boolean {
-  const body = glob.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`(^|\\.)${body}$`).test(id);
+  let re = compiledGlobs.get(glob);
+  if (!re) {
+    const body = glob.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    re = new RegExp(`(^|\\.)${body}$`);
+    // The studio's budget has one rule per layer, matched against every layer on each edit: compile each glob once.
+    if (compiledGlobs.size > 4096) compiledGlobs.clear();
+    compiledGlobs.set(glob, re);
+  }
+  return re.test(id);
 }
+
+const compiledGlobs = new Map<string, RegExp>();
 
 /** The first matching rule's sparsity, else the target. */
 export function ruleSparsity(rules: readonly LayerRule[], id: string, target: number): number {
@@ -263,4 +272,26 @@ export function describeProfile(profile: SparsityProfile): string {
   if (profile.kind === 'uniform') return 'uniform';
   if (profile.kind === 'owl') return `owl (M ${profile.m}, λ ${profile.lambda})`;
   return `layers (${profile.rules.map((r) => `${r.glob}=${r.sparsity}`).join(', ')}${profile.exact ? '; exact total' : ''})`;
+}
+
+/** Weights the method prunes from one layer at sparsity s (whole rows of units for 'row'). */
+export function prunedWeights(layer: BudgetLayer, s: number, g: Granularity): number {
+  return prunedUnits(layer, s, g) * units(layer, g).weight;
+}
+
+/** Weights kept over all layers at the given per-layer sparsities. */
+export function keptWeights(layers: readonly BudgetLayer[], sparsities: readonly number[], g: Granularity): number {
+  return layers.reduce((a, l, i) => a + l.m * l.n - prunedWeights(l, sparsities[i], g), 0);
+}
+
+/**
+ * A per-layer map (layer id → sparsity, as the studio's budget editor keeps it) as a 'layers'
+ * profile: each id is a glob that matches only that layer's whole name; an empty map is uniform.
+ */
+export function layerMapProfile(map: Readonly<Record<string, number>>, exact: boolean): SparsityProfile {
+  // Sorted, so the same budget edited in another order is the same run (its checkpoint identity).
+  const rules = Object.keys(map)
+    .sort()
+    .map((glob) => ({ glob, sparsity: map[glob] }));
+  return rules.length ? { kind: 'layers', rules, exact } : { kind: 'uniform' };
 }

@@ -66,6 +66,9 @@ function handleEvent(kind: JobKind, event: EngineEvent): void {
     case 'pcg':
       live.pcg(event.data);
       break;
+    case 'swaps':
+      live.swaps(event.data);
+      break;
     case 'phase':
       live.phase(event.phase);
       break;
@@ -218,7 +221,9 @@ export async function compareLayer(): Promise<void> {
   if (!layer) return;
   const s = useSettings.getState();
   if (s.method === 'spap') return;
-  const settings = pruneSettings(s, s.method);
+  // "With swap refinement": each method runs once with the refinement; its outcome keeps the method's
+  // own error (before any swap) beside the refined one, so Compare draws both from the same mask.
+  const settings = pruneSettings({ ...s, refine: s.compareRefine === 'both' ? 'swaps' : 'off' }, s.method);
   useSession.getState().setTab('compare');
   useResults.getState().setCompare(null);
   const results = await runJob('compareLayer', `Comparing ${METHODS.length} methods on ${shortLayer(layer)}`, {

@@ -30,6 +30,7 @@ const handlers: Handlers = {
   pruneLayer: (r, emit) => session.pruneLayer(r.layer, r.settings, r.calibration, emit),
   compareLayer: (r, emit) => session.compareLayer(r.layer, r.settings, r.calibration, emit),
   pruneModel: (r, emit) => session.pruneModel(r.settings, r.calibration, emit),
+  owlBudget: (r, emit) => session.owlBudget(r.settings, r.calibration, emit),
   pruneStructured: (r, emit) => session.pruneStructured(r.settings, r.calibration, emit),
   pause: () => session.pause(),
   resume: () => session.resume(),

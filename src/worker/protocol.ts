@@ -17,6 +17,8 @@ export type Request =
   | { type: 'pruneLayer'; layer: string; settings: E.PruneSettings; calibration: E.CalibrationSettings }
   | { type: 'compareLayer'; layer: string; settings: E.PruneSettings; calibration: E.CalibrationSettings }
   | { type: 'pruneModel'; settings: E.PruneSettings; calibration: E.CalibrationSettings }
+  /** The OWL per-layer sparsities of the loaded model and calibration (the budget editor's preset); nothing is pruned. */
+  | { type: 'owlBudget'; settings: E.PruneSettings; calibration: E.CalibrationSettings }
   | { type: 'pruneStructured'; settings: E.StructuredSettings; calibration: E.CalibrationSettings }
   | { type: 'pause' }
   | { type: 'resume' }
@@ -43,6 +45,7 @@ export interface ResultOf {
   pruneLayer: LayerOutcome;
   compareLayer: LayerOutcome[];
   pruneModel: E.ModelRunSummary;
+  owlBudget: E.OwlBudget;
   pruneStructured: E.StructuredRunSummary;
   pause: { paused: boolean };
   resume: { paused: boolean };

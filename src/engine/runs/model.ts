@@ -55,7 +55,8 @@ export async function pruneWholeModel(ctx: RunContext, settings: PruneSettings, 
   let result;
   try {
     const windows = await ctx.calibration.windows(ctx.loaded, cal);
-    if (long) checkpoint = await openRunCheckpoint(ctx, long, settings, cal, windows, done);
+    // A block checkpoint does not record the refinement, so a refined run is not checkpointed.
+    if (long && !settings.refine) checkpoint = await openRunCheckpoint(ctx, long, settings, cal, windows, done);
     if (checkpoint?.restored) {
       earlierMs = checkpoint.restoredMs;
       // A continued run's bar names its saved blocks from the start, not only after its next block.
@@ -77,6 +78,7 @@ export async function pruneWholeModel(ctx: RunContext, settings: PruneSettings, 
       pattern,
       profile: settings.profile,
       alps: settings.alps,
+      ...(settings.refine ? { refine: settings.refine } : {}),
       windows,
       seqlen: cal.seqlen,
       control: ctx.job,

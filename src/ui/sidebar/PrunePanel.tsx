@@ -7,7 +7,7 @@ import { NumberField } from '../components/NumberField';
 import { shortLayer } from '../format';
 import { CHANNEL_SELECTIONS, METHODS, methodLabel } from '../../shared/methods';
 import { useSession } from '../stores/session';
-import { CHANNEL_FRACTION, PROFILE_KINDS, useSettings, type PatternKind, type ProfileKind, type Settings } from '../stores/settings';
+import { CHANNEL_FRACTION, PROFILE_KINDS, REFINE_SWAPS, useSettings, type PatternKind, type ProfileKind, type Settings } from '../stores/settings';
 
 const PATTERNS: { kind: PatternKind; label: string }[] = [
   { kind: 'unstructured', label: 'Unstructured' },
@@ -26,6 +26,7 @@ const METHOD_HINT: Record<string, string> = {
 const PROFILE_HINT: Record<ProfileKind, string> = {
   uniform: 'Every layer at the target sparsity.',
   owl: 'OWL: blocks whose |W|·‖x‖ scores have more outliers are pruned less (within ±8 points), the total count of weights kept stays that of the target. Whole-model runs only.',
+  custom: 'Each layer’s sparsity from the budget editor (Model tab): drag or type, or start from the OWL preset. Whole-model runs only.',
 };
 
 const SELECTION_HINT: Record<string, string> = {
@@ -74,6 +75,28 @@ function StructuredControls({ s, busy, channels }: { s: Settings & { setSpap: (p
         </div>
       </div>
     </>
+  );
+}
+
+/** Local search after the method: whether to run it, and its budget of rounds. */
+function RefineControls({ s, busy }: { s: Settings & { set: (p: Partial<Settings>) => void }; busy: boolean }) {
+  const on = s.refine === 'swaps';
+  return (
+    <div className={`alps-settings${on ? '' : ' dimmed'}`}>
+      <div className="radio-row">
+        <label>
+          <input type="checkbox" data-testid="refine-swaps" checked={on} onChange={(e) => s.set({ refine: e.target.checked ? 'swaps' : 'off' })} disabled={busy} /> Refine with swap moves
+        </label>
+      </div>
+      <p className="hint">
+        After the method, a swap prunes one kept weight and restores one pruned weight in the same row, made only when that lowers the layer's error; then the kept weights are refit. Same sparsity, often a lower error.
+      </p>
+      {on ? (
+        <div className="field-grid">
+          <NumberField label="Swap rounds at most" title="Each round makes at most one swap per output row; it stops early when no swap helps" testId="refine-budget" value={s.refineSwaps} min={REFINE_SWAPS.min} max={REFINE_SWAPS.max} step={10} onChange={(v) => s.set({ refineSwaps: v })} disabled={busy} />
+        </div>
+      ) : null}
+    </div>
   );
 }
 
@@ -136,12 +159,22 @@ export function PrunePanel() {
             <select data-testid="sparsity-profile" value={s.profile} onChange={(e) => s.set({ profile: e.target.value as ProfileKind })} disabled={busy}>
               {PROFILE_KINDS.map((p) => (
                 <option key={p} value={p}>
-                  {p === 'owl' ? 'OWL' : 'Uniform'}
+                  {p === 'owl' ? 'OWL' : p === 'custom' ? 'Custom (edit…)' : 'Uniform'}
                 </option>
               ))}
             </select>
           </label>
-          <p className="hint">{PROFILE_HINT[s.profile]}</p>
+          <p className="hint">
+            {PROFILE_HINT[s.profile]}
+            {s.profile === 'custom' ? (
+              <>
+                {' '}
+                <button type="button" className="link" data-testid="edit-budget" onClick={() => useSession.getState().setTab('overview')}>
+                  Edit the budget
+                </button>
+              </>
+            ) : null}
+          </p>
           </>
         ) : (
           <p className="hint">
@@ -157,6 +190,7 @@ export function PrunePanel() {
             <NumberField label="PCG steps" testId="alps-pcg" value={s.alps.pcgSteps} min={0} max={1000} step={1} onChange={(v) => s.setAlps({ pcgSteps: v })} disabled={busy} />
           </div>
         </div>
+        <RefineControls s={s} busy={busy} />
         </>
         )}
       </section>

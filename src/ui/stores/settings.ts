@@ -5,7 +5,8 @@
  */
 import { create } from 'zustand';
 import { CHANNEL_SELECTIONS, DEFAULT_ALPS, DEFAULT_SPAP, METHODS, type AlpsOptions, type ChannelSelection, type Method } from '../../shared/methods';
-import { OWL_DEFAULTS } from '../../shared/budget';
+import { OWL_DEFAULTS, type SparsityProfile } from '../../shared/budget';
+import { budgetProfile } from './budget';
 import type { Pattern } from '../../shared/pattern';
 import type { CalibrationSettings, PruneSettings, StructuredSettings } from '../../worker/protocol';
 
@@ -16,9 +17,18 @@ export type StudioMethod = Method | 'spap';
 export const STUDIO_METHODS: readonly StudioMethod[] = [...METHODS, 'spap'];
 export type TextSource = 'default' | 'custom';
 /** Whole-model runs: every layer at the target, or OWL's per-block sparsities at the same overall count. */
-export type ProfileKind = 'uniform' | 'owl';
-export const PROFILE_KINDS: readonly ProfileKind[] = ['uniform', 'owl'];
+export type ProfileKind = 'uniform' | 'owl' | 'custom';
+/** 'custom': the per-layer budget of the editor (stores/budget.ts). */
+export const PROFILE_KINDS: readonly ProfileKind[] = ['uniform', 'owl', 'custom'];
 const CUSTOM_TEXT: readonly TextSource[] = ['custom'];
+/** Swap moves after the method (local search, src/solvers/swaps.ts), or none. */
+export type RefineKind = 'off' | 'swaps';
+const REFINE_KINDS: readonly RefineKind[] = ['off', 'swaps'];
+/** Compare: each method once, or with and without the swap refinement side by side. */
+export type CompareRefine = 'off' | 'both';
+const COMPARE_REFINE: readonly CompareRefine[] = ['off', 'both'];
+/** The swaps budget's bounds: rounds of at most one swap per output row (the CLI's default is 100). */
+export const REFINE_SWAPS = { min: 1, max: 100000, default: 100 };
 
 export interface AlpsSettings {
   rho0: number;
@@ -38,6 +48,10 @@ export interface Settings {
   patternKind: PatternKind;
   sparsity: number;
   profile: ProfileKind;
+  refine: RefineKind;
+  /** Rounds of swap moves at most (each makes at most one swap per output row). */
+  refineSwaps: number;
+  compareRefine: CompareRefine;
   alps: AlpsSettings;
   /** Structured (SPAP) runs: fraction of each block's MLP channels to remove, and how they are chosen. */
   channelFraction: number;
@@ -63,6 +77,9 @@ export const DEFAULT_SETTINGS: Settings = {
   patternKind: 'unstructured',
   sparsity: 0.5,
   profile: 'uniform',
+  refine: 'off',
+  refineSwaps: REFINE_SWAPS.default,
+  compareRefine: 'off',
   alps: { rho0: DEFAULT_ALPS.rho0, maxIterations: DEFAULT_ALPS.maxIterations, updateEvery: DEFAULT_ALPS.updateEvery, pcgSteps: DEFAULT_ALPS.pcgSteps },
   channelFraction: 0.2,
   selection: 'spap',
@@ -99,8 +116,16 @@ export function pruneSettings(s: Settings, method: Method): PruneSettings {
   const alps: AlpsOptions = { ...DEFAULT_ALPS, ...s.alps };
   const pattern = patternOf(s);
   // OWL needs an unstructured target (an N:M pattern fixes every layer's count); its M and λ are the paper's.
-  const profile = s.profile === 'owl' && pattern.kind === 'unstructured' ? { kind: 'owl' as const, ...OWL_DEFAULTS } : undefined;
-  return { method, pattern, alps, ...(profile ? { profile } : {}) };
+  let profile: SparsityProfile | undefined = s.profile === 'owl' && pattern.kind === 'unstructured' ? { kind: 'owl' as const, ...OWL_DEFAULTS } : undefined;
+  // The editor's budget; nothing edited is uniform.
+  if (s.profile === 'custom' && pattern.kind === 'unstructured') profile = budgetProfile();
+  if (profile?.kind === 'uniform') profile = undefined;
+  return { method, pattern, alps, ...(profile ? { profile } : {}), ...(s.refine === 'swaps' ? { refine: refineOptions(s) } : {}) };
+}
+
+/** The swap refinement's budget as the engine takes it. */
+export function refineOptions(s: Pick<Settings, 'refineSwaps'>): NonNullable<PruneSettings['refine']> {
+  return { swaps: s.refineSwaps };
 }
 
 export function structuredSettings(s: Settings): StructuredSettings {
@@ -137,6 +162,9 @@ export const URL_SETTINGS: readonly UrlSetting[] = [
   { key: 'pattern', field: 'patternKind', type: 'enum', values: PATTERN_KINDS },
   { key: 'sparsity', field: 'sparsity', type: 'number', min: 0, max: 0.99 },
   { key: 'profile', field: 'profile', type: 'enum', values: PROFILE_KINDS },
+  { key: 'refine', field: 'refine', type: 'enum', values: REFINE_KINDS },
+  { key: 'swaps', field: 'refineSwaps', type: 'number', integer: true, min: REFINE_SWAPS.min, max: REFINE_SWAPS.max },
+  { key: 'compareSwaps', field: 'compareRefine', type: 'enum', values: COMPARE_REFINE },
   { key: 'channels', field: 'channelFraction', type: 'number', min: CHANNEL_FRACTION.min, max: CHANNEL_FRACTION.max },
   { key: 'samples', field: 'nsamples', type: 'number', integer: true, min: 1 },
   { key: 'seqlen', field: 'seqlen', type: 'number', integer: true, min: 2 },

@@ -13,6 +13,7 @@ import { Fact, num, TableHead } from '../components/Table';
 import { BlockHeaderRow, groupByBlock, LayerFilter, matchesLayer, useBlockExpansion } from '../components/BlockGroups';
 import { LinearMarks } from '../layer/linearNotes';
 import type { LinearSummary } from '../../worker/protocol';
+import { BudgetEditor } from '../budget/BudgetEditor';
 
 function LinearRow({ l, selected, exportDisabled, onSelect }: { l: LinearSummary; selected: boolean; exportDisabled: boolean; onSelect: () => void }) {
   return (
@@ -100,6 +101,7 @@ export function OverviewTab() {
           <p className="hint">This adapter is SwiftShader, a CPU implementation of the GPU: it works, but slowly. Keep calibration small.</p>
         ) : null}
       </section>
+      <BudgetEditor />
       <section className="panel">
         <h3>
           Linear layers <span className="muted">({model.linears.length}, in pruning order within each block)</span>
