@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { symmetricEigen, type EigenMethod } from '../src/kernels/eigen';
 import type { Gpu } from '../src/gpu/runtime';
 import { testGpu } from './helpers/gpu';
-import { f32, gramRef, randn } from './helpers/reference';
+import { f32, gramRef, jacobiEigenvaluesRef, randn } from './helpers/reference';
 
 /** An SPD matrix shaped like ALPS's Ĝ: XᵀX/N of random rows, 1 % damping, scaled to unit diagonal. */
 function scaledGram(n: number, seed: number): Float64Array {
@@ -51,40 +51,6 @@ function withSpectrum(values: number[], seed: number): Float64Array {
   return A;
 }
 
-/** Reference: classical cyclic Jacobi in float64 until the off-diagonal part is negligible. */
-function jacobiEigenvaluesRef(A0: ArrayLike<number>, n: number): number[] {
-  const A = Float64Array.from(A0);
-  let total = 0;
-  for (let i = 0; i < n * n; i++) total += A[i] * A[i];
-  for (let sweep = 0; sweep < 50; sweep++) {
-    let off = 0;
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) off += A[i * n + j] ** 2;
-    if (off <= 1e-30 * total) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = A[p * n + q];
-        if (apq === 0) continue;
-        const theta = (A[q * n + q] - A[p * n + p]) / (2 * apq);
-        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = A[k * n + p];
-          const akq = A[k * n + q];
-          A[k * n + p] = c * akp - s * akq;
-          A[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = A[p * n + k];
-          const aqk = A[q * n + k];
-          A[p * n + k] = c * apk - s * aqk;
-          A[q * n + k] = s * apk + c * aqk;
-        }
-      }
-    }
-  }
-  return Array.from({ length: n }, (_, i) => A[i * n + i]).sort((x, y) => x - y);
-}
 
 interface Check {
   sweeps: number;

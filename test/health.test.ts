@@ -13,7 +13,7 @@ import { layerHealth } from '../src/solvers/health';
 import { bundledAssets } from './helpers/bundledRun';
 import { cli } from './helpers/cli';
 import { testGpu } from './helpers/gpu';
-import { choleskyLower, f32, gramRef, randn } from './helpers/reference';
+import { choleskyLower, f32, gramRef, jacobiEigenvaluesRef, randn } from './helpers/reference';
 
 /** Ĝ = D⁻¹(G + λI)D⁻¹ in float64, as ALPS's preparation (docs/algorithms.md). */
 function scaledRef(G: ArrayLike<number>, n: number, fraction: number): Float64Array {
@@ -65,38 +65,6 @@ function solveRef(L: Float64Array, x: Float64Array, n: number): Float64Array {
   return z;
 }
 
-/** Every eigenvalue of a symmetric matrix by cyclic Jacobi in float64. */
-function eigenvaluesRef(A0: Float64Array, n: number): number[] {
-  const A = Float64Array.from(A0);
-  for (let sweep = 0; sweep < 60; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += A[p * n + q] ** 2;
-    if (off < 1e-26) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = A[p * n + q];
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (A[q * n + q] - A[p * n + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = A[k * n + p];
-          const akq = A[k * n + q];
-          A[k * n + p] = c * akp - s * akq;
-          A[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = A[p * n + k];
-          const aqk = A[q * n + k];
-          A[p * n + k] = c * apk - s * aqk;
-          A[q * n + k] = s * apk + c * aqk;
-        }
-      }
-    }
-  }
-  return Array.from({ length: n }, (_, i) => A[i * n + i]).sort((a, b) => a - b);
-}
 
 /** XᵀX of N rows with the given inputs silenced (their column of X is 0). */
 function gramOf(N: number, n: number, seed: number, dead: number[] = []): Float64Array {
@@ -134,7 +102,7 @@ describe('layer health: condition estimate on the GPU against float64', () => {
       expect(Math.abs(h.condition!.lambdaMin! / lambdaMin - 1)).toBeLessThan(5e-3);
       // Against the true spectrum: the estimate errs inwards (a lower bound of κ), and not by much.
       if (c.n <= 64) {
-        const ev = eigenvaluesRef(H, c.n);
+        const ev = jacobiEigenvaluesRef(H, c.n);
         const kappa = ev[c.n - 1] / ev[0];
         expect(h.condition!.estimate!).toBeLessThanOrEqual(kappa * 1.001);
         expect(h.condition!.estimate!).toBeGreaterThan(0.5 * kappa);
@@ -180,7 +148,7 @@ describe('layer health: condition estimate on the GPU against float64', () => {
     const G = gramRef(X, N, n);
     const h = await health(gpu, G, n, N, 1e-9);
     const H = scaledRef(G, n, 1e-9);
-    const ev = eigenvaluesRef(H, n);
+    const ev = jacobiEigenvaluesRef(H, n);
     expect(ev[n - 1] / ev[0]).toBeGreaterThan(HEALTH_THRESHOLDS.condition);
     if (h.factorises) {
       expect(h.condition!.estimate!).toBeGreaterThan(HEALTH_THRESHOLDS.condition);

@@ -111,3 +111,38 @@ export function inverseCholeskyUpperRef(A: ArrayLike<number>, n: number): Float6
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) U[i * n + j] = C[j * n + i];
   return U;
 }
+
+/** Every eigenvalue of a symmetric matrix, ascending, by cyclic Jacobi in float64 (off-diagonal mass below 1e-30 of the total). */
+export function jacobiEigenvaluesRef(A0: ArrayLike<number>, n: number): number[] {
+  const A = Float64Array.from(A0);
+  let total = 0;
+  for (let i = 0; i < n * n; i++) total += A[i] * A[i];
+  for (let sweep = 0; sweep < 50; sweep++) {
+    let off = 0;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) off += A[i * n + j] ** 2;
+    if (off <= 1e-30 * total) break;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = A[p * n + q];
+        if (apq === 0) continue;
+        const theta = (A[q * n + q] - A[p * n + p]) / (2 * apq);
+        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = A[k * n + p];
+          const akq = A[k * n + q];
+          A[k * n + p] = c * akp - s * akq;
+          A[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = A[p * n + k];
+          const aqk = A[q * n + k];
+          A[p * n + k] = c * apk - s * aqk;
+          A[q * n + k] = s * apk + c * aqk;
+        }
+      }
+    }
+  }
+  return Array.from({ length: n }, (_, i) => A[i * n + i]).sort((x, y) => x - y);
+}
