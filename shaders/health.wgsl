@@ -3,7 +3,11 @@
 // products only:
 //  * λ_max: power iteration, y = Ĝx, x ← y/‖y‖;
 //  * λ_min: inverse iteration through the upper factor U with UᵀU = Ĝ⁻¹ (src/kernels/cholesky.ts):
-//    y = Uᵀ(Ux) = Ĝ⁻¹x, whose Rayleigh quotient tends to 1/λ_min.
+//    y = Uᵀ(Ux) = Ĝ⁻¹x, whose Rayleigh quotient tends to 1/λ_min;
+//  * or, for methods that never factor Ĝ (magnitude, Wanda: a factorisation would cost more than
+//    their solve), shifted power iteration on σI − Ĝ with σ = the λ_max estimate: its Rayleigh
+//    quotient tends to σ − λ_min (coarser: f32 resolves λ_min only to ~1e-7·σ, and few steps
+//    converge slowly to a clustered bottom).
 // For SPD A and unit x the Rayleigh quotient xᵀAx never exceeds λ_max(A), so both estimates err
 // inwards and λ_max/λ_min is a lower bound of κ(Ĝ).
 // All steps run in ONE workgroup of one dispatch (barriers between the phases): the products are
@@ -79,6 +83,17 @@ fn product(lid: u32, n: u32) {
     var s = 0.0;
     for (var j = 0u; j < n; j++) { s += A[i * n + j] * x[j]; }
     y[i] = s;
+  }
+}
+
+//# kernel shifted_product
+// y = σx − A·x with σ = stats[p.shift_slot], the λ_max estimate of an earlier run into the same stats.
+fn product(lid: u32, n: u32) {
+  let sigma = stats[p.shift_slot];
+  for (var i = lid; i < n; i += WG_X) {
+    var s = 0.0;
+    for (var j = 0u; j < n; j++) { s += A[i * n + j] * x[j]; }
+    y[i] = sigma * x[i] - s;
   }
 }
 

@@ -7,10 +7,11 @@ const rw = { type: 'f32', access: 'read_write' } as const;
 
 const powerIterationKernel = defineKernel({
   name: 'power_iteration',
-  uniforms: { n: 'u32', steps: 'u32', slot: 'u32' },
+  uniforms: { n: 'u32', steps: 'u32', slot: 'u32', shift_slot: 'u32' },
   bindings: { A: { type: 'f32' }, x: rw, y: rw, t: { ...rw, when: 'inverse' }, stats: rw },
   workgroupSize: [256],
-  source: (f: { inverse: boolean }) => wgsl.section(f.inverse ? 'inverse_product' : 'direct_product') + wgsl.section('power_iteration'),
+  source: (f: { inverse: boolean; shifted: boolean }) =>
+    wgsl.section(f.inverse ? 'inverse_product' : f.shifted ? 'shifted_product' : 'direct_product') + wgsl.section('power_iteration'),
 });
 
 export interface PowerIteration {
@@ -20,6 +21,8 @@ export interface PowerIteration {
   slot: number;
   /** Iterate with UᵀU for the upper factor U in A (inverse iteration), instead of A itself. */
   inverse: boolean;
+  /** Iterate with σI − A, σ = stats[shiftSlot] (shifted power iteration; not with `inverse`). */
+  shiftSlot?: number;
 }
 
 /**
@@ -28,5 +31,11 @@ export interface PowerIteration {
  */
 export function powerIteration(gpu: Gpu, b: { A: Binding; x: Binding; y: Binding; t: Binding; stats: Binding }, o: PowerIteration): void {
   const bindings = o.inverse ? b : { A: b.A, x: b.x, y: b.y, stats: b.stats };
-  powerIterationKernel.run(gpu, { flags: { inverse: o.inverse }, uniforms: { n: o.n, steps: o.steps, slot: o.slot }, bindings, workgroups: [1] });
+  const shifted = !o.inverse && o.shiftSlot !== undefined;
+  powerIterationKernel.run(gpu, {
+    flags: { inverse: o.inverse, shifted },
+    uniforms: { n: o.n, steps: o.steps, slot: o.slot, shift_slot: o.shiftSlot ?? 0 },
+    bindings,
+    workgroups: [1],
+  });
 }

@@ -31,16 +31,18 @@ export interface LayerHealth {
   /**
    * The damped, scaled Ĝ = D⁻¹(G + λI)D⁻¹ (ALPS's matrix): λ_max by power iteration, λ_min by inverse
    * iteration through its Cholesky factor, `estimate` = λ_max/λ_min (a lower bound of κ; null when
-   * the factorisation failed). Null when the method never factors the gram (magnitude, Wanda): its
-   * result does not depend on Ĝ's conditioning, and the estimate (a factorisation of its own) would
-   * cost more than their whole solve (5–10 s against 3 s for Wanda at 576×1536 on SwiftShader).
+   * the factorisation failed or λ_min is below what f32 resolves). `by`: inverse iteration through the
+   * Cholesky factor for methods that factor the gram (ALPS, SparseGPT); shifted power iteration on
+   * σI − Ĝ (σ = the λ_max estimate) for magnitude and Wanda, whose own solve costs less than a
+   * factorisation would (5–10 s against Wanda's 3 s at 576×1536 on SwiftShader): coarser, a lower
+   * bound of κ within an order of magnitude (test/health.test.ts).
    */
-  condition: { lambdaMax: number; lambdaMin: number | null; estimate: number | null; steps: number } | null;
+  condition: { lambdaMax: number; lambdaMin: number | null; estimate: number | null; steps: number; by: 'inverse-iteration' | 'shifted-power' };
   /**
    * Whether Ĝ passed the Cholesky factorisation the solvers use (same kernel and pivot tolerance).
    * No solver retries with more damping or falls back to another matrix: a failed factorisation
-   * stops ALPS and SparseGPT with an error, so this is never silent. Null when not tried (see
-   * `condition`).
+   * stops ALPS and SparseGPT with an error, so this is never silent. Null when not tried (magnitude,
+   * Wanda: see `condition`).
    */
   factorises: boolean | null;
 }
@@ -114,7 +116,7 @@ export function healthWarnings(h: LayerHealth): HealthWarning[] {
       kind: 'not-factorisable',
       text: `the damped gram cannot be factored (Cholesky pivot failed at damping ${h.damping.fraction}): raise damping; ALPS and SparseGPT stop on this layer`,
     });
-  } else if (h.condition?.estimate != null && h.condition.estimate >= HEALTH_THRESHOLDS.condition) {
+  } else if (h.condition.estimate !== null && h.condition.estimate >= HEALTH_THRESHOLDS.condition) {
     out.push({
       kind: 'ill-conditioned',
       text: `condition number ~${sci(h.condition.estimate)} at damping ${h.damping.fraction}: raise damping`,
@@ -144,7 +146,7 @@ export function healthCsvCells(h: LayerHealth | undefined): string[] {
     num(h.diagonal?.median),
     num(h.diagonal?.max),
     String(h.damping.fraction),
-    num(h.condition?.estimate),
+    num(h.condition.estimate),
     h.factorises === null ? '' : String(h.factorises),
     healthWarnings(h).map((w) => w.kind).join(';'),
   ];
@@ -157,7 +159,7 @@ export function healthCsvCells(h: LayerHealth | undefined): string[] {
 export function healthDigest(layers: readonly { id: string; health?: LayerHealth }[], worst = 3): string[] {
   const flagged = layers
     .filter((l): l is { id: string; health: LayerHealth } => l.health !== undefined)
-    .map((l) => ({ id: l.id, warnings: healthWarnings(l.health), condition: l.health.condition === null ? 0 : (l.health.condition.estimate ?? Infinity) }))
+    .map((l) => ({ id: l.id, warnings: healthWarnings(l.health), condition: l.health.condition.estimate ?? (l.health.factorises === false ? Infinity : 0) }))
     .filter((l) => l.warnings.length > 0);
   if (!flagged.length) return [];
   const count = flagged.reduce((a, l) => a + l.warnings.length, 0);

@@ -24,8 +24,9 @@ export function HealthWarnings({ result }: { result: Pick<LayerOutcome, 'health'
   const warnings = warningsOf(result);
   const h = result.health;
   if (!h || !warnings.length) return null;
+  const estimate = h.condition.estimate;
   const condition =
-    h.condition === null ? 'κ(Ĝ) not needed by this method' : h.condition.estimate === null ? 'not factorisable' : `κ(Ĝ) ≈ ${h.condition.estimate.toExponential(1)}`;
+    estimate !== null ? `κ(Ĝ) ≈ ${estimate.toExponential(1)}` : h.factorises === false ? 'not factorisable' : 'κ(Ĝ) beyond what f32 resolves';
   return (
     <div className="inline-error" data-testid="health-warnings" role="status">
       <strong>Numerical health</strong>
