@@ -1,12 +1,13 @@
 import { checkpoint } from '../shared/control';
 import type { Gpu } from '../gpu/runtime';
 import { withScope } from '../gpu/scope';
-import { admmDual, admmRhs, admmShift, pcgInit, pcgStep, unscaleWeight } from '../kernels/admm';
+import { admmDual, admmRhs, admmShift, unscaleWeight } from '../kernels/admm';
 import { matmul } from '../kernels/matmul';
 import { objectiveRows, reduceSlots } from '../kernels/objective';
 import { applyMask } from '../kernels/select';
 import { chooseRidge, makeRidge, type RidgeMethod } from './alpsRidge';
 import { updateRho } from './alpsSchedule';
+import { pcgRefit } from './pcgRefit';
 import { projectionFor } from './projection';
 import { relativeTo, scaleProblem } from './scaled';
 import { DEFAULT_ALPS, type AlpsOptions } from '../shared/methods';
@@ -173,21 +174,19 @@ export async function alps(
     const P = V;
     const AP = Z;
     const state = scope.tensor([4 * m]);
-    pcgInit(gpu, s, { mask, Y, XG, R, P, state });
     const pcg: PcgStep[] = [];
-    for (let step = 1; step <= o.pcgSteps; step++) {
-      await checkpoint(options.control);
-      matmul(gpu, P, Ghat, AP, { M: m, N: n, K: n });
-      pcgStep(gpu, s, { mask, AP, X, XG, R, P, state, partials });
-      objectiveRows(gpu, s, { X, XG, X0: B0, Y, d, partials }, 0, lambda);
-      reduceSlots(gpu, m, 2, { partials, counter, stats }, 1);
-      const [f, residual] = await gpu.read(stats, 2);
-      relError = relative(f);
-      const entry = { step, residual, relError };
-      pcg.push(entry);
-      emit({ type: 'pcg', data: entry });
-      if (residual <= o.pcgTol) break;
-    }
+    await pcgRefit(gpu, s, { mask, Ghat, Y, X, XG, R, P, AP, state, partials, counter, stats }, {
+      steps: o.pcgSteps,
+      tol: o.pcgTol,
+      control: options.control,
+      objective: () => objectiveRows(gpu, s, { X, XG, X0: B0, Y, d, partials }, 0, lambda),
+      onStep: (step, f, residual) => {
+        relError = relative(f);
+        const entry = { step, residual, relError };
+        pcg.push(entry);
+        emit({ type: 'pcg', data: entry });
+      },
+    });
 
     const weight = scope.tensor([m, n]);
     unscaleWeight(gpu, s, X, d, weight);

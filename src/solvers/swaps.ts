@@ -7,7 +7,7 @@
  */
 import type { Gpu, GpuTensor } from '../gpu/runtime';
 import { withScope, type GpuScope } from '../gpu/scope';
-import { pcgInit, pcgStep, scaleWeight, unscaleWeight } from '../kernels/admm';
+import { scaleWeight, unscaleWeight } from '../kernels/admm';
 import { matmul } from '../kernels/matmul';
 import { reduceSlots } from '../kernels/objective';
 import { swapApply, swapBest, swapError } from '../kernels/swaps';
@@ -17,6 +17,7 @@ import type { Pattern } from '../shared/pattern';
 import type { LayerProblem } from '../shared/problem';
 import type { SwapRound } from '../shared/telemetry';
 import { relativeError } from './layer';
+import { pcgRefit } from './pcgRefit';
 import { scaleProblem, type ScaledProblem } from './scaled';
 import type { RefineOptions, RefineReport, SolveOptions, SolverOutput } from './types';
 
@@ -147,15 +148,7 @@ async function refitOnSupport(scope: GpuScope, sp: ScaledProblem, W: GpuTensor, 
   const stats = scope.tensor([3]);
   scaleWeight(gpu, s, W, d, X);
   matmul(gpu, X, Ghat, XG, { M: m, N: n, K: n });
-  pcgInit(gpu, s, { mask: support, Y, XG, R, P, state });
-  for (let step = 1; step <= steps; step++) {
-    await checkpoint(options.control);
-    matmul(gpu, P, Ghat, AP, { M: m, N: n, K: n });
-    pcgStep(gpu, s, { mask: support, AP, X, XG, R, P, state, partials });
-    reduceSlots(gpu, m, 2, { partials, counter, stats }, 1);
-    const [, residual] = await gpu.read(stats, 2);
-    if (residual <= tol) break;
-  }
+  await pcgRefit(gpu, s, { mask: support, Ghat, Y, X, XG, R, P, AP, state, partials, counter, stats }, { steps, tol, control: options.control });
   const out = scope.tensor([m, n]);
   unscaleWeight(gpu, s, X, d, out);
   return out;
