@@ -4,6 +4,7 @@
  * run, and each single-layer run's pruned weight. Best-effort: a refused write is ignored and a
  * failed read counts as "not stored".
  */
+import { WeightTable, type StoredWeights } from '../formats/weightTable';
 import type { PrunedModel } from '../pipeline/prune';
 import type { StructuredModel } from '../pipeline/structured';
 import type { KvStore } from '../shared/kv';
@@ -22,15 +23,26 @@ export interface StructuredRun {
   settings: StructuredSettings;
 }
 
+interface StoredPrunedRun extends Omit<PrunedRun, 'model'> {
+  model: Omit<PrunedModel, 'weights'> & { weights: StoredWeights | Map<string, Float32Array> };
+}
+
 export class EnginePersistence {
   constructor(private readonly kv: KvStore) {}
 
-  loadPruned(fingerprint: string): Promise<PrunedRun | undefined> {
-    return this.read(`${fingerprint}|model`);
+  async loadPruned(fingerprint: string): Promise<PrunedRun | undefined> {
+    const stored = await this.read<StoredPrunedRun>(`${fingerprint}|model`);
+    if (!stored) return undefined;
+    // Runs stored before the weights kept their dtype hold a Map of float32 arrays.
+    const w = stored.model.weights;
+    const weights = w instanceof Map ? WeightTable.fromStored([...w].map(([name, data]) => [name, { dtype: 'F32', data }])) : WeightTable.fromStored(w);
+    return { ...stored, model: { ...stored.model, weights } };
   }
 
+  /** The weights as stored (2 bytes per weight for F16/BF16 models): a class does not survive structured cloning. */
   savePruned(fingerprint: string, run: PrunedRun): void {
-    this.write(`${fingerprint}|model`, run);
+    const stored: StoredPrunedRun = { ...run, model: { ...run.model, weights: run.model.weights.toStored() } };
+    this.write(`${fingerprint}|model`, stored);
   }
 
   loadStructured(fingerprint: string): Promise<StructuredRun | undefined> {

@@ -2,12 +2,14 @@
  * The on-disk form of a whole-model run's finished blocks, so that a killed run can continue after
  * its last finished block (the CLI's `prune --resume`; the file IO is the caller's). A checkpoint is
  * a manifest naming the run (model fingerprint, method and its options, pattern, calibration) and
- * the finished blocks, each a safetensors file of that block's pruned weights in F32 — exactly what
- * the uninterrupted run feeds the next block, so a resumed run computes the same weights — with the
+ * the finished blocks, each a safetensors file of that block's pruned weights at the model's dtype
+ * (F32, F16 or BF16) — exactly what the uninterrupted run feeds the next block (prune.ts rounds
+ * each pruned weight to that dtype first), so a resumed run computes the same weights — with the
  * layers' outcomes in its metadata. Pure code (Web Crypto for the hashes): the studio can share it.
  */
 import { bytesSource } from '../formats/byteSource';
-import { openSafetensors, writeSafetensors } from '../formats/safetensors';
+import { halfBits, openSafetensors, writeSafetensors } from '../formats/safetensors';
+import type { StoredWeight, WeightTable } from '../formats/weightTable';
 import type { OpenedModel } from '../model/loader';
 import { describeProfile, type SparsityProfile } from '../shared/budget';
 import { METHOD_INFO, type AlpsOptions, type Method } from '../shared/methods';
@@ -15,7 +17,8 @@ import type { LayerOutcome } from '../shared/outcome';
 import { patternLabel, type Pattern } from '../shared/pattern';
 
 export const CHECKPOINT_FORMAT = 'prune-studio whole-model checkpoint';
-export const CHECKPOINT_VERSION = 1;
+/** 2: blocks at the model's dtype (version 1 kept F32 blocks of weights the run had not rounded). */
+export const CHECKPOINT_VERSION = 2;
 
 /** A checkpoint that cannot be used (damaged, or of another run): the message is one line. */
 export class CheckpointError extends Error {
@@ -159,6 +162,7 @@ export function parseManifest(text: string, name: string): Manifest {
   }
   const m = json as Partial<Manifest> | null;
   if (!m || m.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`${name} is not a prune-studio checkpoint manifest`);
+  if ((m.version as number) === 1) throw new CheckpointError(`${name} was written by an earlier prune-studio (version 1, float32 blocks) that this one cannot continue; start the run over (remove the checkpoint folder, or give another one)`);
   if (m.version !== CHECKPOINT_VERSION) throw new CheckpointError(`${name} is checkpoint version ${String(m.version)}; this prune-studio reads version ${CHECKPOINT_VERSION}`);
   const run = m.run as RunIdentity | undefined;
   if (!run?.model || !run.calibration || typeof run.method !== 'string' || !run.pattern || !Array.isArray(m.blocks)) {
@@ -176,17 +180,20 @@ export function blockFileName(index: number): string {
   return `block-${String(index).padStart(4, '0')}.safetensors`;
 }
 
-/** One finished block: its linears' pruned weights (F32) and their outcomes (metadata). */
-export function encodeBlock(model: OpenedModel, index: number, weights: ReadonlyMap<string, Float32Array>, report: readonly LayerOutcome[]): Uint8Array {
+/** One finished block: its linears' pruned weights (as kept: the model's dtype) and their outcomes (metadata). */
+export function encodeBlock(model: OpenedModel, index: number, weights: WeightTable, report: readonly LayerOutcome[]): Uint8Array {
   const block = model.arch.blocks[index]!;
   const outcomes = report.filter((r) => r.block === index);
   if (outcomes.length !== block.linears.length) throw new Error(`Block ${index} is not finished: ${outcomes.length} of ${block.linears.length} layers.`);
-  const tensors = block.linears.map((l) => ({ name: l.weight, dtype: 'F32' as const, shape: [l.out, l.in], data: weights.get(l.weight)! }));
+  const tensors = block.linears.map((l) => {
+    const w = weights.stored(l.weight)!;
+    return { name: l.weight, dtype: w.dtype, shape: [l.out, l.in], data: w.data };
+  });
   return writeSafetensors(tensors, { block: String(index), outcomes: JSON.stringify(outcomes) });
 }
 
 /** Reads a block file back, checking it holds exactly that block's layers of this model. */
-export async function decodeBlock(model: OpenedModel, index: number, bytes: Uint8Array, name: string): Promise<{ weights: Map<string, Float32Array>; outcomes: LayerOutcome[] }> {
+export async function decodeBlock(model: OpenedModel, index: number, bytes: Uint8Array, name: string): Promise<{ weights: Map<string, StoredWeight>; outcomes: LayerOutcome[] }> {
   const block = model.arch.blocks[index]!;
   const damaged = (why: string): never => {
     throw new CheckpointError(`${name} is damaged: ${why}`);
@@ -204,20 +211,23 @@ export async function decodeBlock(model: OpenedModel, index: number, bytes: Uint
   } catch {
     damaged('its layer outcomes are not valid JSON');
   }
-  const weights = new Map<string, Float32Array>();
+  const weights = new Map<string, StoredWeight>();
   if (!Array.isArray(outcomes)) damaged('its layer outcomes are not a list');
   for (const l of block.linears) {
     const info = file.tensors.get(l.weight);
-    if (!info || info.dtype !== 'F32' || info.shape.join() !== `${l.out},${l.in}`) damaged(`${l.weight} is missing or not F32 [${l.out}, ${l.in}]`);
+    const source = model.file.tensors.get(l.weight)?.dtype;
+    const dtype = source === 'F16' || source === 'BF16' ? source : 'F32';
+    if (!info || info.dtype !== dtype || info.shape.join() !== `${l.out},${l.in}`) damaged(`${l.weight} is missing or not ${dtype} [${l.out}, ${l.in}]`);
     if (!outcomes.some((o) => o?.block === index && `${o.id}.weight` === l.weight)) damaged(`the outcome of ${l.weight} is missing`);
-    weights.set(l.weight, await file.readF32(l.weight));
+    // Copied out of the block's bytes, so the kept weight does not hold the whole file alive.
+    weights.set(l.weight, dtype === 'F32' ? { dtype, data: await file.readF32(l.weight) } : { dtype, data: halfBits(await file.readRaw(l.weight)).slice() });
   }
   if (file.tensors.size !== block.linears.length || outcomes.length !== block.linears.length) damaged('it holds other tensors than the block\'s linears');
   return { weights, outcomes };
 }
 
 /** A stored block's bytes checked against its manifest entry (size, SHA-256) and against the model, then decoded. */
-export async function verifiedBlock(model: OpenedModel, entry: BlockEntry, bytes: Uint8Array): Promise<{ weights: Map<string, Float32Array>; outcomes: LayerOutcome[] }> {
+export async function verifiedBlock(model: OpenedModel, entry: BlockEntry, bytes: Uint8Array): Promise<{ weights: Map<string, StoredWeight>; outcomes: LayerOutcome[] }> {
   if (bytes.byteLength !== entry.bytes || (await sha256Hex(bytes)) !== entry.sha256) throw new CheckpointError(`${entry.file} is damaged (its size or SHA-256 differs from the manifest)`);
   return decodeBlock(model, entry.index, bytes, entry.file);
 }

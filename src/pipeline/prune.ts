@@ -18,6 +18,7 @@ import { describePattern, type Pattern } from '../shared/pattern';
 import type { LayerProblem } from '../shared/problem';
 import type { SolverEvent } from '../shared/telemetry';
 import { solveLayer, type RefineOptions } from '../solvers';
+import { WeightTable } from '../formats/weightTable';
 import { walkBlocks } from './blocks';
 import { layerPatterns } from './owl';
 import { findLayer, layerOutcome, linearLayer, type LinearLayer } from './outcome';
@@ -26,8 +27,8 @@ import { findLayer, layerOutcome, linearLayer, type LinearLayer } from './outcom
 export interface PrunedModel {
   method: Method;
   pattern: string;
-  /** Pruned weights by checkpoint tensor name, in nn.Linear layout [out, in]. */
-  weights: Map<string, Float32Array>;
+  /** Pruned weights by checkpoint tensor name, in nn.Linear layout [out, in], kept at the file's dtype. */
+  weights: WeightTable;
   report: LayerOutcome[];
   ms: number;
 }
@@ -64,7 +65,7 @@ export interface PruneModelOptions {
    * and where this run adds its own as each finishes: they are installed before the walk and
    * skipped in it, and a caller whose run fails still holds every finished layer.
    */
-  done?: { weights: Map<string, Float32Array>; report: LayerOutcome[] };
+  done?: { weights: WeightTable; report: LayerOutcome[] };
   /** After each block whose layers this run finished (e.g. to checkpoint it to disk before the next). */
   onBlockDone?: (block: number) => void | Promise<void>;
 }
@@ -75,9 +76,17 @@ async function layerProblem(model: OpenedModel, runner: ModelRunner, layer: Line
   return { m: layer.shape[0], n: layer.shape[1], weight, gram, rows, meta: { model: model.name, layer: layer.id } };
 }
 
+/** An empty table for `model`'s pruned weights: each kept at the dtype its checkpoint stores (F16/BF16 at 2 bytes). */
+export function prunedWeightTable(model: OpenedModel): WeightTable {
+  return new WeightTable((name) => {
+    const dtype = model.file.tensors.get(name)?.dtype;
+    return dtype === 'F16' || dtype === 'BF16' ? dtype : 'F32';
+  });
+}
+
 export async function pruneModel(gpu: Gpu, model: OpenedModel, o: PruneModelOptions): Promise<PrunedModel> {
   const started = performance.now();
-  const weights = o.done?.weights ?? new Map<string, Float32Array>();
+  const weights = o.done?.weights ?? prunedWeightTable(model);
   const report = o.done?.report ?? [];
   const layerCount = model.arch.blocks.reduce((a, b) => a + b.linears.length, 0);
   let layerIndex = report.length;
@@ -112,8 +121,9 @@ export async function pruneModel(gpu: Gpu, model: OpenedModel, o: PruneModelOpti
             control: o.control,
             onEvent: (event) => o.onEvent?.(layer.id, event),
           });
-          runner.setLinear(block.index, layer.name, result.weight);
-          weights.set(layer.spec.weight, result.weight);
+          // Rounded to the file's dtype before the block's forward pass: later layers calibrate on the
+          // model that will be exported, and a resumed run (its checkpoint holds these bits) matches.
+          runner.setLinear(block.index, layer.name, weights.set(layer.spec.weight, result.weight));
           const outcome = layerOutcome(layer, result, pattern, 'model');
           report.push(outcome);
           o.onLayer?.(outcome);

@@ -50,6 +50,9 @@ export const prune: Command = {
     method: { type: 'string', short: 'm', value: choices([...METHODS, STRUCTURED_METHOD]), description: 'pruning method (required); spap removes whole MLP channels' },
     sparsity: { type: 'string', short: 's', value: '<s>', description: 'unstructured: fraction of weights to remove, in [0, 1) (0.7 or 70%); spap: fraction of MLP channels' },
     selection: { type: 'string', value: choices(CHANNEL_SELECTIONS), description: 'spap only: how channels are chosen (default spap; the others are the baselines, same refit)' },
+    structures: { type: 'string', value: '<mlp,heads>', description: 'spap only: --sparsity is then the fraction of the block parameters, split between MLP channels and attention key/value groups by measured cost' },
+    mlp: { type: 'string', value: '<f>', description: 'spap only: fraction of every block\'s MLP channels to remove (with --heads; instead of --sparsity)' },
+    heads: { type: 'string', value: '<f>', description: 'spap only: fraction of every block\'s key/value groups (with their query heads) to remove, rounded to whole groups' },
     pattern: { type: 'string', short: 'p', value: '<N:M>', description: 'semi-structured: keep N of every M consecutive inputs (2:4, 4:8)' },
     'sparsity-profile': { type: 'string', value: choices(SPARSITY_PROFILES), description: 'with --sparsity: every layer alike (default) or OWL, blocks with more outliers pruned less; same overall count' },
     'owl-m': { type: 'string', value: '<M>', description: `OWL: a score is an outlier above M × its block's mean score (default ${OWL_DEFAULTS.m})` },
@@ -61,6 +64,7 @@ export const prune: Command = {
     seed: { type: 'string', value: '<n>', description: 'seed of the window sampling (default 0)' },
     out: { type: 'string', short: 'o', value: '<dir>', description: 'folder to write the pruned model to (required; created)' },
     'max-shard-size': MAX_SHARD_SIZE_OPTION,
+    compact: { type: 'boolean', description: 'store the pruned weights compact: values plus a bitmask (compressed-tensors sparse-bitmask, or sparse-24-bitmask for 2:4); see docs/compact.md' },
     refine: { type: 'string', value: 'swaps[:N]', description: `after the method, at most N rounds of swap moves per output row of every layer (default ${DEFAULT_REFINE_SWAPS}; swaps:2s: for 2 s a layer), then a refit` },
     resume: { type: 'string', value: '<dir>', description: 'checkpoint folder (created): finished blocks are saved there; run again, continues after them' },
     json: { type: 'boolean', description: 'print the result as one JSON object on the last line of stdout' },
@@ -86,6 +90,11 @@ export const prune: Command = {
     'Structured: --method spap --sparsity <f> removes the fraction f of every block\'s MLP channels',
     '(rows of gate/up, columns of down), refits down on the kept ones, and writes a smaller checkpoint',
     'with config.json\'s intermediate_size (n_inner, ffn_dim) updated.',
+    'With --structures mlp,heads, --sparsity is the fraction of the blocks\' parameters to remove, split between',
+    'MLP channels and whole key/value groups (a key/value head with the query heads sharing it) by their',
+    'OBS costs on a dense pass; --mlp <f> --heads <f> give the two fractions instead. Heads leave q/k/v',
+    '(rows) and o_proj (columns, refit on the kept heads); num_attention_heads, num_key_value_heads and',
+    'head_dim are written to config.json (not for GPT-2 and OPT, whose transformers code derives head_dim).',
     '',
     'Resuming (unstructured methods): with --resume <dir>, each finished block\'s pruned weights (F32,',
     `block-NNNN.safetensors) and ${MANIFEST} (the model's fingerprint, method, pattern, method options,`,
@@ -117,6 +126,8 @@ export const prune: Command = {
     const seed = parseCount(options.seed, 'seed', 0, 0);
     const quiet = options.quiet === true;
     const maxShardSize = parseShardSize(options['max-shard-size']);
+    const compact = options.compact === true;
+    if (compact && structured) throw new UsageError('--compact stores sparse weights as values plus a bitmask; spap removes whole channels, so its output is already dense and smaller');
     const resumeDir = options.resume === undefined ? undefined : requireString(options.resume, 'resume', '<dir> (the checkpoint folder)');
     if (structured && resumeDir !== undefined) throw new UsageError('--resume works with the unstructured methods (alps, sparsegpt, wanda, magnitude); a spap run starts over');
     const refine = parseRefine(options.refine);
@@ -136,7 +147,7 @@ export const prune: Command = {
       if (ids.length < seqlen) {
         throw new InputError(`${calibPath} has ${ids.length} tokens, fewer than one calibration window of ${seqlen}; use a longer text or a smaller --seqlen`);
       }
-      const [{ sampleWindows }, { pruneModel }, { modelFiles, prunedEdits }, { runIdentity }] = await Promise.all([
+      const [{ sampleWindows }, { pruneModel, prunedWeightTable }, { modelFiles, prunedEdits }, { runIdentity }] = await Promise.all([
         import('../../pipeline/calibration'),
         import('../../pipeline/prune'),
         import('../../pipeline/export'),
@@ -154,7 +165,7 @@ export const prune: Command = {
       let files: OutputFile[];
       let device = '';
       // Finished layers live here, outside the device: a run on a reopened device continues after them.
-      const done = { weights: new Map<string, Float32Array>(), report: [] as PrunedModel['report'] };
+      const done = { weights: prunedWeightTable(model), report: [] as PrunedModel['report'] };
       const layerCount = model.arch.blocks.reduce((a, b) => a + b.linears.length, 0);
       let checkpoint: DiskCheckpoint | null = null;
       try {
@@ -203,7 +214,7 @@ export const prune: Command = {
             }),
         });
         pruned.ms = performance.now() - started;
-        files = await modelFiles(model, prunedEdits(pruned), { maxShardSize });
+        files = await modelFiles(model, prunedEdits(pruned), { maxShardSize, compact });
         // Ctrl-C after the last layer: still nothing written.
         if (ctx.signal.aborted) throw new CancelledError();
         await writeFolder(out, files);

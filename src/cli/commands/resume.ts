@@ -19,6 +19,7 @@ import {
   type Manifest,
   type RunIdentity,
 } from '../../pipeline/checkpoint';
+import type { WeightTable } from '../../formats/weightTable';
 import type { OpenedModel } from '../../model/loader';
 import type { LayerOutcome } from '../../shared/outcome';
 import { describeFsError, InputError } from '../errors';
@@ -28,7 +29,7 @@ export const MANIFEST = 'checkpoint.json';
 const OURS = /^(checkpoint\.json|block-\d+\.safetensors)$|^\.(checkpoint\.json|block-\d+\.safetensors)\.partial$/;
 
 export interface FinishedLayers {
-  weights: Map<string, Float32Array>;
+  weights: WeightTable;
   report: LayerOutcome[];
 }
 
@@ -129,7 +130,7 @@ export async function openCheckpoint(
       }
       try {
         const block = await decodeBlock(o.model, entry.index, bytes, entry.file);
-        for (const [name, weight] of block.weights) o.done.weights.set(name, weight);
+        for (const [name, weight] of block.weights) o.done.weights.setStored(name, weight);
         o.done.report.push(...block.outcomes);
       } catch (error) {
         if (error instanceof CheckpointError) refuse(`${error.message}; delete ${dir} to start over`);

@@ -11,6 +11,7 @@
  * One unfinished run is kept per model: a run with another identity replaces it.
  */
 import { blockFileName, CheckpointError, emptyManifest, encodeBlock, parseManifest, runDifference, sha256Hex, verifiedBlock, type Manifest, type RunIdentity } from '../../pipeline/checkpoint';
+import type { WeightTable } from '../../formats/weightTable';
 import type { OpenedModel } from '../../model/loader';
 import type { KvStore } from '../../shared/kv';
 import type { LayerOutcome } from '../../shared/outcome';
@@ -31,7 +32,7 @@ interface StoredRun {
 }
 
 export interface FinishedLayersRef {
-  weights: Map<string, Float32Array>;
+  weights: WeightTable;
   report: LayerOutcome[];
 }
 
@@ -212,7 +213,7 @@ export class StudioCheckpoints {
       const bytes = await this.kv.get<Uint8Array>(`${prefix}${stored.runKey}|${entry.file}`).catch(() => undefined);
       if (!(bytes instanceof Uint8Array)) throw new CheckpointError(`${entry.file} is missing from this browser's storage`);
       const block = await verifiedBlock(model, entry, bytes);
-      for (const [name, weight] of block.weights) done.weights.set(name, weight);
+      for (const [name, weight] of block.weights) done.weights.setStored(name, weight);
       done.report.push(...block.outcomes);
     }
   }

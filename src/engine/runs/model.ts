@@ -2,7 +2,7 @@
  * Whole-model runs: the sequential sparse run (every linear, block by block) and the structured
  * run (every block's MLP channels). Only a finished run replaces the session's pruned model.
  */
-import { pruneModel } from '../../pipeline/prune';
+import { pruneModel, prunedWeightTable } from '../../pipeline/prune';
 import { pruneMlpChannels } from '../../pipeline/structured';
 import { calibrationRecord } from '../calibrationCache';
 import { deviceUnusable } from '../gpuLifecycle';
@@ -46,7 +46,7 @@ export async function pruneWholeModel(ctx: RunContext, settings: PruneSettings, 
   const { method, pattern } = settings;
   const { model } = ctx.loaded;
   const key = UnfinishedRun.key(settings, cal);
-  const done = ctx.unfinished.take(key);
+  const done = ctx.unfinished.take(key, prunedWeightTable(model));
   progress(ctx, { stage: 'calibrating' });
   const started = performance.now();
   let earlierMs = done.ms;
@@ -73,6 +73,8 @@ export async function pruneWholeModel(ctx: RunContext, settings: PruneSettings, 
     // The clock and the saved work before the first layer of this attempt (a continued run's go on from there).
     progress(ctx, { stage: 'calibrating', ...clock() });
     let current: { layer: string; layerIndex: number; layerCount: number } | null = null;
+    // Pauses are left out of each layer's time and of the run's (the pipeline's clocks are wall clocks).
+    let pausedAtLayerStart = 0;
     result = await pruneModel(ctx.gpu, model, {
       method,
       pattern,
@@ -84,6 +86,7 @@ export async function pruneWholeModel(ctx: RunContext, settings: PruneSettings, 
       control: ctx.job,
       done,
       onProgress: (p) => {
+        pausedAtLayerStart = ctx.job.pausedMs;
         eta.layerStarted();
         current = { layer: p.layer, layerIndex: p.layerIndex, layerCount: p.layerCount };
         progress(ctx, { stage: 'solving', ...current, method, ...clock() });
@@ -91,6 +94,7 @@ export async function pruneWholeModel(ctx: RunContext, settings: PruneSettings, 
       },
       onEvent: (layer, event) => solverEvents(ctx.emit, layer, method)(event),
       onLayer: (outcome) => {
+        outcome.ms = Math.max(0, outcome.ms - (ctx.job.pausedMs - pausedAtLayerStart));
         eta.layerFinished(outcome.shape);
         ctx.emit({ type: 'layerDone', result: outcome });
         if (current) progress(ctx, { stage: 'solving', ...current, method, ...clock() });
@@ -112,13 +116,13 @@ export async function pruneWholeModel(ctx: RunContext, settings: PruneSettings, 
     const total = ctx.loaded.specs.size;
     throw withResumeNote(error as Error, done.report.length, total, done.report[done.report.length - 1].id);
   }
-  result.ms += earlierMs;
+  result.ms = Math.max(0, result.ms - ctx.job.pausedMs) + earlierMs;
   // Cancelled after its last check: the cancel was already answered, the results stay as they were.
   ctx.job.check();
   ctx.results.setPruned({ model: result, settings });
   // Finished: nothing is left to continue.
   await checkpoint?.remove();
-  return { report: result.report, settings, calibration: calibrationRecord(cal), ms: result.ms };
+  return { report: result.report, settings, calibration: calibrationRecord(cal), ms: result.ms, finishedAt: Date.now() };
 }
 
 export async function pruneStructuredModel(ctx: RunContext, settings: StructuredSettings, cal: CalibrationSettings): Promise<StructuredRunSummary> {
@@ -152,7 +156,7 @@ export async function pruneStructuredModel(ctx: RunContext, settings: Structured
     report: result.report,
     parameters: result.parameters,
     width: { field, before: model.arch.config.intermediate, after },
-    ms: result.ms,
+    ms: Math.max(0, result.ms - ctx.job.pausedMs),
     finishedAt: Date.now(),
   };
 }

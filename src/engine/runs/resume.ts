@@ -7,11 +7,12 @@
  */
 import { LOWER, LOWER_MEMORY } from '../../gpu/alloc';
 import { KEPT } from '../../gpu/failure';
+import type { WeightTable } from '../../formats/weightTable';
 import type { LayerOutcome } from '../../shared/outcome';
 import type { CalibrationSettings, PruneSettings } from '../types';
 
 export interface FinishedLayers {
-  weights: Map<string, Float32Array>;
+  weights: WeightTable;
   report: LayerOutcome[];
   /** Time the stopped attempts took, added to the finished run's. */
   ms: number;
@@ -24,11 +25,11 @@ export class UnfinishedRun {
     return JSON.stringify({ settings, cal: [cal.text ?? null, cal.nsamples, cal.seqlen, cal.seed] });
   }
 
-  /** The finished layers of a stopped run with this key (handed over: kept no longer), or a fresh start. */
-  take(key: string): FinishedLayers {
+  /** The finished layers of a stopped run with this key (handed over: kept no longer), or a fresh start in `fresh`. */
+  take(key: string, fresh: WeightTable): FinishedLayers {
     const kept = this.kept?.key === key ? this.kept.layers : null;
     this.kept = null;
-    return kept ?? { weights: new Map(), report: [], ms: 0 };
+    return kept ?? { weights: fresh, report: [], ms: 0 };
   }
 
   keep(key: string, layers: FinishedLayers): void {
