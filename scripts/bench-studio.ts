@@ -117,6 +117,29 @@ class HeapSampler {
     }
   }
 
+  /**
+   * What the worker holds after a forced garbage collection (HeapProfiler.collectGarbage): the
+   * peaks above include garbage V8 has not collected yet, this is what is really retained.
+   */
+  readonly retained: Record<string, { worker: number; workerBuffers: number }> = {};
+  async sampleRetained(label: string): Promise<void> {
+    let worker = 0;
+    let workerBuffers = 0;
+    for (const sessionId of this.workers) {
+      const gc = this.nextId++;
+      const collected = new Promise<HeapUsage>((r) => this.pending.set(gc, r));
+      await this.cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id: gc, method: 'HeapProfiler.collectGarbage' }) });
+      await Promise.race([collected, new Promise((r) => setTimeout(r, 5000))]);
+      const id = this.nextId++;
+      const usage = new Promise<HeapUsage>((r) => this.pending.set(id, r));
+      await this.cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) });
+      const u = await Promise.race([usage, new Promise<HeapUsage>((r) => setTimeout(() => r({ usedSize: 0 }), 2000))]);
+      worker += u.usedSize;
+      workerBuffers += u.backingStorageSize ?? 0;
+    }
+    this.retained[label] = { worker, workerBuffers };
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
   }
@@ -151,6 +174,7 @@ function report(run: WholeModelResult, m: { parameters: number; fileBytes: numbe
     peakPageArrayBufferBytes: m.heap.peakPageBuffers,
     peakWorkerArrayBufferBytes: m.heap.peakWorkerBuffers,
     peakHeapByPhase: m.heap.byPhase,
+    retainedAfterGc: m.heap.retained,
     longestTaskMs: m.mainThread.tasks ? Math.round(m.mainThread.longestTask) : null,
     longestTaskByStepMs: m.mainThread.byStep,
     chromium: m.chromium,
@@ -171,6 +195,8 @@ function report(run: WholeModelResult, m: { parameters: number; fileBytes: numbe
     'peak JS heap, engine worker (+ array buffers)': `${mb(m.heap.peakWorker)} (+ ${mb(m.heap.peakWorkerBuffers)})`,
     'longest main-thread task': m.mainThread.tasks ? `${Math.round(m.mainThread.longestTask)} ms (per step ${JSON.stringify(m.mainThread.byStep)})` : 'none over 50 ms',
   });
+  console.log('Engine worker after a forced GC (what it retains):');
+  console.table(Object.fromEntries(Object.entries(m.heap.retained).map(([k, v]) => [k, { heap: mb(v.worker), arrayBuffers: mb(v.workerBuffers) }])));
   console.log('Peak JS heap (+ array buffers) by phase:');
   console.table(Object.fromEntries(Object.entries(m.heap.byPhase).map(([k, v]) => [k, { page: `${mb(v.page)} (+ ${mb(v.pageBuffers)})`, worker: `${mb(v.worker)} (+ ${mb(v.workerBuffers)})` }])));
   console.log('Time left shown vs the work that remained:');
@@ -247,12 +273,15 @@ async function main(): Promise<void> {
         shots: { eta: resolve(REPO, `${stem}-eta.png`), etaContinued: resolve(REPO, `${stem}-eta-continued.png`), offer: resolve(REPO, `${stem}-continue.png`), exported: resolve(REPO, shotPath) },
         // The reloaded page has a new main-thread monitor: its step is named again.
         onPhase: async (name) => {
+          // The continued run has finished when the export starts: what the worker keeps of it.
+          if (name === 'export') await heap.sampleRetained('after the run (before export)');
           heap.phase = name;
           if (name !== 'reload') await mainThreadStep(page, name);
         },
         timeoutMs: 3 * 3600_000,
       });
       await heap.sample();
+      await heap.sampleRetained('at the end');
       heap.stop();
       report(run, { parameters, fileBytes, listMs, heap, mainThread: await readMainThread(page), chromium: browser.version() });
       return;
