@@ -15,9 +15,22 @@ export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-/** A page like a first-time visitor's: fresh context (empty storage), a desktop viewport, downloads on. */
+/** The studio's first-visit tour is remembered under this localStorage key (src/ui/help/Tour.tsx). */
+export const TOUR_KEY = 'prune-studio.tour';
+
+/** For addInitScript: marks the tour as seen, so that it does not open over the page of a test about something else. */
+export function skipTour(): void {
+  try {
+    localStorage.setItem('prune-studio.tour', 'done');
+  } catch {
+    // about:blank has no storage.
+  }
+}
+
+/** A page like a first-time visitor's: fresh context (empty storage, but the tour marked seen), a desktop viewport, downloads on. */
 export async function newVisitor(browser: Browser): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, acceptDownloads: true });
+  await context.addInitScript(skipTour);
   const page = await context.newPage();
   page.on('pageerror', (error) => console.log(`[page error] ${error.message}`));
   page.on('console', (message) => {

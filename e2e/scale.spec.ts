@@ -113,7 +113,7 @@ test('one layer prune, a whole-model run and a heatmap keep every main-thread ta
   await expect(page.getByTestId('layer-filter-count')).toHaveText(`${LINEARS + 1} rows`);
   const block17 = results.locator('[data-testid="block-row"][data-block="17"]');
   await expect(block17.getByTestId('block-status')).toHaveAttribute('data-status', 'done');
-  await expect(block17.getByTestId('block-sparsity')).toHaveText('50.0%');
+  await expect(block17.getByTestId('block-sparsity')).toHaveText('70.0%');
   await expect(block17.getByTestId('block-worst-error')).toContainText('max ');
   // The layer run's result was selected when it finished: its block is open.
   await expect(block17).toHaveAttribute('data-open', 'true');

@@ -11,7 +11,7 @@ import { generateContinuations, measurePerplexity, newVisitor, parseSafetensors,
 test.describe.configure({ mode: 'serial' });
 
 const DEFAULT_MODEL = join(REPO, 'public', 'default-model');
-const SPARSITY = 0.5;
+const SPARSITY = 0.7;
 
 let page: Page;
 let layerId = '';
@@ -81,7 +81,7 @@ test('pruning one layer with ALPS plots its convergence while it runs', async ()
   await page.getByTestId('tab-button-layers').click();
   const row = page.locator(`[data-testid="result-row"][data-layer="${layerId}"][data-method="alps"]`);
   await expect(row).toHaveCount(1);
-  await expect(row).toContainText('50.0%');
+  await expect(row).toContainText('70.0%');
   await row.click();
   await expect(page.getByTestId('layer-panel')).toBeVisible();
   const canvas = page.getByTestId('heatmap-magnitude').locator('canvas');

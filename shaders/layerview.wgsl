@@ -82,3 +82,24 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
     if (v != 0u) { atomicAdd(&hist[b], v); }
   }
 }
+
+//# kernel view_mask_cells
+// The support-convergence frames (src/solvers/supportFrames.ts): the same cells as view_cells, over
+// a u32 mask (ALPS's support, 1 = kept) instead of a pruned f32 weight, so a frame costs one pass
+// over m·n u32 and a readback of rows × cols counts.
+@compute @workgroup_size(WG_X, WG_Y, WG_Z)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let c = flat_id(gid, nwg);
+  if (c >= p.rows * p.cols) { return; }
+  let r0 = (c / p.cols) * p.cellRows;
+  let c0 = (c % p.cols) * p.cellCols;
+  let r1 = min(p.m, r0 + p.cellRows);
+  let c1 = min(p.n, c0 + p.cellCols);
+  var count = 0u;
+  for (var i = r0; i < r1; i++) {
+    for (var j = c0; j < c1; j++) {
+      if (mask[i * p.n + j] != 0u) { count++; }
+    }
+  }
+  kept[c] = count;
+}

@@ -10,6 +10,9 @@ export class JobControl implements RunControl {
   private released: (() => void) | null = null;
   private waiting: Promise<void> = Promise.resolve();
   private isPaused = false;
+  /** Time spent paused so far (ms), and when the current pause began. */
+  private pausedTotal = 0;
+  private pausedSince = 0;
 
   /** Aborted when the job is cancelled. */
   readonly signal: AbortSignal = this.abort.signal;
@@ -30,15 +33,22 @@ export class JobControl implements RunControl {
     return this.signal.aborted;
   }
 
+  /** Milliseconds this job has spent paused, the current pause included: run and layer times leave it out. */
+  get pausedMs(): number {
+    return this.pausedTotal + (this.isPaused ? performance.now() - this.pausedSince : 0);
+  }
+
   pause(): void {
     if (this.isPaused || this.cancelled) return;
     this.isPaused = true;
+    this.pausedSince = performance.now();
     this.waiting = new Promise((resolve) => (this.released = resolve));
     this.onPause(true);
   }
 
   resume(): void {
     if (!this.isPaused) return;
+    this.pausedTotal += performance.now() - this.pausedSince;
     this.isPaused = false;
     this.released?.();
     this.released = null;

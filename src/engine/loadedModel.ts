@@ -3,7 +3,7 @@
  * the linear layers in pruning order) and the linears by id.
  */
 import type { LinearSpec } from '../model/architectures';
-import { filesFolder, ModelFolderError, openModel, type OpenedModel } from '../model/loader';
+import { filesFolder, ModelFolderError, openModel, type ModelFolder, type OpenedModel } from '../model/loader';
 import { layerId } from '../pipeline/outcome';
 import type { LinearSummary, ModelSummary } from './types';
 
@@ -43,9 +43,10 @@ export async function openLoadedModel(files: File[], name?: string): Promise<Loa
     .sort()
     .join(',');
   const c = model.config;
+  const shown = (name ?? folderOf(files)) || (await configName(folder)) || `${c.modelType}-${compactCount(parameters)}`;
   const summary: ModelSummary = {
-    name: folder.name,
-    fingerprint: `${folder.name}|${c.modelType}|${c.hidden}x${c.layers}|${sizes}`,
+    name: shown,
+    fingerprint: `${shown}|${c.modelType}|${c.hidden}x${c.layers}|${sizes}`,
     architecture: c.modelType,
     parameters,
     dtype: [...dtypes].sort().join(', '),
@@ -58,8 +59,35 @@ export async function openLoadedModel(files: File[], name?: string): Promise<Loa
     hasTokenizer: model.tokenizer !== null,
     restoredPruned: false,
     restoredStructured: false,
+    kvGroups: c.kvHeads,
+    queriesPerGroup: c.heads / c.kvHeads,
+    // GPT-2's and OPT's transformers attention derives head_dim from hidden/heads (src/pipeline/structuredHeads.ts).
+    headsRemovable: c.family !== 'gpt2' && c.family !== 'opt',
   };
   return { model, summary, specs };
+}
+
+/** The folder picked files came from (webkitdirectory paths), or undefined for loose files. */
+function folderOf(files: File[]): string | undefined {
+  return (files[0] as File & { webkitRelativePath?: string }).webkitRelativePath?.split('/')[0] || undefined;
+}
+
+/**
+ * Loose picked files have no folder name: the last part of config.json's `_name_or_path` (written by
+ * transformers' save_pretrained) names the model instead. The config was validated by openModel.
+ */
+async function configName(folder: ModelFolder): Promise<string | undefined> {
+  try {
+    const raw = (JSON.parse(await folder.text('config.json')) as { _name_or_path?: unknown })._name_or_path;
+    return typeof raw === 'string' ? raw.split(/[\\/]/).filter(Boolean).pop()?.slice(0, 80) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** 292000 → "292K": the size in a fallback name such as "llama-292K". */
+function compactCount(n: number): string {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(1)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${Math.round(n / 1e3)}K` : String(n);
 }
 
 /** The linear `layer` of the loaded model, or an error that names it. */

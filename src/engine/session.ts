@@ -21,12 +21,13 @@ import type { RunContext } from './runs/context';
 import { evaluateVariants, generateVariants } from './runs/evaluate';
 import { StudioCheckpoints } from './runs/checkpoints';
 import { exportLayerProblem, exportRun, exportRunToFolder } from './runs/export';
+import { sparsityPayoff } from './runs/payoff';
 import { pruneLayerWith } from './runs/layer';
 import { pruneStructuredModel, pruneWholeModel, type LongRunSupport } from './runs/model';
 import { UnfinishedRun } from './runs/resume';
 import { owlBudget } from './runs/budget';
 import { viewLayer } from './runs/view';
-import type { AdapterSummary, CalibrationSettings, Emit, EvaluationResult, ExportedFile, GenerationResult, LayerView, ModelRunSummary, ModelSummary, OwlBudget, PruneSettings, StructuredRunSummary, StructuredSettings, UnfinishedRunInfo, WrittenFile } from './types';
+import type { AdapterSummary, CalibrationSettings, Emit, EvaluationResult, ExportedFile, GenerationResult, LayerView, ModelRunSummary, ModelSummary, OwlBudget, PruneSettings, SparsityPayoff, StructuredRunSummary, StructuredSettings, UnfinishedRunInfo, WrittenFile } from './types';
 
 /** A GPU job was asked for while another runs, or a load while a job runs. */
 export class BusyError extends Error {
@@ -156,6 +157,11 @@ export class EngineSession {
     return this.run('evaluate', emit, (ctx) => evaluateVariants(ctx, text, seqlen, maxTokens, () => this.assets.text('evaluation.txt')));
   }
 
+  /** Bytes, parameters and measured decode speed of the run (the Evaluate tab's "what this sparsity buys here"). */
+  sparsityPayoff(which: 'sparse' | 'structured', tokens: number, emit: Emit): Promise<SparsityPayoff> {
+    return this.run('sparsityPayoff', emit, (ctx) => sparsityPayoff(ctx, which, tokens));
+  }
+
   generate(prompt: string, tokens: number, emit: Emit): Promise<GenerationResult> {
     return this.run('generate', emit, (ctx) => generateVariants(ctx, prompt, tokens));
   }
@@ -195,16 +201,16 @@ export class EngineSession {
     }
   }
 
-  exportModel(which: 'sparse' | 'structured'): Promise<ExportedFile[]> {
-    return exportRun(this.requireModel(), this.results, which);
+  exportModel(which: 'sparse' | 'structured', compact?: boolean): Promise<ExportedFile[]> {
+    return exportRun(this.requireModel(), this.results, which, compact);
   }
 
   /** The export streamed into a folder the person picked; progress is one event per file. */
-  exportModelToFolder(which: 'sparse' | 'structured', folder: FileSystemDirectoryHandle, emit: Emit): Promise<WrittenFile[]> {
+  exportModelToFolder(which: 'sparse' | 'structured', folder: FileSystemDirectoryHandle, emit: Emit, compact?: boolean): Promise<WrittenFile[]> {
     const started = performance.now();
     return exportRunToFolder(this.requireModel(), this.results, which, folder, (i, n, name) =>
       emit({ type: 'progress', stage: 'exporting', layerIndex: i, layerCount: n, layer: name, elapsedMs: performance.now() - started }),
-    );
+    compact);
   }
 
   async forgetRuns(): Promise<{ forgotten: boolean }> {
@@ -254,7 +260,7 @@ export class EngineSession {
       const work = (async () => {
         const loaded = this.requireModel();
         const gpu = await this.gpu.get();
-        return body({ gpu, loaded, job: control, emit, calibration: this.calibration, results: this.results, unfinished: this.unfinished, elapsed: () => performance.now() - started });
+        return body({ gpu, loaded, job: control, emit, calibration: this.calibration, results: this.results, unfinished: this.unfinished, elapsed: () => performance.now() - started - control.pausedMs });
       })();
       this.draining = work.then(
         () => undefined,

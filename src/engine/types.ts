@@ -4,11 +4,11 @@
  * renders them; presentation (names, labels, colours) is the UI's.
  */
 import type { SparsityProfile } from '../shared/budget';
-import type { BlockChannelReport } from '../shared/channels';
+import type { BlockChannelReport, BlockHeadReport } from '../shared/channels';
 import type { AlpsOptions, ChannelSelection, Method, SpapOptions } from '../shared/methods';
 import type { LayerOutcome, RunKind } from '../shared/outcome';
 import type { Pattern } from '../shared/pattern';
-import type { AlpsIteration, PcgStep, SpapStep, SwapRound } from '../shared/telemetry';
+import type { AlpsIteration, PcgStep, SpapStep, SupportFrame, SwapRound } from '../shared/telemetry';
 import type { RefineOptions } from '../solvers/types';
 
 export interface AdapterSummary {
@@ -52,6 +52,10 @@ export interface ModelSummary {
   restoredPruned: boolean;
   /** Likewise for the structured (MLP-channel) model. */
   restoredStructured: boolean;
+  /** Attention: key/value groups per block and query heads per group; whether this family can lose whole groups (structured runs). */
+  kvGroups?: number;
+  queriesPerGroup?: number;
+  headsRemovable?: boolean;
 }
 
 export interface CalibrationSettings {
@@ -88,6 +92,8 @@ export interface OwlBudget {
 export interface StructuredSettings {
   selection: ChannelSelection;
   fraction: number;
+  /** Fraction of every block's attention key/value groups to remove too (whole groups; default none). */
+  heads?: number;
   /** Penalty schedule of the SPAP selection (the baselines ignore it). */
   spap: Partial<SpapOptions>;
 }
@@ -98,6 +104,8 @@ export interface StructuredRunSummary {
   calibration: CalibrationRecord;
   /** One entry per block: kept/removed channel indices, refit error, the penalty path. */
   report: BlockChannelReport[];
+  /** Per block, the attention key/value groups kept and removed (absent or empty when none were). */
+  heads?: BlockHeadReport[];
   parameters: { before: number; after: number };
   /** MLP width before and after (the config field that changes). */
   width: { field: string; before: number; after: number };
@@ -124,6 +132,8 @@ export interface ModelRunSummary {
   settings: PruneSettings;
   calibration: CalibrationRecord;
   ms: number;
+  /** When it finished (ms since epoch); absent in results stored before it was recorded. */
+  finishedAt?: number;
 }
 
 /** Downsampled views of a layer for the heatmaps and the histogram. */
@@ -222,6 +232,39 @@ export type EngineEvent =
   | { type: 'blockDone'; report: BlockChannelReport }
   | { type: 'paused'; paused: boolean }
   /** Whole-model runs: a finished block was saved in the browser (`bytes` in all), or saving stopped (`failure`, one line). */
-  | { type: 'checkpoint'; blocksSaved: number; blocks: number; bytes: number; restored: number; failure: string | null };
+  | { type: 'checkpoint'; blocksSaved: number; blocks: number; bytes: number; restored: number; failure: string | null }
+  /** Single-layer ALPS runs: the support at a ρ update, downsampled (src/solvers/supportFrames.ts). */
+  | { type: 'supportFrame'; layer: string; method: Method; data: SupportFrame };
 
 export type Emit = (event: EngineEvent) => void;
+
+/**
+ * What the sparsity buys on this machine (the Evaluate tab's panel): the bytes of the exports as
+ * they would be written, the parameters, and decode speed measured here with the dense and the
+ * sparse kernels (for a structured run: the original and the smaller dense model, dense kernels).
+ */
+export interface SparsityPayoff {
+  which: 'sparse' | 'structured';
+  /** Bytes of the weight files (safetensors and index) and of every file of the download. */
+  dense: { weights: number; download: number };
+  /** The compact export (sparse runs only; null when no weight is sparse enough to store compact). */
+  compact: { weights: number; download: number; format: string; compressed: number; linears: number } | null;
+  /** All parameters and the non-zero ones (structured: before and after the cut, all non-zero). */
+  parameters: { total: number; nonzero: number; before?: number };
+  speed: SpeedComparison | null;
+  finishedAt: number;
+}
+
+export interface SpeedComparison {
+  /** The two measured generations: sparse run, dense vs sparse kernels; structured run, original vs smaller model. */
+  baseline: { label: string; tokensPerSecond: number };
+  candidate: { label: string; tokensPerSecond: number };
+  tokens: number;
+  /** Greedy tokens equal between the two (always compared; for a structured run they differ by design). */
+  sameTokens: boolean;
+  timing: 'gpu-timestamps' | 'wall-clock';
+  path: 'kv-cache' | 'full-sequence';
+  /** How many linears chose each decode kernel in the sparse generation. */
+  kernels: Record<string, number>;
+  adapter: string;
+}

@@ -96,3 +96,19 @@ export async function layerPicture(gpu: Gpu, dense: Binding, pruned: Binding, m:
     for (const t of [magnitude, kept, range, hist]) t.dispose();
   }
 }
+
+const maskCellsKernel = defineKernel({
+  name: 'view_mask_cells',
+  uniforms: { m: 'u32', n: 'u32', rows: 'u32', cols: 'u32', cellRows: 'u32', cellCols: 'u32' },
+  bindings: { mask: { type: 'u32' }, kept: { type: 'u32', access: 'read_write' } },
+  workgroupSize: [WG],
+  source: () => wgsl.section('view_mask_cells'),
+});
+
+/**
+ * Records the count of non-zero entries of an m × n u32 mask per cell of `grid` into `kept`
+ * (u32, grid.rows × grid.cols). Only records: the caller reads `kept` back when it needs it.
+ */
+export function maskCells(gpu: Gpu, mask: Binding, m: number, n: number, grid: CellGrid, kept: Binding): void {
+  maskCellsKernel.run(gpu, { uniforms: { m, n, ...grid }, bindings: { mask, kept }, threads: grid.rows * grid.cols });
+}

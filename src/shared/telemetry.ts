@@ -50,3 +50,31 @@ export type SolverEvent =
   | { type: 'pcg'; data: PcgStep }
   | { type: 'phase'; phase: string }
   | { type: 'swaps'; data: SwapRound };
+
+/**
+ * ALPS's support at one ρ update (a check of the schedule), downsampled to a grid of cells so that
+ * a big layer's frame stays small: `kept[r·cols + c]` is the number of kept weights in cell (r, c),
+ * whose size is cellRows × cellCols (the last row and column of cells may be smaller).
+ * Frame 0 (`iter` 0) is the starting support P_k(B₀); only single-layer runs in the studio ask for frames.
+ */
+export interface SupportFrame {
+  /** ADMM iteration the support is from (0: the start, before any iteration). */
+  iter: number;
+  /** ρ of the iterations since the previous frame, and ρ for the ones after it (the update). */
+  rho: number;
+  nextRho: number;
+  /** Entries whose kept/pruned status changed since the previous frame (null for frame 0). */
+  supportChange: number | null;
+  /** Kept entries in the whole layer (the pattern's k). */
+  k: number;
+  /** True when the schedule restarted from B₀ after this frame. */
+  restarted?: boolean;
+  /** The layer's shape and its cells. */
+  m: number;
+  n: number;
+  rows: number;
+  cols: number;
+  cellRows: number;
+  cellCols: number;
+  kept: Uint32Array;
+}

@@ -8,6 +8,7 @@ import type { RunControl } from '../shared/control';
 import type { LayerHealth } from '../shared/health';
 import type { Pattern } from '../shared/pattern';
 import type { AlpsIteration, PcgStep, SolverEvent, SwapRound } from '../shared/telemetry';
+import type { SupportFrameOptions } from './supportFrames';
 
 export interface SparseGptOptions {
   /** Columns per block (the lazy-update width); the paper and reference use 128. */
@@ -25,6 +26,8 @@ export interface SolveOptions {
   control?: RunControl;
   /** Local search after the method (docs/algorithms.md, "Local search"); absent: none. */
   refine?: RefineOptions;
+  /** ALPS: frames of the support at each ρ update (the studio's single-layer runs); absent: none. */
+  supportFrames?: SupportFrameOptions;
 }
 
 /** Swap moves after a method, then the refit on the final support. */

@@ -1,4 +1,4 @@
-/** The studio: settings on the left, results in tabs on the right. */
+/** The studio: settings on the left (a drawer on narrow screens), results in tabs on the right; the first-visit tour. */
 import { useEffect } from 'react';
 import { startStudio } from './actions';
 import { Banners } from './components/Banners';
@@ -6,9 +6,11 @@ import { GpuNotice } from './components/GpuNotice';
 import { Header } from './components/Header';
 import { JobBar } from './components/JobBar';
 import { Tabs } from './components/Tabs';
+import { Tour } from './help/Tour';
 import { CalibrationPanel } from './sidebar/CalibrationPanel';
 import { ModelPanel } from './sidebar/ModelPanel';
 import { PrunePanel } from './sidebar/PrunePanel';
+import { SettingsBar, Sidebar } from './sidebar/Sidebar';
 import { useSession } from './stores/session';
 import { ChannelsTab } from './tabs/ChannelsTab';
 import { CompareTab } from './tabs/CompareTab';
@@ -26,12 +28,13 @@ export function App() {
     <div className="app" data-testid="app" data-jobs-finished={jobsFinished}>
       <Header />
       <div className="layout">
-        <aside className="sidebar">
+        <Sidebar>
           <ModelPanel />
           <CalibrationPanel />
           <PrunePanel />
-        </aside>
+        </Sidebar>
         <main className="main">
+          <SettingsBar />
           <GpuNotice />
           <Banners />
           <JobBar />
@@ -47,6 +50,7 @@ export function App() {
           </div>
         </main>
       </div>
+      <Tour />
     </div>
   );
 }

@@ -9,11 +9,14 @@ import { channelReportCsv, reportCsv, reportJson } from './report';
 import { useDownloads } from './stores/downloads';
 import { useLongRun } from './stores/longRun';
 import { live } from './stores/live';
+import { supportFrames } from './stores/frames';
 import { forgetStoredResults, persistResults, restoreResults, useResults } from './stores/results';
 import { useSession, type JobKind } from './stores/session';
 import { calibrationSettings, pruneSettings, settingsToQuery, structuredSettings, syncSettingsToUrl, useSettings } from './stores/settings';
 import { shortLayer } from './format';
 import { METHODS, methodLabel } from '../shared/methods';
+import { modelChanged, runEnding, runFinished, runStarted } from './run/arc';
+import { layerName, pruneRunLabel } from './labels';
 
 /** Failures that leave the device unusable: the engine keeps a whole-model run's finished layers and continues them next time. */
 const GPU_FAILURES = new Set(['GpuDeviceLostError', 'GpuOutOfMemoryError', 'GpuValidationError']);
@@ -88,6 +91,9 @@ function handleEvent(kind: JobKind, event: EngineEvent): void {
     case 'paused':
       session.updateJob({ paused: event.paused });
       break;
+    case 'supportFrame':
+      supportFrames.add(event.layer, event.method, event.data);
+      break;
   }
 }
 
@@ -99,14 +105,19 @@ export async function runJob<T extends Request>(kind: JobKind, label: string, re
     return null;
   }
   session.startJob(kind, label);
+  runStarted();
   try {
-    return await engine().request(request, (event) => handleEvent(kind, event));
+    const result = await engine().request(request, (event) => handleEvent(kind, event));
+    runEnding(null);
+    return result;
   } catch (error) {
+    runEnding(error instanceof EngineError ? error.kind : error instanceof Error ? error.name : 'Error');
     reportError(error, 'run');
     onFailure?.(error instanceof EngineError ? error.kind : 'Error');
     return null;
   } finally {
     live.flushNow();
+    supportFrames.flushNow();
     useSession.getState().endJob();
   }
 }
@@ -135,6 +146,7 @@ function requireModel(): boolean {
 
 async function afterLoad(summary: ResultOf['loadModel']): Promise<void> {
   useSession.getState().setModel(summary);
+  modelChanged();
   useDownloads.getState().setModelFiles([]);
   const settings = useSettings.getState();
   if (!summary.linears.some((l) => l.id === settings.layer)) settings.set({ layer: summary.linears[0]?.id ?? null });
@@ -206,13 +218,15 @@ export async function pruneLayer(): Promise<void> {
   const s = useSettings.getState();
   if (s.method === 'spap') return;
   useSession.getState().setTab('live');
-  const result = await runJob('pruneLayer', `Pruning ${shortLayer(layer)} with ${methodLabel(s.method)}`, {
+  const settings = pruneSettings(s, s.method);
+  const result = await runJob('pruneLayer', `Pruning ${layerName(layer)} with ${pruneRunLabel(settings)}`, {
     type: 'pruneLayer',
     layer,
-    settings: pruneSettings(s, s.method),
+    settings,
     calibration: calibrationSettings(s),
   });
   if (result) useResults.getState().select({ layer: result.id, method: result.method, run: 'layer' });
+  if (result) runFinished({ outcome: result });
 }
 
 export async function compareLayer(): Promise<void> {
@@ -226,7 +240,7 @@ export async function compareLayer(): Promise<void> {
   const settings = pruneSettings({ ...s, refine: s.compareRefine === 'both' ? 'swaps' : 'off' }, s.method);
   useSession.getState().setTab('compare');
   useResults.getState().setCompare(null);
-  const results = await runJob('compareLayer', `Comparing ${METHODS.length} methods on ${shortLayer(layer)}`, {
+  const results = await runJob('compareLayer', `Comparing ${METHODS.length} methods on ${layerName(layer)}`, {
     type: 'compareLayer',
     layer,
     settings,
@@ -235,6 +249,7 @@ export async function compareLayer(): Promise<void> {
   if (results?.length) {
     const first = results[0];
     useResults.getState().setCompare({ layer, pattern: first.pattern, targetSparsity: first.targetSparsity, results });
+    runFinished();
   }
 }
 
@@ -245,14 +260,16 @@ export async function pruneWholeModel(): Promise<void> {
   useResults.getState().resetPartial();
   useSession.getState().setTab('live');
   let stoppedByGpu = false;
+  const model = useSession.getState().model!;
   const run = await runJob(
     'pruneModel',
-    `Pruning the whole model with ${methodLabel(s.method)}`,
+    `Pruning the whole model (${model.blocks} blocks, ${model.linears.length} layers) with ${pruneRunLabel(pruneSettings(s, s.method))}`,
     { type: 'pruneModel', settings: pruneSettings(s, s.method), calibration: calibrationSettings(s) },
     (name) => (stoppedByGpu = GPU_FAILURES.has(name)),
   );
   if (run) {
     useResults.getState().setModelRun(run);
+    runFinished();
     // A new pruned model invalidates prepared downloads and the previous evaluation.
     useDownloads.getState().setModelFiles([]);
   } else if (!stoppedByGpu) {
@@ -274,6 +291,7 @@ async function pruneStructured(): Promise<void> {
   });
   if (run) {
     useResults.getState().setStructuredRun(run);
+    runFinished();
     useDownloads.getState().setStructuredFiles([]);
   } else {
     useResults.getState().resetBlocks();

@@ -52,3 +52,15 @@ export function shortLayer(id: string): string {
   const m = /(?:^|\.)(?:layers|h|blocks?)\.(\d+)\.(.+)$/.exec(id);
   return m ? `${m[1]} · ${m[2]}` : id;
 }
+
+/**
+ * Two close values with enough digits that they differ (7.151e-3 → 7.147e-3, not 0.00715 → 0.00715),
+ * and the relative change: a refit's small gain stays visible.
+ */
+export function formatChange(before: number, after: number): { before: string; after: string; change: string } {
+  let digits = 4;
+  while (digits < 8 && formatSci(before, digits) === formatSci(after, digits)) digits++;
+  const rel = before !== 0 && Number.isFinite(before) && Number.isFinite(after) ? after / before - 1 : NaN;
+  const pct = Number.isNaN(rel) ? '–' : `${rel > 0 ? '+' : rel < 0 ? '−' : '±'}${Math.abs(rel * 100).toFixed(Math.abs(rel) < 0.001 ? 3 : 2)}%`;
+  return { before: formatSci(before, digits), after: formatSci(after, digits), change: pct };
+}

@@ -10,6 +10,7 @@ import { useLongRun } from './stores/longRun';
 import { useResults } from './stores/results';
 import { useSession } from './stores/session';
 import { methodLabel } from '../shared/methods';
+import { runFinished } from './run/arc';
 
 /** Asks the engine whether the loaded model has a stopped whole-model run saved in this browser. */
 export async function refreshUnfinished(): Promise<void> {
@@ -34,6 +35,7 @@ export async function continueModelRun(): Promise<void> {
   const run = await runJob('pruneModel', `Continuing the whole-model run with ${methodLabel(info.settings.method)}`, { type: 'continueModelRun' });
   if (run) {
     useResults.getState().setModelRun(run);
+    runFinished();
     useDownloads.getState().setModelFiles([]);
     useLongRun.getState().setFolderExport(null);
   }

@@ -14,6 +14,8 @@ export function reportJson(model: ModelSummary, results: ResultsData, settingsQu
       model: { name: model.name, architecture: model.architecture, parameters: model.parameters, dtype: model.dtype, blocks: model.blocks },
       settings: settingsQuery.replace(/^\?/, ''),
       modelRun: results.modelRun,
+      // Earlier whole-model runs the current one replaced (summaries, with their perplexity when measured).
+      modelHistory: results.modelHistory,
       structuredRun: results.structuredRun,
       layerRuns: results.layerRuns,
       compare: results.compare,

@@ -4,7 +4,7 @@
  */
 import { ModelRunner } from '../../model/forward';
 import { perplexityOfTokens } from '../../model/perplexity';
-import { applyPrunedWeights, generateGreedy } from '../../pipeline/generate';
+import { applyPrunedWeights, generate } from '../../pipeline/generate';
 import { applyStructured } from '../../pipeline/structured';
 import { tokenizerOf } from '../loadedModel';
 import type { EvaluationResult, GenerationResult, Variant } from '../types';
@@ -65,7 +65,13 @@ export async function generateVariants(ctx: RunContext, prompt: string, tokens: 
   const eos = ctx.loaded.model.config.eosTokenId ?? undefined;
   const texts = await eachVariant(ctx, async (runner, variant) => {
     progress(ctx, { stage: 'generating', variant });
-    return tokenizer.decode(await generateGreedy(runner, promptIds, tokens, { control: ctx.job, eos }));
+    // The KV-cache path with the dense kernels: the same tokens as the sparse ones, without their
+    // per-layer timing race (the "what this sparsity buys" measurement runs that).
+    const added = (await generate(runner, promptIds, tokens, { control: ctx.job, eos })).tokens;
+    // Decoded with the prompt, so that the space before the first new word is kept (decoding alone drops a leading one).
+    const head = tokenizer.decode(promptIds);
+    const whole = tokenizer.decode([...promptIds, ...added]);
+    return whole.startsWith(head) ? whole.slice(head.length) : tokenizer.decode(added);
   });
   return { prompt, tokens, dense: texts.get('dense')!, pruned: texts.get('sparse') ?? null, structured: texts.get('structured') ?? null, finishedAt: Date.now() };
 }

@@ -19,14 +19,18 @@ export async function pruneLayerWith(ctx: RunContext, layer: string, settings: P
     await ctx.job.between();
     progress(ctx, { stage: 'solving', layer, method, layerIndex: i, layerCount: methods.length });
     ctx.emit({ type: 'start', layer, method, run: 'layer' });
+    const pausedBefore = ctx.job.pausedMs;
     const out = await solveLayer(ctx.gpu, problem, method, settings.pattern, {
       alps: settings.alps,
       control: ctx.job,
       onEvent: solverEvents(ctx.emit, layer, method),
+      // The studio draws the support as ADMM settles it; whole-model and CLI runs never ask.
+      supportFrames: { onFrame: (data) => ctx.emit({ type: 'supportFrame', layer, method, data }) },
       ...(settings.refine ? { refine: settings.refine } : {}),
     });
     ctx.results.setLayerWeight(layer, method, out.weight);
-    const outcome = layerOutcome({ id: layer, block, name: spec.name, shape: [spec.out, spec.in] }, out, settings.pattern, 'layer');
+    // A layer's time is its working time: a pause during the solve does not count.
+    const outcome = layerOutcome({ id: layer, block, name: spec.name, shape: [spec.out, spec.in] }, { ...out, ms: Math.max(0, out.ms - (ctx.job.pausedMs - pausedBefore)) }, settings.pattern, 'layer');
     ctx.emit({ type: 'layerDone', result: outcome });
     outcomes.push(outcome);
   }

@@ -134,6 +134,7 @@ export async function pruneStructuredModel(ctx: RunContext, settings: Structured
   const result = await pruneMlpChannels(ctx.gpu, model, {
     selection: settings.selection,
     fraction: settings.fraction,
+    heads: settings.heads,
     spap: settings.spap,
     windows,
     seqlen: cal.seqlen,
@@ -154,6 +155,7 @@ export async function pruneStructuredModel(ctx: RunContext, settings: Structured
     settings,
     calibration: calibrationRecord(cal),
     report: result.report,
+    ...(result.headReport.length ? { heads: result.headReport } : {}),
     parameters: result.parameters,
     width: { field, before: model.arch.config.intermediate, after },
     ms: Math.max(0, result.ms - ctx.job.pausedMs),

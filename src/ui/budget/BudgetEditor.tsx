@@ -12,6 +12,7 @@ import { useSession } from '../stores/session';
 import { useSettings } from '../stores/settings';
 import { applyOwlPreset, applyUniformPreset } from './actions';
 import { barsPath, blockSeparators, CHART, pointAt } from './chart';
+import { Help } from '../help/Help';
 
 const pct = (s: number) => `${(s * 100).toFixed(1)}%`;
 
@@ -85,6 +86,7 @@ export function BudgetEditor() {
     <section className="panel" data-testid="budget-editor">
       <h3>
         Sparsity budget <span className="muted">({layers.length} linears; whole-model runs with the profile “Custom”)</span>
+        <Help topic="budget" />
       </h3>
       <div className="run-buttons">
         <button type="button" className="button secondary" data-testid="budget-uniform" onClick={applyUniformPreset} disabled={busy}>

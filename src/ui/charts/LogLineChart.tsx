@@ -5,6 +5,7 @@
  */
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { formatPow10, formatSci } from '../format';
+import { ChartHelp } from '../help/Help';
 import { logAxis, xAxisLabel, yAxisLabel } from './axes';
 
 export interface Series {
@@ -54,7 +55,7 @@ export function LogLineChart({ title, data, series, xLabel, yLabel, log = true, 
   const axis = log ? logAxis([...values, ...refLines.map((r) => r.y)]) : null;
   return (
     <figure className="chart" data-testid={testId} data-points={plotted}>
-      <figcaption className="chart-title">{title}</figcaption>
+      <figcaption className="chart-title">{title}<ChartHelp testId={testId} /></figcaption>
       {plotted === 0 ? (
         <div className="chart-empty" style={{ height }}>
           {emptyText ?? 'No data yet.'}

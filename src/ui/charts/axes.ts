@@ -35,3 +35,23 @@ export function logYAxis(values: number[], label: string) {
   const axis = logAxis(values);
   return { scale: 'log' as const, domain: axis.domain, ticks: axis.ticks, allowDataOverflow: true, tickFormatter: formatPow10, tick: { fontSize: 11 }, width: 54, label: yAxisLabel(label) };
 }
+
+/** Props of a linear y-axis from 0 over `values`: round ticks (1, 2 or 5 × 10ᵏ apart), labelled `label`. */
+export function linearYAxis(values: number[], label: string) {
+  const top = Math.max(0, ...values.filter((v) => Number.isFinite(v)));
+  const raw = top > 0 ? top / 5 : 1;
+  const decade = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((f) => f * decade).find((s) => s >= raw) ?? 10 * decade;
+  // Room above the tallest bar for its label.
+  const hi = Math.max(step, Math.ceil((top * 1.12) / step) * step);
+  const ticks: number[] = [];
+  for (let i = 0; i * step <= hi * (1 + 1e-9); i++) ticks.push(Number((i * step).toPrecision(12)));
+  return { scale: 'linear' as const, domain: [0, hi] as [number, number], ticks, allowDataOverflow: false, tickFormatter: formatTick, tick: { fontSize: 11 }, width: 62, label: yAxisLabel(label) };
+}
+
+/** A linear tick: 0, 0.005, 0.01, or 2e-4 for tiny steps. */
+function formatTick(x: number): string {
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1e-3 && a < 1e4 ? Number(x.toPrecision(3)).toString() : x.toExponential(1);
+}

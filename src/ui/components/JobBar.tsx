@@ -12,7 +12,8 @@ import { patternLabel } from '../../shared/pattern';
 import { useLongRun } from '../stores/longRun';
 import { VARIANT_NAME } from '../labels';
 import { useLive } from '../stores/live';
-import { useSession } from '../stores/session';
+import { jobElapsed, useSession } from '../stores/session';
+import { EndCard } from '../run/EndCard';
 
 const STAGE: Record<string, string> = {
   calibrating: 'Running the calibration text through the dense model',
@@ -33,25 +34,33 @@ export function JobBar() {
   const fingerprint = useSession((s) => s.model?.fingerprint ?? null);
   const jobsFinished = useSession((s) => s.jobsFinished);
   const [, setTick] = useState(0);
-  // The clock only goes forward: a continued run's earlier time arrives with its first progress.
-  const shown = useRef({ startedAt: 0, ms: 0 });
-  const running = job !== null;
-  // Re-rendered 4× a second while a job runs (keyed on running, not on the job: its progress events come faster than that).
+  // The clock only goes forward within a job (a continued run's earlier time arrives with its first
+  // progress) and starts from 0 for each job.
+  const shown = useRef({ jobId: 0, ms: 0 });
+  const ticking = job !== null && !job.paused;
+  // Re-rendered 4× a second while a job runs (keyed on running, not on the job: its progress events come faster than that); a paused clock stands still.
   useEffect(() => {
-    if (!running) return;
+    if (!ticking) return;
     const t = setInterval(() => setTick((n) => n + 1), 250);
     return () => clearInterval(t);
-  }, [running]);
+  }, [ticking]);
   useEffect(() => {
     // A loaded model or an ended job may have left (or removed) a stopped run.
     void refreshUnfinished();
     useLongRun.getState().setSaved(null);
   }, [fingerprint, jobsFinished]);
-  if (!job) return <UnfinishedRunOffer />;
+  if (!job) {
+    return (
+      <>
+        <UnfinishedRunOffer />
+        <EndCard />
+      </>
+    );
+  }
   const p = job.progress;
   const now = Date.now();
-  if (shown.current.startedAt !== job.startedAt) shown.current = { startedAt: job.startedAt, ms: 0 };
-  shown.current.ms = Math.max(shown.current.ms, (p?.earlierMs ?? 0) + Math.max(0, now - job.startedAt));
+  if (shown.current.jobId !== job.id) shown.current = { jobId: job.id, ms: 0 };
+  shown.current.ms = Math.max(shown.current.ms, jobElapsed(job, now));
   const elapsed = shown.current.ms;
   // Counted down between layers; a paused run's time left stays where it was.
   const left = p?.etaMs !== undefined && p.at !== undefined ? Math.max(0, p.etaMs - (job.paused ? 0 : Math.max(0, now - p.at))) : null;
@@ -90,8 +99,8 @@ export function JobBar() {
         <span data-testid="job-progress">
           {[job.paused ? 'Paused' : p ? STAGE[p.stage] ?? p.stage : 'Starting', step, ...detail].filter(Boolean).join(' · ')}
         </span>
-        <span className="muted" data-testid="job-elapsed">
-          {formatMs(elapsed)} elapsed
+        <span className="muted" data-testid="job-elapsed" data-ms={Math.round(elapsed)}>
+          {formatMs(elapsed)} elapsed{job.paused ? ' (clock stopped while paused)' : ''}
         </span>
         {job.kind === 'pruneModel' && p?.layersDone !== undefined ? (
           <span className="muted" data-testid="job-eta">

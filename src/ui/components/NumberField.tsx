@@ -1,5 +1,7 @@
 /** A labelled number input that keeps the typed text while it is not yet a valid number. */
 import { useEffect, useState } from 'react';
+import { Help } from '../help/Help';
+import type { HelpTopic } from '../help/topics';
 
 interface Props {
   label: string;
@@ -13,16 +15,21 @@ interface Props {
   disabled?: boolean;
   testId?: string;
   title?: string;
+  /** Its explanation, behind a help button beside the label. */
+  help?: HelpTopic;
 }
 
-export function NumberField({ label, value, onChange, min, max, step, integer = true, disabled, testId, title }: Props) {
+export function NumberField({ label, value, onChange, min, max, step, integer = true, disabled, testId, title, help }: Props) {
   const [text, setText] = useState(String(value));
   useEffect(() => setText(String(value)), [value]);
   const valid = (n: number) => Number.isFinite(n) && (!integer || Number.isInteger(n)) && (min === undefined || n >= min) && (max === undefined || n <= max);
   const invalid = !valid(Number(text)) || text.trim() === '';
   return (
     <label className="field" title={title}>
-      <span>{label}</span>
+      <span>
+        {label}
+        {help ? <Help topic={help} /> : null}
+      </span>
       <input
         type="number"
         inputMode={integer ? 'numeric' : 'decimal'}

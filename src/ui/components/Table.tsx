@@ -2,14 +2,15 @@
 import type { ReactNode } from 'react';
 
 export interface Column {
-  label: string;
+  /** Text, or a node when part of it must escape the header's uppercase (a Greek letter such as ρ). */
+  label: ReactNode;
   /** Right-aligned numbers. */
   num?: boolean;
   title?: string;
 }
 
 /** A numeric column. */
-export function num(label: string, title?: string): Column {
+export function num(label: ReactNode, title?: string): Column {
   return { label, num: true, title };
 }
 

@@ -1,6 +1,6 @@
 /**
  * A downsampled matrix drawn on a canvas, one cell per grid entry, with the value under the pointer
- * shown beside it. Canvas rather than SVG: a 128×128 grid would be 16k DOM nodes.
+ * in a tooltip at the pointer. Canvas rather than SVG: a 128×128 grid would be 16k DOM nodes.
  */
 import { useEffect, useRef, useState } from 'react';
 import type { LayerView } from '../../worker/protocol';
@@ -45,7 +45,7 @@ const MAX_PIXELS = 360;
 export function Heatmap({ title, values, grid, normalise, colors, describe, legend, testId }: Props) {
   const { rows, cols, cellRows, cellCols, shape } = grid;
   const canvas = useRef<HTMLCanvasElement>(null);
-  const [hover, setHover] = useState<string | null>(null);
+  const [hover, setHover] = useState<{ text: string; x: number; y: number; flip: boolean } | null>(null);
   // Integer pixels per cell keep cells crisp; the canvas is then scaled to fit by CSS.
   const scale = Math.max(1, Math.floor(MAX_PIXELS / Math.max(rows, cols)));
   useEffect(() => {
@@ -71,13 +71,15 @@ export function Heatmap({ title, values, grid, normalise, colors, describe, lege
     const r1 = Math.min(shape[0], r0 + cellRows) - 1;
     const c1 = Math.min(shape[1], c0 + cellCols) - 1;
     const where = `row ${r0 === r1 ? r0 : `${r0}–${r1}`}, col ${c0 === c1 ? c0 : `${c0}–${c1}`}`;
-    setHover(`${where}: ${describe(values[r * cols + c])}`);
+    // Placed beside the pointer, relative to the frame; on the map's right half it opens to the left.
+    const frame = e.currentTarget.parentElement!.getBoundingClientRect();
+    setHover({ text: `${where}: ${describe(values[r * cols + c])}`, x: e.clientX - frame.left, y: e.clientY - frame.top, flip: e.clientX - rect.left > rect.width / 2 });
   };
 
   return (
     <figure className="heatmap" data-testid={testId}>
       <figcaption className="chart-title">{title}</figcaption>
-      <div className="heatmap-frame">
+      <div className="heatmap-frame" style={{ position: 'relative' }}>
         <span className="axis-label axis-label-y">output row →</span>
         <canvas
           ref={canvas}
@@ -87,6 +89,29 @@ export function Heatmap({ title, values, grid, normalise, colors, describe, lege
           onPointerMove={onMove}
           onPointerLeave={() => setHover(null)}
         />
+        {hover ? (
+          <div
+            className="heatmap-tooltip"
+            role="tooltip"
+            data-testid={`${testId}-readout`}
+            style={{
+              position: 'absolute',
+              left: hover.x,
+              top: hover.y,
+              transform: `translate(${hover.flip ? 'calc(-100% - 12px)' : '12px'}, -50%)`,
+              pointerEvents: 'none',
+              background: 'rgba(17, 24, 39, 0.92)',
+              color: '#fff',
+              fontSize: 12,
+              padding: '3px 7px',
+              borderRadius: 4,
+              whiteSpace: 'nowrap',
+              zIndex: 2,
+            }}
+          >
+            {hover.text}
+          </div>
+        ) : null}
       </div>
       <div className="axis-label">input column →</div>
       <div className="heatmap-legend">
@@ -94,8 +119,8 @@ export function Heatmap({ title, values, grid, normalise, colors, describe, lege
         <span className="heatmap-ramp" style={{ background: `linear-gradient(to right, ${[0, 0.25, 0.5, 0.75, 1].map((t) => `rgb(${colors(t).map(Math.round).join(',')})`).join(',')})` }} />
         <span>{legend[1]}</span>
       </div>
-      <p className="heatmap-readout" data-testid={`${testId}-readout`}>
-        {hover ?? `Point at the map to read a cell (${cellRows}×${cellCols} weights each).`}
+      <p className="heatmap-readout muted" data-testid={`${testId}-hint`}>
+        Point at the map to read a cell ({cellRows}×{cellCols} weights each).
       </p>
     </figure>
   );

@@ -1,19 +1,27 @@
 /** One pruned layer: magnitude and mask heatmaps, the kept/pruned histogram, its convergence charts. */
-import { startTransition, useEffect, useMemo, useState } from 'react';
+import { startTransition, useEffect, useMemo, useRef, useState } from 'react';
 import type { LayerOutcome } from '../../shared/outcome';
 import type { LayerView } from '../../worker/protocol';
 import { engine } from '../engineClient';
 import { ConvergenceCharts } from '../charts/ConvergenceCharts';
 import { formatMs, formatPercent, formatSci, shortLayer } from '../format';
 import { methodLabel } from '../../shared/methods';
+import { Help } from '../help/Help';
 import { Heatmap, keptRamp, viridis } from './Heatmap';
 import { Histogram } from './Histogram';
 import { Fact } from '../components/Table';
 import { HealthWarnings } from './HealthNotes';
+import { RefitGain } from '../run/RefitGain';
 
 export function LayerPanel({ result, onClose }: { result: LayerOutcome; onClose: () => void }) {
   const [view, setView] = useState<LayerView | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const panel = useRef<HTMLElement>(null);
+  // A click on a row (or a bar elsewhere) opens the layer here, below the table: bring it into view
+  // (while the maps load the panel keeps a window's height, so the page can scroll it to the top).
+  useEffect(() => {
+    panel.current?.scrollIntoView?.({ block: 'start', behavior: 'smooth' });
+  }, [result.id, result.method, result.run]);
   useEffect(() => {
     let live = true;
     setView(null);
@@ -48,10 +56,10 @@ export function LayerPanel({ result, onClose }: { result: LayerOutcome; onClose:
   const identity = useMemo(() => (v: number) => v, []);
 
   return (
-    <section className="panel layer-panel" data-testid="layer-panel">
+    <section className="panel layer-panel" data-testid="layer-panel" ref={panel} style={{ scrollMarginTop: 'calc(var(--topbar-h, 46px) + 8px)', minHeight: view || error ? undefined : '90vh' }}>
       <header className="panel-header">
         <h3>
-          {shortLayer(result.id)} <span className="muted">· {methodLabel(result.method)} · {result.pattern} · {result.run === 'model' ? 'whole-model run' : 'layer run'}</span>
+          {shortLayer(result.id)} <span className="muted">· {methodLabel(result.method)} · {result.pattern} · {result.run === 'model' ? 'whole-model run' : 'layer run'}</span> <Help topic="layer-view" />
         </h3>
         <button type="button" className="link" onClick={onClose}>
           Close
@@ -62,7 +70,7 @@ export function LayerPanel({ result, onClose }: { result: LayerOutcome; onClose:
         <Fact label="sparsity">{formatPercent(result.sparsity)}</Fact>
         <Fact label="relative error">{formatSci(result.relError, 4)}</Fact>
         {result.method === 'alps' ? (
-          <Fact label="before PCG refit">{formatSci(result.relErrorBeforeRefit, 4)}</Fact>
+          <Fact label="PCG refit (error before → after)"><RefitGain outcome={result} /></Fact>
         ) : null}
         {result.refinement ? (
           <Fact label="swap refinement">

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { useSession } from '../stores/session';
 import { useSettings } from '../stores/settings';
 import { NumberField } from '../components/NumberField';
+import { Help } from '../help/Help';
 
 export function CalibrationPanel() {
   const s = useSettings();
@@ -17,7 +18,7 @@ export function CalibrationPanel() {
 
   return (
     <section className="side-section">
-      <h2>Calibration</h2>
+      <h2>Calibration <Help topic="calibration-text" /></h2>
       <div className="radio-row" role="radiogroup" aria-label="Calibration text">
         <label>
           <input type="radio" name="cal-source" checked={s.calSource === 'default'} onChange={() => s.set({ calSource: 'default' })} disabled={busy} /> Bundled text
@@ -59,13 +60,13 @@ export function CalibrationPanel() {
       ) : (
         <p className="hint">The bundled <code>calibration.txt</code> (short stories in the default model's domain).</p>
       )}
-      <div className="field-grid">
-        <NumberField label="Samples" testId="cal-samples" value={s.nsamples} min={1} max={1024} step={1} onChange={(v) => s.set({ nsamples: v })} disabled={busy} />
-        <NumberField label="Window (tokens)" testId="cal-seqlen" value={s.seqlen} min={2} max={contextLength} step={1} onChange={(v) => s.set({ seqlen: v })} disabled={busy} />
-        <NumberField label="Seed" testId="cal-seed" value={s.seed} min={0} max={2 ** 31 - 1} step={1} onChange={(v) => s.set({ seed: v })} disabled={busy} />
+      <div className="field-grid three">
+        <NumberField label="Samples" testId="cal-samples" help="cal-samples" value={s.nsamples} min={1} max={1024} step={1} onChange={(v) => s.set({ nsamples: v })} disabled={busy} />
+        <NumberField label="Window" testId="cal-seqlen" help="cal-seqlen" value={s.seqlen} min={2} max={contextLength} step={1} onChange={(v) => s.set({ seqlen: v })} disabled={busy} />
+        <NumberField label="Seed" testId="cal-seed" help="cal-seed" value={s.seed} min={0} max={2 ** 31 - 1} step={1} onChange={(v) => s.set({ seed: v })} disabled={busy} />
       </div>
       <p className="hint">
-        {s.nsamples} × {s.seqlen} = {(s.nsamples * s.seqlen).toLocaleString()} calibration tokens.
+        {s.nsamples} windows × {s.seqlen} tokens = {(s.nsamples * s.seqlen).toLocaleString()} calibration tokens.
       </p>
     </section>
   );

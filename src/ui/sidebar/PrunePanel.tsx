@@ -4,9 +4,11 @@
  */
 import { compareLayer, pruneLayer, pruneWholeModel } from '../actions';
 import { NumberField } from '../components/NumberField';
+import { Help } from '../help/Help';
 import { shortLayer } from '../format';
 import { CHANNEL_SELECTIONS, METHODS, methodLabel } from '../../shared/methods';
 import { useSession } from '../stores/session';
+import { HeadControls } from './HeadControls';
 import { CHANNEL_FRACTION, PROFILE_KINDS, REFINE_SWAPS, useSettings, type PatternKind, type ProfileKind, type Settings } from '../stores/settings';
 
 const PATTERNS: { kind: PatternKind; label: string }[] = [
@@ -43,6 +45,7 @@ function StructuredControls({ s, busy, channels }: { s: Settings & { setSpap: (p
       <label className="slider">
         <span>
           <strong data-testid="channel-fraction-value">{Math.round(s.channelFraction * 100)}%</strong> of MLP channels removed
+          <Help topic="spap-fraction" />
           {channels !== null ? <span className="muted"> ({removed} of {channels} per block)</span> : null}
         </span>
         <input
@@ -58,7 +61,7 @@ function StructuredControls({ s, busy, channels }: { s: Settings & { setSpap: (p
         />
       </label>
       <div className="radio-column" role="radiogroup" aria-label="Channel selection">
-        <span className="group-label">Channel selection (same refit for all)</span>
+        <span className="group-label">Channel selection (same refit for all) <Help topic="spap-selection" /></span>
         {CHANNEL_SELECTIONS.map((sel) => (
           <label key={sel} title={SELECTION_HINT[sel]}>
             <input type="radio" name="selection" data-testid={`selection-${sel}`} checked={s.selection === sel} onChange={() => s.set({ selection: sel })} disabled={busy} /> {methodLabel(sel)}
@@ -67,11 +70,11 @@ function StructuredControls({ s, busy, channels }: { s: Settings & { setSpap: (p
       </div>
       <p className="hint">{SELECTION_HINT[s.selection]}</p>
       <div className={`alps-settings${s.selection === 'spap' ? '' : ' dimmed'}`}>
-        <h3>SPAP penalty {s.selection === 'spap' ? null : <span className="muted">(used by the SPAP selection)</span>}</h3>
+        <h3>SPAP penalty {s.selection === 'spap' ? null : <span className="muted">(used by the SPAP selection)</span>}<Help topic="spap-settings" /></h3>
         <div className="field-grid">
-          <NumberField label="ρ₀ (initial penalty)" testId="spap-rho0" integer={false} value={s.spap.rho0} min={1e-9} max={1e6} step={0.001} onChange={(v) => s.setSpap({ rho0: v })} disabled={busy} />
-          <NumberField label="ρ growth" title="ρ is multiplied by this after every penalty step" testId="spap-growth" integer={false} value={s.spap.growth} min={1.01} max={100} step={0.1} onChange={(v) => s.setSpap({ growth: v })} disabled={busy} />
-          <NumberField label="Step cap" testId="spap-steps" value={s.spap.maxSteps} min={1} max={10000} step={10} onChange={(v) => s.setSpap({ maxSteps: v })} disabled={busy} />
+          <NumberField label="ρ₀ (initial penalty)" testId="spap-rho0" help="spap-rho0" integer={false} value={s.spap.rho0} min={1e-9} max={1e6} step={0.001} onChange={(v) => s.setSpap({ rho0: v })} disabled={busy} />
+          <NumberField label="ρ growth" title="ρ is multiplied by this after every penalty step" testId="spap-growth" help="spap-growth" integer={false} value={s.spap.growth} min={1.01} max={100} step={0.1} onChange={(v) => s.setSpap({ growth: v })} disabled={busy} />
+          <NumberField label="Step cap" testId="spap-steps" help="spap-steps" value={s.spap.maxSteps} min={1} max={10000} step={10} onChange={(v) => s.setSpap({ maxSteps: v })} disabled={busy} />
         </div>
       </div>
     </>
@@ -86,6 +89,7 @@ function RefineControls({ s, busy }: { s: Settings & { set: (p: Partial<Settings
       <div className="radio-row">
         <label>
           <input type="checkbox" data-testid="refine-swaps" checked={on} onChange={(e) => s.set({ refine: e.target.checked ? 'swaps' : 'off' })} disabled={busy} /> Refine with swap moves
+          <Help topic="refine" />
         </label>
       </div>
       <p className="hint">
@@ -93,7 +97,7 @@ function RefineControls({ s, busy }: { s: Settings & { set: (p: Partial<Settings
       </p>
       {on ? (
         <div className="field-grid">
-          <NumberField label="Swap rounds at most" title="Each round makes at most one swap per output row; it stops early when no swap helps" testId="refine-budget" value={s.refineSwaps} min={REFINE_SWAPS.min} max={REFINE_SWAPS.max} step={10} onChange={(v) => s.set({ refineSwaps: v })} disabled={busy} />
+          <NumberField label="Swap rounds at most" title="Each round makes at most one swap per output row; it stops early when no swap helps" testId="refine-budget" help="refine-rounds" value={s.refineSwaps} min={REFINE_SWAPS.min} max={REFINE_SWAPS.max} step={10} onChange={(v) => s.set({ refineSwaps: v })} disabled={busy} />
         </div>
       ) : null}
     </div>
@@ -118,7 +122,7 @@ export function PrunePanel() {
   return (
     <>
       <section className="side-section">
-        <h2>Pruning</h2>
+        <h2>Pruning <Help topic="method" /></h2>
         <div role="radiogroup" aria-label="Method" className="method-groups">
           <span className="group-label">Unstructured (single weights)</span>
           <div className="segmented">
@@ -135,8 +139,9 @@ export function PrunePanel() {
             </button>
           </div>
         </div>
-        <p className="hint">{METHOD_HINT[s.method]}</p>
+        <p className="hint">{METHOD_HINT[s.method]} <Help topic={`method-${s.method}`} /></p>
         {structured ? <StructuredControls s={s} busy={busy} channels={channels} /> : null}
+        {structured ? <HeadControls s={s} busy={busy} model={model} /> : null}
         {structured ? null : (
         <>
         <div className="radio-row" role="radiogroup" aria-label="Sparsity pattern">
@@ -145,17 +150,19 @@ export function PrunePanel() {
               <input type="radio" name="pattern" data-testid={`pattern-${p.kind}`} checked={s.patternKind === p.kind} onChange={() => s.set({ patternKind: p.kind })} disabled={busy} /> {p.label}
             </label>
           ))}
+          <Help topic="pattern" />
         </div>
         {s.patternKind === 'unstructured' ? (
           <>
           <label className="slider">
             <span>
               Sparsity <strong data-testid="sparsity-value">{Math.round(s.sparsity * 100)}%</strong> of weights removed
+              <Help topic="sparsity" />
             </span>
             <input type="range" min={0.05} max={0.95} step={0.05} value={s.sparsity} data-testid="sparsity" onChange={(e) => s.set({ sparsity: Number(e.target.value) })} disabled={busy} />
           </label>
           <label className="field" title={PROFILE_HINT[s.profile]}>
-            <span>Sparsity profile (whole model)</span>
+            <span>Sparsity profile (whole model) <Help topic="profile" /></span>
             <select data-testid="sparsity-profile" value={s.profile} onChange={(e) => s.set({ profile: e.target.value as ProfileKind })} disabled={busy}>
               {PROFILE_KINDS.map((p) => (
                 <option key={p} value={p}>
@@ -182,12 +189,12 @@ export function PrunePanel() {
           </p>
         )}
         <div className={`alps-settings${s.method === 'alps' ? '' : ' dimmed'}`}>
-          <h3>ALPS settings {s.method === 'alps' ? null : <span className="muted">(used by ALPS and the comparison)</span>}</h3>
+          <h3>ALPS settings {s.method === 'alps' ? null : <span className="muted">(used by ALPS and the comparison)</span>}<Help topic="alps-settings" /></h3>
           <div className="field-grid">
-            <NumberField label="ρ₀ (initial penalty)" testId="alps-rho0" integer={false} value={s.alps.rho0} min={1e-6} max={1e6} step={0.01} onChange={(v) => s.setAlps({ rho0: v })} disabled={busy} />
-            <NumberField label="Iteration cap" testId="alps-iters" value={s.alps.maxIterations} min={1} max={100000} step={10} onChange={(v) => s.setAlps({ maxIterations: v })} disabled={busy} />
-            <NumberField label="ρ update every (iterations)" testId="alps-every" value={s.alps.updateEvery} min={1} max={1000} step={1} onChange={(v) => s.setAlps({ updateEvery: v })} disabled={busy} />
-            <NumberField label="PCG steps" testId="alps-pcg" value={s.alps.pcgSteps} min={0} max={1000} step={1} onChange={(v) => s.setAlps({ pcgSteps: v })} disabled={busy} />
+            <NumberField label="ρ₀ (initial penalty)" testId="alps-rho0" help="alps-rho0" integer={false} value={s.alps.rho0} min={1e-6} max={1e6} step={0.01} onChange={(v) => s.setAlps({ rho0: v })} disabled={busy} />
+            <NumberField label="Iteration cap" testId="alps-iters" help="alps-iters" value={s.alps.maxIterations} min={1} max={100000} step={10} onChange={(v) => s.setAlps({ maxIterations: v })} disabled={busy} />
+            <NumberField label="ρ update every (iterations)" testId="alps-every" help="alps-every" value={s.alps.updateEvery} min={1} max={1000} step={1} onChange={(v) => s.setAlps({ updateEvery: v })} disabled={busy} />
+            <NumberField label="PCG steps" testId="alps-pcg" help="alps-pcg" value={s.alps.pcgSteps} min={0} max={1000} step={1} onChange={(v) => s.setAlps({ pcgSteps: v })} disabled={busy} />
           </div>
         </div>
         <RefineControls s={s} busy={busy} />
@@ -195,13 +202,13 @@ export function PrunePanel() {
         )}
       </section>
       <section className="side-section run-section">
-        <h2>Run</h2>
+        <h2>Run <Help topic="run" /></h2>
         {structured ? (
           <p className="hint">SPAP has no single-layer run: it chooses each block's channels with the earlier blocks already pruned.</p>
         ) : (
         <>
         <label className="field">
-          <span>Layer</span>
+          <span>Layer <Help topic="layer-select" /></span>
           <select data-testid="layer-select" value={s.layer ?? ''} onChange={(e) => s.set({ layer: e.target.value })} disabled={!model || busy}>
             {blocks.map((b) => (
               <optgroup key={b} label={`Block ${b}`}>

@@ -22,9 +22,17 @@ export interface LiveState {
   swaps: SwapRound[];
   /** Incremented on every commit (tests and charts use it to see fresh data). */
   version: number;
+  /** The job these charts belong to and how it ended, so curves are never mistaken for a newer run's; null when empty. */
+  owner: LiveOwner | null;
 }
 
-const EMPTY: LiveState = { layer: null, method: null, run: null, phase: null, iterations: [], pcg: [], block: null, spapSteps: [], swaps: [], version: 0 };
+export interface LiveOwner {
+  jobId: number;
+  label: string;
+  status: 'running' | 'finished' | 'cancelled' | 'failed';
+}
+
+const EMPTY: LiveState = { layer: null, method: null, run: null, phase: null, iterations: [], pcg: [], block: null, spapSteps: [], swaps: [], version: 0, owner: null };
 
 export const useLive = create<LiveState>(() => EMPTY);
 
@@ -97,6 +105,16 @@ export const live = {
   phase(phase: string): void {
     pendingPhase = phase;
     schedule();
+  },
+  /** A new run starts (`owner` set) or another model loaded (null): the charts are emptied at once. */
+  clear(owner: LiveOwner | null): void {
+    dropPending();
+    useLive.setState((s) => ({ ...EMPTY, owner, version: s.version + 1 }));
+  },
+  /** The run that owns the charts ended: they stay, labelled with how it ended. */
+  ended(jobId: number, status: LiveOwner['status']): void {
+    const owner = useLive.getState().owner;
+    if (owner?.jobId === jobId) useLive.setState((s) => ({ owner: { ...owner, status }, version: s.version + 1 }));
   },
   /** Commit whatever is buffered (end of a run). */
   flushNow(): void {

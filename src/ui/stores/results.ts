@@ -23,6 +23,36 @@ export interface Selection {
   run: RunKind;
 }
 
+/**
+ * A whole-model run as the history keeps it once a newer one replaced it: what ran, how well, and
+ * the perplexity measured while its weights were the pruned model (the engine keeps only the latest).
+ */
+export interface ModelRunRecord {
+  settings: ModelRunSummary['settings'];
+  calibration: ModelRunSummary['calibration'];
+  layers: number;
+  meanError: number;
+  ms: number;
+  finishedAt: number;
+  /** Perplexity of its pruned model and of the dense one, when it was measured; null when not. */
+  perplexity: { pruned: number; dense: number } | null;
+}
+
+/** Mean relative error over a run's layers. */
+export function meanError(report: readonly LayerOutcome[]): number {
+  return report.reduce((a, r) => a + r.relError, 0) / Math.max(1, report.length);
+}
+
+/** The evaluation measured `run`'s weights when it finished after it (older stored runs carry no time: then it counts as theirs). */
+export function measuredAfter(result: { finishedAt: number } | null, run: { finishedAt?: number } | null): boolean {
+  return result !== null && run !== null && result.finishedAt >= (run.finishedAt ?? 0);
+}
+
+function recordOf(run: ModelRunSummary, evaluation: EvaluationResult | null): ModelRunRecord {
+  const measured = evaluation && evaluation.pruned !== null && measuredAfter(evaluation, run) ? { pruned: evaluation.pruned, dense: evaluation.dense } : null;
+  return { settings: run.settings, calibration: run.calibration, layers: run.report.length, meanError: meanError(run.report), ms: run.ms, finishedAt: run.finishedAt ?? 0, perplexity: measured };
+}
+
 export interface ResultsData {
   layerRuns: LayerOutcome[];
   modelRun: ModelRunSummary | null;
@@ -31,6 +61,8 @@ export interface ResultsData {
   /** Recent structured runs (reports only, newest last), so selections and fractions can be compared. */
   structuredHistory: StructuredRunSummary[];
   compare: Comparison | null;
+  /** Earlier whole-model runs the current one replaced, oldest first (summaries only). */
+  modelHistory: ModelRunRecord[];
   evaluation: EvaluationResult | null;
   generation: GenerationResult | null;
 }
@@ -60,7 +92,7 @@ interface ResultsStore extends ResultsData {
 /** Structured runs kept for comparison. */
 const HISTORY = 8;
 
-const EMPTY: ResultsData = { layerRuns: [], modelRun: null, structuredRun: null, structuredHistory: [], compare: null, evaluation: null, generation: null };
+const EMPTY: ResultsData = { layerRuns: [], modelRun: null, structuredRun: null, structuredHistory: [], compare: null, modelHistory: [], evaluation: null, generation: null };
 
 export const useResults = create<ResultsStore>((set) => ({
   ...EMPTY,
@@ -75,7 +107,8 @@ export const useResults = create<ResultsStore>((set) => ({
     })),
   addPartial: (result) => set((s) => ({ modelRunPartial: [...s.modelRunPartial, result] })),
   resetPartial: () => set({ modelRunPartial: [] }),
-  setModelRun: (modelRun) => set({ modelRun, modelRunPartial: [] }),
+  // The run it replaces goes to the history, with its perplexity if it was measured: never silently dropped.
+  setModelRun: (modelRun) => set((s) => ({ modelRun, modelRunPartial: [], modelHistory: s.modelRun ? [...s.modelHistory, recordOf(s.modelRun, s.evaluation)].slice(-HISTORY) : s.modelHistory })),
   addBlock: (report) => set((s) => ({ structuredPartial: [...s.structuredPartial, report] })),
   resetBlocks: () => set({ structuredPartial: [] }),
   setStructuredRun: (structuredRun) => set((s) => ({ structuredRun, structuredPartial: [], structuredHistory: [...s.structuredHistory, structuredRun].slice(-HISTORY) })),
@@ -109,12 +142,12 @@ let saveTimer: ReturnType<typeof setTimeout> | null = null;
 export function persistResults(): () => void {
   return useResults.subscribe((s, prev) => {
     if (!s.fingerprint || s.fingerprint !== prev.fingerprint) return;
-    if (s.layerRuns === prev.layerRuns && s.modelRun === prev.modelRun && s.structuredRun === prev.structuredRun && s.structuredHistory === prev.structuredHistory && s.compare === prev.compare && s.evaluation === prev.evaluation && s.generation === prev.generation) return;
+    if (s.layerRuns === prev.layerRuns && s.modelRun === prev.modelRun && s.structuredRun === prev.structuredRun && s.structuredHistory === prev.structuredHistory && s.compare === prev.compare && s.modelHistory === prev.modelHistory && s.evaluation === prev.evaluation && s.generation === prev.generation) return;
     if (saveTimer) clearTimeout(saveTimer);
     const fingerprint = s.fingerprint;
     saveTimer = setTimeout(() => {
-      const { layerRuns, modelRun, structuredRun, structuredHistory, compare, evaluation, generation } = useResults.getState();
-      void kv.put(key(fingerprint), { layerRuns, modelRun, structuredRun, structuredHistory, compare, evaluation, generation } satisfies ResultsData).catch(() => undefined);
+      const { layerRuns, modelRun, structuredRun, structuredHistory, compare, modelHistory, evaluation, generation } = useResults.getState();
+      void kv.put(key(fingerprint), { layerRuns, modelRun, structuredRun, structuredHistory, compare, modelHistory, evaluation, generation } satisfies ResultsData).catch(() => undefined);
     }, 300);
   });
 }

@@ -23,10 +23,15 @@ export interface Progress {
 }
 
 export interface Job {
+  /** Counts jobs since the page loaded: each job's clock starts at 0. */
+  id: number;
   kind: JobKind;
   label: string;
   startedAt: number;
   paused: boolean;
+  /** When the current pause began (Date.now()), and the time spent paused before it: the clock leaves pauses out. */
+  pausedAt: number | null;
+  pausedMs: number;
   /** Set once cancel was asked for, until the worker confirms. */
   cancelling: boolean;
   progress: Progress | null;
@@ -64,6 +69,23 @@ interface SessionStore {
   setTab(tab: Tab): void;
 }
 
+/**
+ * The job's working time (ms) at `now`: a continued run's earlier attempts plus this job's time
+ * since it started, pauses left out. Never negative, whatever the clocks say.
+ */
+export function jobElapsed(job: Job, now = Date.now()): number {
+  const earlier = Math.max(0, job.progress?.earlierMs ?? 0);
+  return earlier + Math.max(0, (job.pausedAt ?? now) - job.startedAt - job.pausedMs);
+}
+
+/** The paused flag with the pause bookkeeping: entering a pause notes when, leaving it adds its length. */
+function withPause(job: Job, paused: boolean, now: number): Pick<Job, 'paused' | 'pausedAt' | 'pausedMs'> {
+  if (paused === job.paused) return { paused, pausedAt: job.pausedAt, pausedMs: job.pausedMs };
+  if (paused) return { paused, pausedAt: now, pausedMs: job.pausedMs };
+  return { paused, pausedAt: null, pausedMs: job.pausedMs + Math.max(0, now - (job.pausedAt ?? now)) };
+}
+
+let jobId = 0;
 let bannerId = 1;
 const INFO_BANNER_MS = 12_000;
 
@@ -78,8 +100,13 @@ export const useSession = create<SessionStore>((set) => ({
   setGpu: (gpu) => set({ gpu }),
   setModel: (model) => set({ model }),
   setLoading: (loading) => set({ loading }),
-  startJob: (kind, label) => set({ job: { kind, label, startedAt: Date.now(), paused: false, cancelling: false, progress: null } }),
-  updateJob: (patch) => set((s) => (s.job ? { job: { ...s.job, ...patch } } : {})),
+  startJob: (kind, label) => set({ job: { id: ++jobId, kind, label, startedAt: Date.now(), paused: false, pausedAt: null, pausedMs: 0, cancelling: false, progress: null } }),
+  updateJob: (patch) =>
+    set((s) => {
+      if (!s.job) return {};
+      const pause = patch.paused === undefined ? {} : withPause(s.job, patch.paused, Date.now());
+      return { job: { ...s.job, ...patch, ...pause } };
+    }),
   endJob: () => set((s) => ({ job: null, jobsFinished: s.jobsFinished + (s.job ? 1 : 0) })),
   addBanner: (kind, title, message) =>
     set((s) => {

@@ -2,13 +2,16 @@
 import { useState } from 'react';
 import { downloadChannelReport } from '../actions';
 import { ChannelMap } from '../channels/ChannelMap';
+import { HeadMap } from '../channels/HeadMap';
 import { SpapCharts } from '../charts/SpapCharts';
 import type { StructuredRunSummary } from '../../worker/protocol';
 import { capitalise, formatCount, formatMs, formatPercent, formatSci, shortLayer } from '../format';
 import { methodLabel } from '../../shared/methods';
+import { configFieldLabel } from '../labels';
 import { useResults } from '../stores/results';
 import { useSession } from '../stores/session';
 import { Fact, num, TableHead } from '../components/Table';
+import { Help } from '../help/Help';
 
 export function ChannelsTab() {
   const run = useResults((s) => s.structuredRun);
@@ -30,12 +33,13 @@ export function ChannelsTab() {
         <h3>
           {running ? 'Structured run in progress' : `${capitalise(methodLabel(settings!.selection))} · ${formatPercent(settings!.fraction, 0)} of MLP channels removed`}
           {run && !running ? <span className="muted"> · calibration {run.calibration.nsamples} × {run.calibration.seqlen} tokens</span> : null}
+          <Help topic="channels" />
         </h3>
         {run && !running ? (
           <dl className="facts">
             <Fact label="parameters before" testId="params-before" value={run.parameters.before}>{formatCount(run.parameters.before)}</Fact>
             <Fact label="parameters after" testId="params-after" value={run.parameters.after}>{formatCount(run.parameters.after)} <span className="muted">({formatPercent(run.parameters.after / run.parameters.before - 1)})</span></Fact>
-            <Fact label={run.width.field} testId="mlp-width">{run.width.before} → {run.width.after}</Fact>
+            <Fact label={<span title={`config.json: ${run.width.field}`}>{configFieldLabel(run.width.field)}</span>} testId="mlp-width">{run.width.before} → {run.width.after}</Fact>
             <Fact label="mean refit error">{formatSci(run.report.reduce((a, b) => a + b.relError, 0) / Math.max(1, run.report.length), 3)}</Fact>
             <Fact label="time">{formatMs(run.ms)}</Fact>
           </dl>
@@ -46,6 +50,11 @@ export function ChannelsTab() {
       <section className="panel">
         <ChannelMap blocks={blocks} total={model?.blocks ?? blocks.length} />
       </section>
+      {run && !running && run.heads?.length ? (
+        <section className="panel">
+          <HeadMap blocks={run.heads} />
+        </section>
+      ) : null}
       <section className="panel">
         <header className="panel-header">
           <h3>
@@ -58,7 +67,7 @@ export function ChannelsTab() {
           ) : null}
         </header>
         <table className="table clickable" data-testid="blocks-table">
-          <TableHead columns={['block', 'layer refit', 'selection', num('kept / channels'), num('refit error', '‖X(W−W₀)ᵀ‖² / ‖XW₀ᵀ‖² of down_proj after the refit'), num('penalty steps'), num('final ρ'), num('time')]} />
+          <TableHead columns={['block', 'layer refit', 'selection', num('kept / channels'), num('refit error', '‖X(W−W₀)ᵀ‖² / ‖XW₀ᵀ‖² of down_proj after the refit'), num('penalty steps'), num(<>final <span style={{ textTransform: 'none' }}>ρ</span></>, 'the penalty ρ at the last step'), num('time')]} />
           <tbody>
             {blocks.map((b) => (
               <tr key={b.block} data-testid="block-row" className={b.block === selected ? 'selected' : ''} onClick={() => setSelected(b.block === selected ? null : b.block)}>
@@ -88,6 +97,13 @@ export function ChannelsTab() {
               Close
             </button>
           </header>
+          {headSteps(run, running, current.block).length ? (
+            <>
+              <h4>Key/value group selection (o_proj)</h4>
+              <SpapCharts steps={headSteps(run, running, current.block)} idPrefix="spap-heads" height={190} unit="groups" />
+              <h4>MLP channel selection (down_proj)</h4>
+            </>
+          ) : null}
           {current.steps.length ? (
             <SpapCharts steps={current.steps} idPrefix="spap-block" height={190} />
           ) : (
@@ -97,6 +113,11 @@ export function ChannelsTab() {
       ) : null}
     </div>
   );
+}
+
+/** The penalty path of a finished run's key/value group selection in one block (none while running, or without heads). */
+function headSteps(run: StructuredRunSummary | null, running: boolean, block: number) {
+  return (!running && run?.heads?.find((h) => h.block === block)?.steps) || [];
 }
 
 /** Recent structured runs side by side: with the same fraction and calibration, the refit errors isolate the channel selection. */

@@ -50,11 +50,15 @@ export function CompareTab() {
     );
   }
   const refined = results.some((r) => r.refinement);
+  const best = results.length ? results.reduce((a, b) => (b.relError < a.relError ? b : a)) : null;
+  // Each bar says its value and how many times the best error it is: the ratio is read, not guessed from heights.
+  const note = (v: number) => `${formatSci(v, 3)} · ${best && best.relError > 0 ? `${(v / best.relError).toFixed(2)}×` : ''}`;
   // Refined: the method alone (light) beside the same mask after swaps and the refit (full colour).
   const bars: BarRow<LayerOutcome>[] = results.flatMap((r) => [
-    { label: methodLabel(r.method), value: Math.max(own(r), 1e-12), color: r.refinement ? `${methodColor(r.method)}80` : methodColor(r.method), item: r },
-    ...(r.refinement ? [{ label: `${methodLabel(r.method)} + swaps`, value: Math.max(r.relError, 1e-12), color: methodColor(r.method), item: r }] : []),
+    { label: methodLabel(r.method), value: Math.max(own(r), 0), color: r.refinement ? `${methodColor(r.method)}80` : methodColor(r.method), item: r, note: note(own(r)) },
+    ...(r.refinement ? [{ label: `${methodLabel(r.method)} + swaps`, value: Math.max(r.relError, 0), color: methodColor(r.method), item: r, note: note(r.relError) }] : []),
   ]);
+  const ratios = best ? results.filter((r) => r !== best).map((r) => `${methodLabel(r.method)} ${(r.relError / best.relError).toFixed(2)}×`) : [];
   const alps = results.find((r) => r.method === 'alps');
   const history = alps ? alps.history : running && live.method === 'alps' ? live.iterations : [];
   const curve: Point[] = history.map((h) => ({ x: h.iter, alps: h.relError }));
@@ -62,7 +66,6 @@ export function CompareTab() {
     .filter((r) => r.method !== 'alps')
     .map((r) => ({ y: own(r), label: methodLabel(r.method), color: methodColor(r.method) }));
   if (alps) refLines.push({ y: own(alps), label: 'ALPS after PCG', color: methodColor('alps') });
-  const best = results.length ? results.reduce((a, b) => (b.relError < a.relError ? b : a)) : null;
 
   return (
     <div className="stack">
@@ -71,11 +74,16 @@ export function CompareTab() {
           Methods on {layer ? shortLayer(layer) : '…'} <span className="muted">· {results[0]?.pattern ?? ''} {results[0] ? `· target sparsity ${formatPercent(results[0].targetSparsity, 0)}` : ''}</span>
         </h3>
         <div className="chart-grid">
-          <LogBarChart testId="compare-bars" title={refined ? 'Relative error: each method alone (light) and after swap refinement (lower is better)' : 'Final relative error (lower is better)'} rows={bars} points={bars.length} name="relative error" valueLabels emptyText="Waiting for the first method…"
+          <LogBarChart testId="compare-bars" title={refined ? 'Relative error: each method alone (light) and after swap refinement (lower is better)' : 'Final relative error (lower is better)'} rows={bars} points={bars.length} name="relative error" valueLabels linear emptyText="Waiting for the first method…"
             layout={refined ? { height: 290, emptyHeight: 240, top: 20, bottom: 22 } : { height: 240, emptyHeight: 240, top: 20, bottom: 22 }}
             // Eight labels do not fit side by side: slanted, every one shown (the title names the pairs).
             xAxis={refined ? { tick: { fontSize: 11 }, interval: 0, angle: -30, textAnchor: 'end', height: 62 } : { tick: { fontSize: 12 }, label: xAxisLabel('method') }}
-            caption={refined ? 'Swaps prune one kept weight and restore one pruned weight in the same row when that lowers the error, then the kept weights are refit; the sparsity stays the same.' : undefined} />
+            caption={
+              <span data-testid="compare-ratio">
+                Linear axis from 0, so bar heights compare directly; each bar is labelled with its error and its multiple of the best ({best ? methodLabel(best.method) : '…'}){ratios.length ? `: ${ratios.join(', ')}` : ''}.
+                {refined ? ' Swaps prune one kept weight and restore one pruned weight in the same row when that lowers the error, then the kept weights are refit; the sparsity stays the same.' : ''}
+              </span>
+            } />
           <LogLineChart
             testId="compare-curves"
             title="ALPS error per iteration vs the one-pass methods"

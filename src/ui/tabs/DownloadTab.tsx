@@ -10,6 +10,8 @@ import { useDownloads } from '../stores/downloads';
 import { useResults } from '../stores/results';
 import { useSession } from '../stores/session';
 import { settingsToQuery, useSettings } from '../stores/settings';
+import { Help } from '../help/Help';
+import { CompactDownload } from './evaluate/CompactDownload';
 
 export function DownloadTab() {
   const model = useSession((s) => s.model);
@@ -32,7 +34,7 @@ export function DownloadTab() {
   return (
     <div className="stack">
       <section className="panel">
-        <h3>Pruned model</h3>
+        <h3>Pruned model <Help topic="download" /></h3>
         {modelRun ? (
           <>
             <p>
@@ -51,6 +53,7 @@ export function DownloadTab() {
             </div>
             <FolderFiles result={folderExport?.which === 'sparse' ? folderExport : null} testId="folder-files" />
             <FileList files={files} testId="download-files" prefix="download" />
+            <CompactDownload />
           </>
         ) : (
           <p className="muted">Prune the whole model first; its files can then be downloaded here.</p>
@@ -98,7 +101,7 @@ export function DownloadTab() {
         <h3>Layer problem</h3>
         <p>
           The chosen layer's weight and the gram of its calibration inputs (<code>weight</code>, <code>gram</code> in one .safetensors), for <code>prune-studio prune-layer</code>. Any
-          layer can also be exported from the Overview table.
+          layer can also be exported from the table of linear layers in the Model tab.
         </p>
         <button type="button" className="button secondary" data-testid="export-problem" onClick={() => layer && void exportLayerProblem(layer)} disabled={!layer || busy || gpu.state === 'unavailable'}>
           Export the problem of {layer ? shortLayer(layer) : '…'}

@@ -16,6 +16,7 @@ import { BlockHeaderRow, groupByBlock, LayerFilter, matchesLayer, useBlockExpans
 import { LinearMarks } from '../layer/linearNotes';
 import { HealthBadge, warningsOf } from '../layer/HealthNotes';
 import type { LinearSummary } from '../../worker/protocol';
+import { Help } from '../help/Help';
 
 const COLUMNS = ['layer', 'run', 'method', 'pattern', num('out × in'), num('sparsity'), num('rel. error', '‖X(W−W₀)ᵀ‖² / ‖XW₀ᵀ‖² on the calibration inputs'), num('iterations'), num('time')];
 
@@ -108,6 +109,7 @@ export function LayersTab() {
       <section className="panel">
         <h3>
           Pruned layers <span className="muted">(click a row to open the layer{expansion.grouped ? ', a block to open or close it' : ''})</span>
+          <Help topic="layers-table" />
         </h3>
         <LayerFilter query={query} onQuery={setQuery} shown={shown} total={rows.length} expansion={expansion} />
         <div className="table-scroll layer-list" data-testid="layer-list">

@@ -8,12 +8,15 @@ import { ConvergenceCharts } from '../charts/ConvergenceCharts';
 import { LayerErrorChart } from '../charts/LayerErrorChart';
 import { SpapCharts } from '../charts/SpapCharts';
 import { SwapsChart } from '../charts/SwapsChart';
+import { MaskFrames } from '../live/MaskFrames';
 import { capitalise, formatSci, shortLayer } from '../format';
 import { methodLabel } from '../../shared/methods';
 import { structuredRunLabel } from '../labels';
 import { useLive } from '../stores/live';
 import { useResults } from '../stores/results';
 import { useSession } from '../stores/session';
+import { useRunEnd } from '../run/arc';
+import { Help } from '../help/Help';
 
 export function LiveTab() {
   const live = useLive();
@@ -71,9 +74,25 @@ export function LiveTab() {
 
   return (
     <div className="stack">
+      <OwnerNote />
       {live.block ? <SpapLive /> : <AlpsLive />}
+      {live.block ? null : <MaskFrames />}
       {panels}
     </div>
+  );
+}
+
+/** Whose curves these are: a cancelled or failed run's stay, named as such, until the next run empties them. */
+function OwnerNote() {
+  const owner = useLive((s) => s.owner);
+  // The end card above already says that this run finished.
+  const carded = useRunEnd((s) => s.end?.jobId === owner?.jobId && s.end?.status === 'finished');
+  if (!owner || owner.status === 'running' || (owner.status === 'finished' && carded)) return null;
+  const how = owner.status === 'cancelled' ? 'Cancelled' : owner.status === 'failed' ? 'Stopped by an error' : 'Finished';
+  return (
+    <p className={owner.status === 'finished' ? 'muted' : 'hint panel-hint'} data-testid="live-owner" data-status={owner.status}>
+      {how}: {owner.label.replace(/^\w/, (c) => c.toLowerCase())}. The charts below are that run's{owner.status === 'finished' ? '' : ', up to where it stopped'}; the next run starts them afresh.
+    </p>
   );
 }
 
@@ -94,6 +113,7 @@ function AlpsLive() {
           ) : (
             'Live convergence'
           )}
+          <Help topic="admm" />
         </h3>
         {lastSwap ? (
           <span className="muted" data-testid="live-swap-stats">
