@@ -72,7 +72,7 @@ function trimEnd(text: string, end: number): number {
  * `text` with the top-level members of `patch` set: existing values replaced in place, missing
  * members appended. The result parses to `{ ...JSON.parse(text), ...patch }` (checked).
  */
-export function patchJsonText(text: string, patch: Record<string, number | string | boolean>): string {
+export function patchJsonText(text: string, patch: Record<string, number | string | boolean | object>): string {
   const { members, close } = topLevelMembers(text);
   const edits = Object.entries(patch)
     .filter(([key]) => members.has(key))
@@ -93,5 +93,28 @@ export function patchJsonText(text: string, patch: Record<string, number | strin
   }
   const expected = JSON.stringify({ ...(JSON.parse(text) as object), ...patch });
   if (JSON.stringify(JSON.parse(out)) !== expected) throw new Error('config.json could not be patched in place.');
+  return out;
+}
+
+/** `text` without the top-level member `key` (unchanged when there is none); the rest keeps its text. */
+export function removeJsonMember(text: string, key: string): string {
+  const { members } = topLevelMembers(text);
+  const span = members.get(key);
+  if (!span) return text;
+  // From the end of the previous value (or the opening brace) to the end of this one: the comma, the key and the value go.
+  const before = [...members.values()].filter((m) => m.end <= span.start).reduce((at, m) => Math.max(at, m.end), -1);
+  let out: string;
+  if (before >= 0) out = text.slice(0, before) + text.slice(span.end);
+  else {
+    // The first member: take it and the comma after it (if another member follows).
+    const open = text.indexOf('{') + 1;
+    let end = span.end;
+    while (end < text.length && /\s/.test(text[end])) end++;
+    if (text[end] === ',') end++;
+    out = text.slice(0, open) + text.slice(end);
+  }
+  const expected = JSON.parse(text) as Record<string, unknown>;
+  delete expected[key];
+  if (JSON.stringify(JSON.parse(out)) !== JSON.stringify(expected)) throw new Error(`config.json: ${key} could not be removed in place.`);
   return out;
 }

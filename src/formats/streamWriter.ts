@@ -12,10 +12,13 @@ import { SafetensorsError } from './safetensorsError';
  */
 export type TensorData = Float32Array | Uint16Array | Uint8Array;
 
+/** Integer dtypes written only from their stored bytes (a compact checkpoint's bitmasks, offsets and shapes). */
+export type RawDType = 'U8' | 'I64';
+
 /** A tensor's place in a header: what the header says about it before any of its data exists. */
 export interface TensorEntry {
   name: string;
-  dtype: WritableDType;
+  dtype: WritableDType | RawDType;
   shape: number[];
 }
 
@@ -64,7 +67,7 @@ export function safetensorsHeader(tensors: readonly TensorEntry[], metadata?: Re
   for (const t of tensors) {
     if (!t.name || t.name === '__metadata__') throw new SafetensorsError(`invalid tensor name ${JSON.stringify(t.name)}`);
     if (Object.prototype.hasOwnProperty.call(header, t.name)) throw new SafetensorsError(`duplicate tensor name "${t.name}"`);
-    if (!(t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16')) {
+    if (!(t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16' || t.dtype === 'U8' || t.dtype === 'I64')) {
       throw new SafetensorsError(`tensor "${t.name}": cannot write dtype ${String(t.dtype)}`);
     }
     const size = tensorBytes(t);
@@ -92,6 +95,7 @@ export function encodeTensor(t: TensorEntry, data: TensorData): Uint8Array {
     if (data.byteLength !== count * size) mismatch(data.byteLength, `bytes (${count} × ${size})`);
     return data;
   }
+  if (t.dtype === 'U8' || t.dtype === 'I64') throw new SafetensorsError(`tensor "${t.name}": ${t.dtype} data is written from its stored bytes only`);
   if (data.length !== count) mismatch(data.length, 'elements');
   if (data instanceof Uint16Array) {
     if (t.dtype === 'F32') throw new SafetensorsError(`tensor "${t.name}": 16-bit data cannot be written as F32`);

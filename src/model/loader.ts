@@ -6,6 +6,7 @@
  */
 import { blobSource, type ByteSource } from '../formats/byteSource';
 import { halfBits, isHalfDType, openSafetensors, openSharded, type HalfDType, type SafetensorsFile } from '../formats/safetensors';
+import { declaredCompactFormat, openCompactView } from '../formats/compactView';
 import { resolveArchitecture, type Architecture } from './architectures';
 import { ConfigError, parseConfig, type ModelConfig } from './config';
 import { loadTokenizer, TokenizerError, type TextTokenizer } from './tokenizer';
@@ -162,6 +163,8 @@ async function openFolder(folder: ModelFolder): Promise<OpenedModel> {
     weightsFile = single[0];
     file = await openSafetensors(await folder.bytes(single[0]));
   }
+  // A compact sparse checkpoint (docs/compact.md) reads as the dense one it stores.
+  file = await openCompactView(file, declaredCompactFormat(json));
   validateAgainstTensors(json as Record<string, unknown>, config.layers, file, weightsFile);
   const weights = safetensorsSource(file);
   const arch = resolveArchitecture(config, weights.shapes);

@@ -13,6 +13,7 @@ import type { LinearSpec } from '../model/architectures';
 import type { OpenedModel } from '../model/loader';
 import { HEALTH_CSV_HEADER, healthCsvCells } from '../shared/health';
 import type { PrunedModel } from './prune';
+import { compactTensors, configForWeights, linearWeights, shardMapFor } from './compact';
 
 export interface ExportedFile {
   name: string;
@@ -28,6 +29,8 @@ export interface ExportFile {
 export interface ExportOptions {
   /** Reshard at this many data bytes per shard (as save_pretrained's max_shard_size); otherwise sharded like the input. */
   maxShardSize?: number;
+  /** Store the pruned linear weights compressed (compressed-tensors sparse-bitmask / sparse-24-bitmask, docs/compact.md). */
+  compact?: boolean;
 }
 
 /** Files copied unchanged from the input folder when present. */
@@ -102,14 +105,17 @@ export async function modelFiles(model: OpenedModel, edits: ModelEdits, options:
   }
   const metadata: Record<string, string> = { ...fileMetadata(source.metadata, index), format: 'pt', pruned_by: 'prune-studio', ...edits.metadata };
   const encoder = new TextEncoder();
-  const files = weightFiles(shardPlan(tensors, index, options), metadata);
+  // Counted now (a first pass over the weights): the headers need every compressed length.
+  const compact = options.compact ? await compactTensors(tensors, linearWeights(model)) : null;
+  const files = weightFiles(shardPlan(compact?.tensors ?? tensors, index, options), metadata);
   const textFile = (name: string, text: () => Promise<string> | string): ExportFile => ({ name, write: async (sink) => sink.write(encoder.encode(await text())) });
   for (const name of COPIED) {
     if (!present.has(name)) continue;
     // Patched in place: the rest of config.json keeps its exact text (e.g. `3.0`, which typed
     // configs in transformers require to stay a float).
     const patch = name === 'config.json' ? edits.configPatch : undefined;
-    files.push(textFile(name, async () => (patch ? patchJsonText(await folder.text(name), patch) : folder.text(name))));
+    const copied = async () => (patch ? patchJsonText(await folder.text(name), patch) : folder.text(name));
+    files.push(textFile(name, async () => (name === 'config.json' ? configForWeights(await copied(), compact, source) : copied())));
   }
   files.push(textFile('prune_report.json', () => JSON.stringify(edits.report, null, 2)));
   if (edits.reportCsv !== undefined) files.push(textFile('prune_report.csv', () => edits.reportCsv!));
@@ -150,7 +156,7 @@ function shardPlan(tensors: LazyTensor[], index: InputIndex | null, options: Exp
     // As save_pretrained: weights that fit one shard are written as model.safetensors, without an index.
     if (shards.length > 1) return { shards, indexed: true };
   } else if (index) {
-    return { shards: shardsLike(tensors, new Map(Object.entries(index.weight_map))), indexed: true };
+    return { shards: shardsLike(tensors, shardMapFor(index.weight_map)), indexed: true };
   }
   return { shards: [{ name: 'model.safetensors', tensors }], indexed: false };
 }

@@ -1,10 +1,11 @@
 /** Files the studio writes: the pruned or structured model as a checkpoint folder, and a layer's problem. */
 import { writeLayerProblem } from '../../formats/layerProblem';
-import { exportModel, modelFiles, prunedEdits, type ModelEdits } from '../../pipeline/export';
+import { exportModel, modelFiles, prunedEdits, type ExportFile, type ModelEdits } from '../../pipeline/export';
+import { linearWeights } from '../../pipeline/compact';
 import { structuredEdits } from '../../pipeline/structured';
 import type { LoadedModel } from '../loadedModel';
 import type { SessionResults } from '../results';
-import type { CalibrationSettings, ExportedFile, WrittenFile } from '../types';
+import type { CalibrationSettings, ExportedFile, SparsityPayoff, WrittenFile } from '../types';
 import type { RunContext } from './context';
 
 /** What the finished run changed, to export; an error that says what to run when there is none. */
@@ -19,8 +20,8 @@ function runEdits(results: SessionResults, which: 'sparse' | 'structured'): Mode
 }
 
 /** The run's files in memory (browsers without a folder picker download them one by one). */
-export async function exportRun(loaded: LoadedModel, results: SessionResults, which: 'sparse' | 'structured'): Promise<ExportedFile[]> {
-  return exportModel(loaded.model, runEdits(results, which));
+export async function exportRun(loaded: LoadedModel, results: SessionResults, which: 'sparse' | 'structured', compact = false): Promise<ExportedFile[]> {
+  return exportModel(loaded.model, runEdits(results, which), { compact: compact && which === 'sparse' });
 }
 
 /**
@@ -35,8 +36,9 @@ export async function exportRunToFolder(
   which: 'sparse' | 'structured',
   folder: FileSystemDirectoryHandle,
   onFile?: (index: number, count: number, name: string) => void,
+  compact = false,
 ): Promise<WrittenFile[]> {
-  const files = await modelFiles(loaded.model, runEdits(results, which));
+  const files = await modelFiles(loaded.model, runEdits(results, which), { compact: compact && which === 'sparse' });
   const written: WrittenFile[] = [];
   for (const [i, file] of files.entries()) {
     onFile?.(i, files.length, file.name);
@@ -65,4 +67,38 @@ export async function exportLayerProblem(ctx: RunContext, layer: string, cal: Ca
   const problem = await ctx.calibration.problem(ctx.gpu, ctx.loaded, layer, cal);
   const bytes = writeLayerProblem({ ...problem, meta: { ...problem.meta, model: ctx.loaded.summary.name, layer } });
   return { name: `${layer}.problem.safetensors`, bytes };
+}
+
+const isWeightFile = (name: string): boolean => name.endsWith('.safetensors') || name.endsWith('.safetensors.index.json');
+
+/** Bytes of the export's weight files and of all its files, each file produced and counted, never held. */
+async function exportSizes(files: readonly ExportFile[]): Promise<{ weights: number; download: number }> {
+  let weights = 0;
+  let download = 0;
+  for (const file of files) {
+    let size = 0;
+    await file.write({ write: (chunk) => void (size += chunk.byteLength) });
+    download += size;
+    if (isWeightFile(file.name)) weights += size;
+  }
+  return { weights, download };
+}
+
+/** The bytes of the run's dense export and (sparse runs) of its compact one, with what the compact one stores compressed. */
+export async function runExportSizes(loaded: LoadedModel, results: SessionResults, which: 'sparse' | 'structured'): Promise<Pick<SparsityPayoff, 'dense' | 'compact'>> {
+  const edits = runEdits(results, which);
+  const dense = await exportSizes(await modelFiles(loaded.model, edits));
+  if (which === 'structured') return { dense, compact: null };
+  const written = await modelFiles(loaded.model, edits, { compact: true });
+  const sizes = await exportSizes(written);
+  const config = JSON.parse(await configText(written)) as { quantization_config?: { sparsity_config?: { format: string; targets: string[] } } };
+  const sparsity = config.quantization_config?.sparsity_config;
+  if (!sparsity) return { dense, compact: null };
+  return { dense, compact: { ...sizes, format: sparsity.format, compressed: sparsity.targets.length, linears: linearWeights(loaded.model).size } };
+}
+
+async function configText(files: readonly ExportFile[]): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  await files.find((f) => f.name === 'config.json')?.write({ write: (chunk) => void chunks.push(chunk) });
+  return chunks.map((c) => new TextDecoder().decode(c)).join('') || '{}';
 }

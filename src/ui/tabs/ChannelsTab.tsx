@@ -32,6 +32,7 @@ export function ChannelsTab() {
       <section className="panel" data-testid="structured-summary">
         <h3>
           {running ? 'Structured run in progress' : `${capitalise(methodLabel(settings!.selection))} · ${formatPercent(settings!.fraction, 0)} of MLP channels removed`}
+          {settings?.heads && run?.heads?.length ? <span data-testid="heads-removed"> · {run.heads[0].removed.length} of {run.heads[0].groups} key/value groups removed</span> : null}
           {run && !running ? <span className="muted"> · calibration {run.calibration.nsamples} × {run.calibration.seqlen} tokens</span> : null}
           <Help topic="channels" />
         </h3>
