@@ -59,18 +59,27 @@ export function folderPicker(): DirectoryPicker | null {
   return typeof picker === 'function' ? picker.bind(window) : null;
 }
 
-/** Asks for a folder and has the worker stream every file of the export into it; without a picker, prepares per-file downloads. */
-export async function saveModelToFolder(which: 'sparse' | 'structured' = 'sparse'): Promise<void> {
+/**
+ * Asks for a folder to write an export into; call it straight from the click (the picker needs the
+ * user's gesture). Undefined where the browser has no picker, null when the person cancelled (or the
+ * picker failed, which is reported).
+ */
+export async function pickExportFolder(id: string): Promise<FileSystemDirectoryHandle | null | undefined> {
   const picker = folderPicker();
-  if (!picker) return prepareModelDownload(which);
-  let folder: FileSystemDirectoryHandle;
+  if (!picker) return undefined;
   try {
-    // Called straight from the click: the picker needs the user's gesture.
-    folder = await picker({ mode: 'readwrite', id: 'prune-studio-export' });
+    return await picker({ mode: 'readwrite', id });
   } catch (error) {
     if ((error as Error).name !== 'AbortError') reportError(error, 'run');
-    return;
+    return null;
   }
+}
+
+/** Asks for a folder and has the worker stream every file of the export into it; without a picker, prepares per-file downloads. */
+export async function saveModelToFolder(which: 'sparse' | 'structured' = 'sparse'): Promise<void> {
+  const folder = await pickExportFolder('prune-studio-export');
+  if (folder === undefined) return prepareModelDownload(which);
+  if (!folder) return;
   const label = which === 'structured' ? `Writing the structured model into ${folder.name}` : `Writing the pruned model into ${folder.name}`;
   const files = await runJob('exportModel', label, { type: 'exportModelToFolder', which, folder });
   if (!files) return;

@@ -4,8 +4,8 @@
  * folder, streamed, or files to download one by one).
  */
 import { create } from 'zustand';
-import { reportError, runJob } from '../../actions';
-import { folderPicker } from '../../longRunActions';
+import { runJob } from '../../actions';
+import { pickExportFolder } from '../../longRunActions';
 import type { SparsityPayoff, WrittenFile } from '../../../worker/protocol';
 import type { PreparedFile } from '../../stores/downloads';
 
@@ -38,16 +38,9 @@ export async function prepareCompactDownload(): Promise<void> {
 
 /** The compact export streamed into a picked folder, tensor by tensor. */
 export async function saveCompactToFolder(): Promise<void> {
-  const picker = folderPicker();
-  if (!picker) return prepareCompactDownload();
-  let folder: FileSystemDirectoryHandle;
-  try {
-    // Called straight from the click: the picker needs the user's gesture.
-    folder = await picker({ mode: 'readwrite', id: 'prune-studio-export-compact' });
-  } catch (error) {
-    if ((error as Error).name !== 'AbortError') reportError(error, 'run');
-    return;
-  }
+  const folder = await pickExportFolder('prune-studio-export-compact');
+  if (folder === undefined) return prepareCompactDownload();
+  if (!folder) return;
   const files = await runJob('exportModel', `Writing the compact sparse model into ${folder.name}`, { type: 'exportModelToFolder', which: 'sparse', folder, compact: true });
   if (files) usePayoff.setState({ compactFolder: { folder: folder.name, files } });
 }
