@@ -12,8 +12,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import type { Gpu, GpuTensor } from '../src/gpu/runtime';
-import { matmul, matmulTiling, type MatmulOptions, type MatmulTiling } from '../src/kernels/matmul';
+import { matmul, matmulTiling, matmulUsesF16, type MatmulOptions, type MatmulTiling } from '../src/kernels/matmul';
 import { rng } from '../test/helpers/reference';
+import { fractionOfPeak, type Peak } from './gpu-peaks';
 
 export type Row = Record<string, string | number>;
 
@@ -59,16 +60,13 @@ function tfOn(gpu: Gpu): Promise<WebGPUBackend> {
   return tfReady;
 }
 
-/** [M, N, K] of op(A)·op(B) compared with tfjs: square sizes and a down_proj-like 576 × 1536 × 576. */
-export const PEER_SHAPES: [number, number, number][] = [
-  [256, 256, 256],
-  [512, 512, 512],
-  [1024, 1024, 1024],
-  [576, 1536, 576],
-];
+/** [M, N, K] of op(A)·op(B) compared with tfjs: square sizes and ALPS's W·Ĝ at SmolLM-135M's down_proj (576 × 1536 weight). */
+export function peerShapes(squares: number[]): [number, number, number][] {
+  return [...squares.map((n): [number, number, number] => [n, n, n]), [576, 1536, 1536]];
+}
 
 /** Project vs tfjs GFLOP/s on the same device, alternating, medians of `reps` after a warm-up. */
-export async function peerComparison(gpu: Gpu, shapes: [number, number, number][], reps: number): Promise<Row[]> {
+export async function peerComparison(gpu: Gpu, shapes: [number, number, number][], reps: number, peak?: Peak): Promise<Row[]> {
   const backend = await tfOn(gpu);
   const rows: Row[] = [];
   for (const [M, N, K] of shapes) {
@@ -110,7 +108,9 @@ export async function peerComparison(gpu: Gpu, shapes: [number, number, number][
     const [g, t] = wall.map((w) => gflops(flops, w));
     rows.push({
       'M×N×K': `${M}×${N}×${K}`,
+      tiling: matmulTiling(gpu, { M, N, K }),
       'project GFLOP/s': g.toFixed(2),
+      'of fp32 peak': fractionOfPeak(g, peak),
       'tfjs GFLOP/s': t.toFixed(3),
       ratio: `${(g / t).toFixed(1)}×`,
       'CPU-time ratio': `${(cpu[1] / cpu[0]).toFixed(1)}×`,
@@ -179,6 +179,40 @@ export async function projectShapes(gpu: Gpu, tokens: number, reps: number): Pro
     A.dispose();
     if (B !== A) B.dispose();
     C.dispose();
+  }
+  return rows;
+}
+
+const ALL_TILINGS: MatmulTiling[] = ['register', 'register-vec4', 'subgroup', 'subgroup-shuffle', 'shared'];
+
+/**
+ * Every tiling this adapter runs (and the f16 workgroup tiles where it has `shader-f16`) on n × n × n,
+ * median wall GFLOP/s of `reps` after a warm-up, with the fraction of the adapter's fp32 peak: the
+ * numbers a device session needs to set the dispatch policy in src/kernels/matmul.ts.
+ */
+export async function tilingSweep(gpu: Gpu, sizes: number[], reps: number, peak?: Peak): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const n of sizes) {
+    const A = gpu.upload(randomMatrix(n * n, 5), [n, n]);
+    const B = gpu.upload(randomMatrix(n * n, 6), [n, n]);
+    const C = gpu.tensor([n, n]);
+    const variants: MatmulOptions[] = ALL_TILINGS.map((tiling) => ({ M: n, N: n, K: n, tiling }));
+    if (matmulUsesF16(gpu, { M: n, N: n, K: n, tiling: 'shared', allowF16: true })) variants.push({ M: n, N: n, K: n, tiling: 'shared', allowF16: true });
+    for (const o of variants) {
+      const name = `${o.tiling}${o.allowF16 ? ' f16' : ''}`;
+      const run = () => matmul(gpu, A, B, C, o);
+      try {
+        await timed(run, () => gpu.sync());
+      } catch (error) {
+        rows.push({ n, tiling: name, 'GFLOP/s': '-', 'of fp32 peak': '-', note: error instanceof Error ? error.message.slice(0, 60) : 'refused' });
+        continue;
+      }
+      const ms: number[] = [];
+      for (let r = 0; r < reps; r++) ms.push((await timed(run, () => gpu.sync())).wall);
+      const g = gflops(2 * n * n * n, median(ms));
+      rows.push({ n, tiling: name, 'GFLOP/s': g.toFixed(2), 'of fp32 peak': fractionOfPeak(g, peak), note: '' });
+    }
+    for (const t of [A, B, C]) t.dispose();
   }
   return rows;
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --sizes 64,128,256,512,1024 --methods alps,sparsegpt,wanda,magnitude --out bench-results/bench.json]`
- * `npm run bench -- --only matmul [--reps 5 --tokens 2048]`   (the matrix-product part alone)
+ * `npm run bench -- --only matmul [--reps 5 --tokens 2048 --peer 256,512,1024 --sweep 512 --shapes no]`   (the matrix-product part alone;
+ *   `--shapes no` leaves out the project's shapes, the slow part on SwiftShader)
  *
  * Measures, on whatever adapter is present: the project's matrix product against
  * tfjs-backend-webgpu's on the same device, and before/after the dispatch policy on the shapes the
@@ -19,7 +20,8 @@ import { nmMask, topkMask } from '../src/kernels/select';
 import type { Method } from '../src/shared/methods';
 import { solveLayer } from '../src/solvers';
 import { rng } from '../test/helpers/reference';
-import { PEER_SHAPES, peerComparison, projectShapes, type Row } from './bench-matmul';
+import { peerComparison, peerShapes, projectShapes, tilingSweep, type Row } from './bench-matmul';
+import { fp32Peak } from './gpu-peaks';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,6 +34,8 @@ const outPath = arg('out', 'bench-results/bench.json');
 const only = arg('only', 'all');
 const reps = Number(arg('reps', '5'));
 const tokens = Number(arg('tokens', '2048'));
+const peerSizes = arg('peer', '256,512,1024').split(',').map(Number);
+const sweepSizes = arg('sweep', '512').split(',').map(Number);
 
 /** Uniform on [−0.5, 0.5), from the tests' seeded xorshift generator. */
 function seeded(seed: number): () => number {
@@ -101,13 +105,20 @@ async function main(): Promise<void> {
   const solvers: Record<string, string | number>[] = [];
   let peer: Row[] = [];
   let shapes: Row[] = [];
+  let sweep: Row[] = [];
+  const peak = fp32Peak(gpu.adapter);
+  console.log(`fp32 peak: ${peak ? `${peak.gflops} GFLOP/s (${peak.source})` : 'n/a (not a documented adapter)'}`);
   const load = () => (process.platform === 'linux' ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : 'n/a');
   try {
     console.log(`load average before: ${load()}`);
-    peer = await peerComparison(gpu, PEER_SHAPES, reps);
+    peer = await peerComparison(gpu, peerShapes(peerSizes), reps, peak);
     table(`Matrix product vs tfjs-backend-webgpu ${tfVersion()} on the same device (median of ${reps}, alternating)`, peer);
-    shapes = await projectShapes(gpu, tokens, Math.max(1, Math.min(reps, 3)));
-    table('Matrix product on the project\'s shapes, previous policy vs now (GFLOP/s)', shapes);
+    sweep = await tilingSweep(gpu, sweepSizes, reps, peak);
+    table('Matrix product, every tiling on this adapter (GFLOP/s, median wall)', sweep);
+    if (arg('shapes', 'yes') !== 'no') {
+      shapes = await projectShapes(gpu, tokens, Math.max(1, Math.min(reps, 3)));
+      table('Matrix product on the project\'s shapes, previous policy vs now (GFLOP/s)', shapes);
+    }
     console.log(`load average after: ${load()}`);
     if (only === 'matmul') return;
     for (const n of sizes) {
@@ -116,7 +127,7 @@ async function main(): Promise<void> {
       const C = gpu.tensor([n, n]);
       const flops = 2 * n * n * n;
       const repeats = n <= 256 ? 10 : n <= 512 ? 3 : 1;
-      for (const tiling of ['register', 'register-vec4', 'subgroup', 'shared'] as MatmulTiling[]) {
+      for (const tiling of ['register', 'register-vec4', 'subgroup', 'subgroup-shuffle', 'shared'] as MatmulTiling[]) {
         try {
           matmul(gpu, A, B, C, { M: n, N: n, K: n, tiling });
         } catch {
@@ -155,7 +166,7 @@ async function main(): Promise<void> {
   } finally {
     gpu.destroy();
     mkdirSync(dirname(outPath), { recursive: true });
-    writeFileSync(outPath, JSON.stringify({ adapter, swiftshader: gpu.isSwiftShader, date: new Date().toISOString(), load: load(), matmulPeer: peer, matmulShapes: shapes, kernels, solvers }, null, 2));
+    writeFileSync(outPath, JSON.stringify({ adapter, swiftshader: gpu.isSwiftShader, date: new Date().toISOString(), load: load(), fp32Peak: peak ?? null, matmulPeer: peer, matmulTilings: sweep, matmulShapes: shapes, kernels, solvers }, null, 2));
     console.log(`\nwrote ${outPath}`);
   }
 }

@@ -29,7 +29,13 @@ export interface MatmulOptions {
   /** 0 overwrites C; 1 accumulates into it. */
   beta?: number;
   /** Force a tiling (tests exercise all); default chosen per adapter and operand alignment. */
-  tiling?: 'register' | 'register-vec4' | 'shared' | 'subgroup';
+  tiling?: 'register' | 'register-vec4' | 'shared' | 'subgroup' | 'subgroup-shuffle';
+  /**
+   * The caller tolerates f16 operands and f16 sums of 16 products (about 3 significant digits,
+   * accumulated in f32 across slices). Used only where the adapter has `shader-f16` and the product
+   * takes the workgroup tiles (real GPUs); f32 otherwise. Default off.
+   */
+  allowF16?: boolean;
 }
 
 export type MatmulTiling = NonNullable<MatmulOptions['tiling']>;
@@ -38,30 +44,50 @@ const wgsl = wgslSections(file);
 /** Each invocation computes a BLOCK × BLOCK block of C (the register kernels unroll it: 4). */
 const BLOCK = 4;
 /**
+ * The subgroup tiling's shape: each 4-lane subgroup owns (4·T) × 16 of C, SX × SY subgroups per
+ * workgroup (workgroup [4·SX, SY]). Measured on SwiftShader (Subzero JIT), 512², GFLOP/s of process
+ * CPU time, medians of alternating runs under load 30 (1 Dec 2026): sharing op(A) by quadSwaps
+ * instead of subgroupBroadcasts 1.90 vs 1.73 at T = 2; then T = 1 1.6, T = 2 2.07, T = 4 2.15,
+ * T = 6 2.1, T = 8 2.3 (noise ±10 %). With broadcasts larger blocks were slower (T = 4 0.89×,
+ * 8 × 32 0.76×): the broadcasts, not the loads, were what grew. 1 or 32 subgroups per workgroup
+ * and two k-steps per loop iteration made no gain.
+ */
+const SUBGROUP_TILE = { T: 4, SX: 2, SY: 4 } as const;
+
+/**
  * Workgroup shape and element type per tiling; a workgroup covers (y·BLOCK) × (x·BLOCK) entries
- * of C, which is also what the grid is derived from.
+ * of C, which is also what the grid is derived from (the subgroup tiling: see SUBGROUP_TILE).
  */
 const TILINGS: Record<MatmulTiling, { section: string; workgroup: [number, number]; element: ElementType }> = {
   register: { section: 'register', workgroup: [8, 8], element: 'f32' },
   'register-vec4': { section: 'register_vec4', workgroup: [8, 8], element: 'vec4<f32>' },
   shared: { section: 'shared', workgroup: [16, 16], element: 'f32' },
-  // 4 lanes × 2 subgroups across, 4 subgroups down; each subgroup 8 × 16 of C (see the WGSL).
-  subgroup: { section: 'subgroup', workgroup: [8, 4], element: 'vec4<f32>' },
+  subgroup: { section: 'subgroup', workgroup: [4 * SUBGROUP_TILE.SX, SUBGROUP_TILE.SY], element: 'vec4<f32>' },
+  // One row of 64 invocations: 4 × 256 of C (see the WGSL).
+  'subgroup-shuffle': { section: 'subgroup_shuffle', workgroup: [64, 1], element: 'f32' },
 };
 
 /** Entries of C per workgroup, rows × columns. */
 function workgroupTile(tiling: MatmulTiling): [number, number] {
   const [wx, wy] = TILINGS[tiling].workgroup;
-  return tiling === 'subgroup' ? [8 * wy, 4 * wx] : [wy * BLOCK, wx * BLOCK];
+  const g = SUBGROUP_TILE;
+  return tiling === 'subgroup' ? [4 * g.T * g.SY, 16 * g.SX] : [wy * BLOCK, wx * BLOCK];
 }
 
-/** The subgroup tiling's broadcasts assume subgroups of exactly 4 lanes (SwiftShader's SIMD width). */
+/** The subgroup tiling takes lid.x & 3 for the lane of a quad: subgroups of exactly 4 lanes (SwiftShader's SIMD width). */
 export function hasQuadSubgroups(gpu: Gpu): boolean {
   const info = (gpu.device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
   return gpu.device.features.has('subgroups') && info?.subgroupMinSize === 4 && info.subgroupMaxSize === 4;
 }
 
-/** One descriptor per tiling (the vec4 one binds its operands as vec4 arrays); op(A), op(B) are flags. */
+/** Whether the f16 variant can run here (`shader-f16`, requested by src/gpu/device.ts where offered). */
+export function hasShaderF16(gpu: Gpu): boolean {
+  return gpu.device.features.has('shader-f16');
+}
+
+type MatmulFlags = { transA: boolean; transB: boolean; kTail: boolean; f16: boolean };
+
+/** One descriptor per tiling (the vec4 ones bind their operands as vec4 arrays); op(A), op(B), f16 are flags. */
 function matmulKernel(tiling: MatmulTiling) {
   const t = TILINGS[tiling];
   return defineKernel({
@@ -75,8 +101,10 @@ function matmulKernel(tiling: MatmulTiling) {
     },
     bindings: { A: { type: t.element }, B: { type: t.element }, C: { type: 'f32', access: 'read_write' } },
     workgroupSize: t.workgroup,
-    source: (f: { transA: boolean; transB: boolean; kTail: boolean }) =>
-      wgslConsts({ TRANS_A: f.transA, TRANS_B: f.transB, K_TAIL: f.kTail, BLOCK }) + expandTemplate(wgsl.section(t.section), { T: 2, Q: 4, C: 4, E: 4 }),
+    source: (f: MatmulFlags) =>
+      (f.f16 ? 'enable f16;\nalias TileT = f16;\n' : 'alias TileT = f32;\n') +
+      wgslConsts({ TRANS_A: f.transA, TRANS_B: f.transB, K_TAIL: f.kTail, BLOCK, SG_T: SUBGROUP_TILE.T }) +
+      expandTemplate(wgsl.section(t.section), { T: SUBGROUP_TILE.T, S: 4, Q: 4, C: 4, E: 4 }),
   });
 }
 
@@ -85,6 +113,7 @@ const kernels = {
   'register-vec4': matmulKernel('register-vec4'),
   shared: matmulKernel('shared'),
   subgroup: matmulKernel('subgroup'),
+  'subgroup-shuffle': matmulKernel('subgroup-shuffle'),
 };
 
 /** The dense defaults filled in, and which tilings the operands' alignment allows. */
@@ -110,17 +139,28 @@ function layout(o: MatmulOptions) {
 /**
  * The dispatch policy. CPU rasterisers (SwiftShader) take register tiles with no barriers: the
  * subgroup tiling where 4-lane subgroups exist, the operands are vec4-aligned and C has at least
- * one subgroup block (1.5–2× the previous register tiles in CPU time on 512², 576×1536, grams and
- * the forward at M ≥ 16: `npm run bench`), else vec4 or scalar register tiles. Real GPUs take
- * workgroup-memory tiles.
+ * one subgroup block (16 × 16), else vec4 or scalar register tiles. Measured with `npm run bench`
+ * (2 cores, SwiftShader/Subzero, 1 Dec 2026, load average 10–30 from other jobs, so wall times
+ * are upper bounds): against tfjs-backend-webgpu on the same device, 512² 6.5× and 8.1× in two
+ * runs (process CPU time 7.8×, 7.7×), 1024² 7.1×, W·Ĝ 576×1536×1536 7.0–8.2× (CPU 7.6×); the
+ * broadcast kernel before this one 6.0× (CPU 6.5×). Against the register tiles: W·Ĝ 1.5–1.7×,
+ * grams 2.6–3.4×, the forward at M ≥ 16 1.6–2.4×; M = 1 keeps the vec4 tiles.
+ * Real GPUs take workgroup-memory tiles (f16 ones where the caller allows and the adapter has
+ * `shader-f16`). No real GPU was available to time `subgroup-shuffle` against them, so it is not
+ * chosen by default; scripts/device-bench.sh prints every tiling's GFLOP/s on the adapter it runs on.
  */
 export function matmulTiling(gpu: Gpu, o: MatmulOptions): MatmulTiling {
   if (o.tiling) return o.tiling;
   const { vec4, quads } = layout(o);
   if (!gpu.prefersRegisterTiles) return 'shared';
-  // A subgroup owns 8 × 16 of C: thinner products waste most of it (M = 4: 0.7× the vec4 tiles).
-  if (quads && o.M >= 8 && o.N >= 16 && hasQuadSubgroups(gpu)) return 'subgroup';
+  // A subgroup owns 16 × 16 of C: thinner products waste most of it (8 × 16 blocks at M = 4: 0.7× the vec4 tiles).
+  if (quads && o.M >= 16 && o.N >= 16 && hasQuadSubgroups(gpu)) return 'subgroup';
   return vec4 ? 'register-vec4' : 'register';
+}
+
+/** Whether a product with these options runs in f16: allowed by the caller, workgroup tiles, `shader-f16`. */
+export function matmulUsesF16(gpu: Gpu, o: MatmulOptions): boolean {
+  return o.allowF16 === true && matmulTiling(gpu, o) === 'shared' && hasShaderF16(gpu);
 }
 
 /** C = alpha·op(A)·op(B) + beta·C, recorded on the GPU; see shaders/matmul.wgsl. */
@@ -130,9 +170,10 @@ export function matmul(gpu: Gpu, A: Binding, B: Binding, C: Binding, o: MatmulOp
   if (tiling === 'register-vec4' && !vec4) throw new Error('matmul: the vec4 tiling needs untransposed A and K, strides and offsets that are multiples of 4.');
   if (tiling === 'subgroup' && !quads) throw new Error('matmul: the subgroup tiling needs leading dimensions, offsets and strides that are multiples of 4 (and K too unless A is transposed and B is not).');
   if (tiling === 'subgroup' && !hasQuadSubgroups(gpu)) throw new Error('matmul: the subgroup tiling needs an adapter with 4-lane subgroups (the `subgroups` feature).');
+  if (tiling === 'subgroup-shuffle' && !gpu.device.features.has('subgroups')) throw new Error('matmul: the subgroup-shuffle tiling needs an adapter with the `subgroups` feature.');
   const [rows, cols] = workgroupTile(tiling);
   kernels[tiling].run(gpu, {
-    flags: { transA, transB, kTail: tiling === 'subgroup' && o.K % 4 !== 0 },
+    flags: { transA, transB, kTail: tiling === 'subgroup' && o.K % 4 !== 0, f16: matmulUsesF16(gpu, o) },
     uniforms: {
       M: o.M, N: o.N, K: o.K,
       lda, ldb, ldc: o.ldc ?? o.N,

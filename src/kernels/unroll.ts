@@ -2,10 +2,13 @@
  * Unrolling for WGSL templates. A block `//#for X` … `//#end` (nestable) is repeated for
  * X = 0…counts[X]−1 with every `{X}` inside replaced by the index. Kernels unroll small fixed loops
  * this way so that per-iteration values live in named registers: SwiftShader spills a
- * function-scope array indexed by a loop variable to memory.
+ * function-scope array indexed by a loop variable to memory. A block `//#def NAME` … `//#enddef`
+ * is emitted nowhere itself; each line `//#use NAME` is replaced by it (before the loops are
+ * expanded, so a definition may hold loops and be used inside one): one loop body can then appear
+ * both in an unrolled main loop and in the loop over the remainder.
  */
 export function expandTemplate(source: string, counts: Record<string, number>): string {
-  const lines = source.split('\n');
+  const lines = inlineDefinitions(source.split('\n'));
   const opens = (line: string) => /^\s*\/\/#for (\w+)\s*$/.exec(line);
   const closes = (line: string) => /^\s*\/\/#end\s*$/.test(line);
   const expand = (from: number, to: number, env: Record<string, number>): string[] => {
@@ -33,4 +36,29 @@ export function expandTemplate(source: string, counts: Record<string, number>): 
     return out;
   };
   return expand(0, lines.length, {}).join('\n');
+}
+
+/** Removes the `//#def` blocks and puts each in place of its `//#use` lines. */
+function inlineDefinitions(lines: string[]): string[] {
+  const defs = new Map<string, string[]>();
+  const rest: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const def = /^\s*\/\/#def (\w+)\s*$/.exec(lines[i]);
+    if (!def) {
+      if (/^\s*\/\/#enddef\s*$/.test(lines[i])) throw new Error(`template: unmatched //#enddef at line ${i + 1}`);
+      rest.push(lines[i]);
+      continue;
+    }
+    const end = lines.findIndex((line, j) => j > i && /^\s*\/\/#(enddef|def \w+)\s*$/.test(line));
+    if (end < 0 || !/#enddef/.test(lines[end])) throw new Error(`template: //#def ${def[1]} at line ${i + 1} is not closed by //#enddef`);
+    defs.set(def[1], lines.slice(i + 1, end));
+    i = end;
+  }
+  return rest.flatMap((line) => {
+    const use = /^\s*\/\/#use (\w+)\s*$/.exec(line);
+    if (!use) return [line];
+    const body = defs.get(use[1]);
+    if (!body) throw new Error(`template: //#use ${use[1]} has no //#def`);
+    return body;
+  });
 }
