@@ -43,9 +43,10 @@ export class PassTimer {
     const readback = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     encoder.resolveQuerySet(this.querySet, 0, count, resolve, 0);
     encoder.copyBufferToBuffer(resolve, 0, readback, 0, bytes);
-    resolve.destroy();
     this.queryCount = 0;
     return () => {
+      // Only after the submit: a buffer destroyed before it fails the submit.
+      resolve.destroy();
       this.pending.push(
         readback.mapAsync(GPUMapMode.READ).then(() => {
           const ticks = new BigInt64Array(readback.getMappedRange());

@@ -13,7 +13,7 @@ import { headNorm, rowNorm } from '../kernels/norm';
 import { applyRotary } from '../kernels/rotary';
 import { SITES, type Architecture, type LinearSpec, type Site } from './architectures';
 import { attentionScale } from './config';
-import { weightProduct } from './gpuWeights';
+import { weightProduct, type ProductOptions } from './gpuWeights';
 import type { BlockWeights, Hidden, Linear, Norm } from './tensors';
 
 /** The input of one or more linear layers of a block, as captured during block(). */
@@ -37,7 +37,24 @@ export interface BlockOptions {
   stopAfter?: Site;
   /** Write the block's output here instead of in place (same shape as the input). */
   out?: GpuTensor;
+  /** Replaces the product Y = X·Wᵀ of each linear (the decode path's sparse kernels, src/model/decodeLinears.ts). */
+  product?: LinearProduct;
+  /** Replaces rotary and causal attention on the fused q|k|v rows [rows, ld] (the decode path's KV cache, src/model/decode.ts). */
+  attend?: (layer: number, qkv: GpuTensor, attn: GpuTensor, shape: AttendShape) => void;
 }
+
+/** The fused q|k|v rows handed to `attend`: q heads at column 0, k at qCols, v at qCols + kvCols. */
+export interface AttendShape {
+  rows: number;
+  ld: number;
+  heads: number;
+  kvHeads: number;
+  qCols: number;
+  kvCols: number;
+}
+
+/** Y = X·Wᵀ of one linear of block `layer`, placed and accumulated as weightProduct does. */
+export type LinearProduct = (layer: number, lin: Linear, X: GpuTensor, Y: GpuTensor, o: ProductOptions) => void;
 
 /**
  * out = input·Wᵀ (+ bias), written at column `off` of rows `ld` long, or accumulated (beta 1); the
@@ -45,7 +62,7 @@ export interface BlockOptions {
  * into the bias pass (without a bias it runs on its own).
  */
 function linear(
-  gpu: Gpu,
+  { gpu, product }: { gpu: Gpu; product?: (lin: Linear, X: GpuTensor, Y: GpuTensor, o: ProductOptions) => void },
   lin: Linear,
   input: GpuTensor,
   rows: number,
@@ -54,7 +71,9 @@ function linear(
 ): void {
   const ld = o.ld ?? lin.out;
   const off = o.off ?? 0;
-  weightProduct(gpu, input, lin.w, out, { rows, ldc: ld, offC: off, accumulate: (o.beta ?? 0) !== 0 });
+  const po = { rows, ldc: ld, offC: off, accumulate: (o.beta ?? 0) !== 0 };
+  if (product) product(lin, input, out, po);
+  else weightProduct(gpu, input, lin.w, out, po);
   if (lin.b) biasAct(gpu, out, lin.b, { rows, cols: lin.out, ld, off }, o.act);
   else if (o.act) activate(gpu, out, { rows, cols: lin.out, ld, off }, o.act);
 }
@@ -83,6 +102,8 @@ export async function runBlock(
     return spec ? w.linears.get(spec.name)! : undefined;
   };
   const sites = new Set(options.captureSites ?? SITES);
+  const custom = options.product;
+  const ctx = { gpu, product: custom && ((lin: Linear, X: GpuTensor, Y: GpuTensor, o: ProductOptions) => custom(layer, lin, X, Y, o)) };
   // Returns true when the caller asked to stop here.
   const capture = async (site: Site, input: GpuTensor, cols: number): Promise<boolean> => {
     if (options.capture && sites.has(site)) {
@@ -102,9 +123,9 @@ export async function runBlock(
     const offset = c.normOffset;
     /** A sublayer's output `y` into the residual stream: res += y, or res += norm(y) (Gemma's post-norms). */
     const addOutput = (lin: Linear, input: GpuTensor, post: Norm | null) => {
-      if (!post) return linear(gpu, lin, input, rows, res, { beta: 1 });
+      if (!post) return linear(ctx, lin, input, rows, res, { beta: 1 });
       const y = scratch.tensor([rows, d]);
-      linear(gpu, lin, input, rows, y);
+      linear(ctx, lin, input, rows, y);
       rowNorm(gpu, y, res, { rows, cols: d, eps, weight: post.w, offset, accumulate: true });
     };
 
@@ -112,34 +133,42 @@ export async function runBlock(
     const normed = scratch.tensor([rows, d]);
     rowNorm(gpu, h.x, normed, { rows, cols: d, eps, weight: w.attnNorm.w, bias: w.attnNorm.b, offset });
     if (await capture('attn_in', normed, d)) return;
-    const { qCols, kvCols } = arch;
+    // Head counts come from the output projection's width: a structured run may have removed whole
+    // key/value groups (with their query heads) from this block, keeping head_dim and the grouping.
+    const hd = c.headDim;
+    const heads = get('o')!.in / hd;
+    const kvHeads = heads / (c.heads / c.kvHeads);
+    const qCols = heads * hd;
+    const kvCols = kvHeads * hd;
     const ld = qCols + 2 * kvCols;
     const qkv = scratch.tensor([rows, ld]);
     const fused = get('qkv');
-    if (fused) linear(gpu, fused, normed, rows, qkv);
+    if (fused) linear(ctx, fused, normed, rows, qkv);
     else {
-      linear(gpu, get('q')!, normed, rows, qkv, { ld, off: 0 });
-      linear(gpu, get('k')!, normed, rows, qkv, { ld, off: qCols });
-      linear(gpu, get('v')!, normed, rows, qkv, { ld, off: qCols + kvCols });
+      linear(ctx, get('q')!, normed, rows, qkv, { ld, off: 0 });
+      linear(ctx, get('k')!, normed, rows, qkv, { ld, off: qCols });
+      linear(ctx, get('v')!, normed, rows, qkv, { ld, off: qCols + kvCols });
     }
-    const hd = c.headDim;
-    if (w.qNorm) headNorm(gpu, qkv, { rows, heads: c.heads, cols: hd, ld, off: 0, eps, weight: w.qNorm.w, offset });
-    if (w.kNorm) headNorm(gpu, qkv, { rows, heads: c.kvHeads, cols: hd, ld, off: qCols, eps, weight: w.kNorm.w, offset });
-    if (rotary) applyRotary(gpu, qkv, rotary, { rows, seqlen: h.seqlen, ld, heads: c.heads + c.kvHeads, headDim: hd, rotaryDim: c.rotaryDim });
+    if (w.qNorm) headNorm(gpu, qkv, { rows, heads, cols: hd, ld, off: 0, eps, weight: w.qNorm.w, offset });
+    if (w.kNorm) headNorm(gpu, qkv, { rows, heads: kvHeads, cols: hd, ld, off: qCols, eps, weight: w.kNorm.w, offset });
     const attn = scratch.tensor([rows, qCols]);
-    causalAttention(gpu, qkv, attn, {
-      windows: h.windows,
-      seqlen: h.seqlen,
-      heads: c.heads,
-      kvHeads: c.kvHeads,
-      headDim: c.headDim,
-      ld,
-      kOff: qCols,
-      vOff: qCols + kvCols,
-      outLd: qCols,
-      scale: attentionScale(c, layer),
-      window: arch.blocks[layer].slidingWindow,
-    });
+    if (options.attend) options.attend(layer, qkv, attn, { rows, ld, heads, kvHeads, qCols, kvCols });
+    else {
+      if (rotary) applyRotary(gpu, qkv, rotary, { rows, seqlen: h.seqlen, ld, heads: heads + kvHeads, headDim: hd, rotaryDim: c.rotaryDim });
+      causalAttention(gpu, qkv, attn, {
+        windows: h.windows,
+        seqlen: h.seqlen,
+        heads,
+        kvHeads,
+        headDim: hd,
+        ld,
+        kOff: qCols,
+        vOff: qCols + kvCols,
+        outLd: qCols,
+        scale: attentionScale(c, layer),
+        window: arch.blocks[layer].slidingWindow,
+      });
+    }
     if (await capture('attn_out', attn, qCols)) return;
     addOutput(get('o')!, attn, w.postAttnNorm);
 
@@ -152,15 +181,15 @@ export async function runBlock(
     const fusedGateUp = get('gate_up');
     if (fusedGateUp) {
       const gateUp = scratch.tensor([rows, 2 * width]);
-      linear(gpu, fusedGateUp, normed, rows, gateUp);
+      linear(ctx, fusedGateUp, normed, rows, gateUp);
       gatedFusedAct(gpu, gateUp, mid, rows, width, c.activation);
     } else if (c.gatedMlp) {
       const up = scratch.tensor([rows, width]);
-      linear(gpu, get('gate')!, normed, rows, mid);
-      linear(gpu, get('up')!, normed, rows, up);
+      linear(ctx, get('gate')!, normed, rows, mid);
+      linear(ctx, get('up')!, normed, rows, up);
       gatedAct(gpu, mid, up, rows * width, c.activation);
     } else {
-      linear(gpu, get('fc')!, normed, rows, mid, { act: c.activation });
+      linear(ctx, get('fc')!, normed, rows, mid, { act: c.activation });
     }
     if (await capture('mlp_mid', mid, width)) return;
     addOutput(down, mid, w.postMlpNorm);
