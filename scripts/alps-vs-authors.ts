@@ -1,12 +1,13 @@
 /**
  * `node bin/run-ts.mjs scripts/alps-vs-authors.ts --problems DIR [--authors DIR/authors.json]
- *   [--ridge eigen,explicit,factors] [--candidates 256,512,1024] [--only NAME_PART]`
+ *   [--ridge ldl,eigen,explicit,factors] [--candidates 256,512,1024] [--only NAME_PART]`
  * Times the project's ALPS at 70 % unstructured on layer-problem files (every *.safetensors in DIR),
  * next to the authors' PyTorch code's seconds on the same files when their JSON is given (written by
- * a driver run outside the repository: `{ results: { <file stem>: { seconds, relError } } }`), and
- * prints the ratio. `--ridge` lists the (Ĝ + ρI)⁻¹ routes to time (default: the per-shape choice);
+ * a driver run outside the repository: `{ results: { <file stem>: { seconds, cpuSeconds?, relError } } }`),
+ * and prints the ratios of wall time, of CPU time (when the peer's is given) and of relative error. `--ridge` lists the (Ĝ + ρI)⁻¹ routes to time (default: the per-shape choice);
  * each run also counts the schedule's ρ changes. `--candidates` times the routes' pieces alone on the
- * n × n problems of those sizes: the eigendecomposition, one Cholesky refresh, one application.
+ * n × n problems of those sizes: one dense product, then per route its setup (the eigendecomposition),
+ * one refresh and one application, and P_k; wall seconds with CPU seconds in brackets.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -15,6 +16,7 @@ import { readLayerProblem } from '../src/formats/layerProblem';
 import { openNodeGpu } from '../src/gpu/node';
 import type { Gpu } from '../src/gpu/runtime';
 import { withScope } from '../src/gpu/scope';
+import { matmul } from '../src/kernels/matmul';
 import { alps } from '../src/solvers/alps';
 import { chooseRidge, makeRidge, type RidgeMethod } from '../src/solvers/alpsRidge';
 import { projectionFor } from '../src/solvers/projection';
@@ -30,45 +32,57 @@ const seconds = (t0: number) => (performance.now() - t0) / 1000;
 
 async function timeAlps(gpu: Gpu, p: LayerProblem, ridge: RidgeMethod) {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const out = await alps(gpu, p, { kind: 'unstructured', sparsity: 0.7 }, {}, ridge);
   await gpu.read(out.weight, 1);
   const s = seconds(t0);
+  const c = process.cpuUsage(c0);
+  const cpu = (c.user + c.system) / 1e6;
   out.weight.dispose();
   let changes = 0;
   for (let i = 1; i < out.history.length; i++) if (out.history[i].rho !== out.history[i - 1].rho) changes++;
-  return { s, relError: out.relError, iterations: out.iterations, changes };
+  return { s, cpu, relError: out.relError, iterations: out.iterations, changes };
+}
+
+/** Wall and CPU seconds of `f` (GPU work included: it syncs), per repetition. */
+async function clock(gpu: Gpu, reps: number, f: () => void | Promise<unknown>): Promise<string> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (let r = 0; r < reps; r++) await f();
+  await gpu.sync();
+  const c = process.cpuUsage(c0);
+  return `${(seconds(t0) / reps).toFixed(2)} s (CPU ${((c.user + c.system) / 1e6 / reps).toFixed(2)})`;
 }
 
 /** The pieces of each route alone: setup (eigendecomposition), one ρ refresh, one application. */
-async function timePieces(gpu: Gpu, p: LayerProblem): Promise<string> {
+async function timePieces(gpu: Gpu, p: LayerProblem, methods: RidgeMethod[]): Promise<string> {
   const { m, n } = p;
   return withScope(gpu, async (scope) => {
     const sp = await scaleProblem(scope, p, 0.01);
-    const parts: string[] = [];
-    for (const method of ['explicit', 'factors', 'eigen'] as RidgeMethod[]) {
+    const out = scope.tensor([m, n]);
+    const rhs = scope.tensor([m, n]);
+    // The yardstick: one dense n×n·n×m product, what every iteration does at least once.
+    const parts = [
+      `product ${await clock(gpu, 2, () => matmul(gpu, sp.Y, sp.Ghat, out, { M: m, N: n, K: n }))}`,
+      `product with op(B) = Bᵀ ${await clock(gpu, 2, () => matmul(gpu, sp.Y, sp.Ghat, out, { M: m, N: n, K: n, transB: true }))}`,
+    ];
+    for (const method of methods) {
       if (method === 'eigen' && n > 512 && !process.argv.includes('--eigen-large')) continue;
-      let t0 = performance.now();
-      const ridge = await makeRidge(scope, sp.Ghat, m, n, method);
-      await gpu.sync();
-      const setup = seconds(t0);
-      t0 = performance.now();
-      for (let r = 0; r < 3; r++) ridge.refresh(0.1 * (r + 1));
-      await ridge.check();
-      const refresh = seconds(t0) / 3;
-      const out = scope.tensor([m, n]);
-      t0 = performance.now();
-      for (let r = 0; r < 3; r++) ridge.apply(sp.Y, out);
-      await gpu.sync();
-      const apply = seconds(t0) / 3;
-      parts.push(`${method}: setup ${setup.toFixed(2)} s, refresh ${refresh.toFixed(3)} s, apply ${apply.toFixed(3)} s`);
+      let ridge: Awaited<ReturnType<typeof makeRidge>> | undefined;
+      const setup = await clock(gpu, 1, async () => (ridge = await makeRidge(scope, sp.Ghat, m, n, method)));
+      const refresh = await clock(gpu, 2, () => ridge!.refresh(0.1));
+      await ridge!.check();
+      // apply may overwrite its right-hand side: a fresh copy each time (an m·n copy, ~1 %).
+      const apply = await clock(gpu, 2, () => {
+        gpu.copy(sp.Y, rhs, m * n * 4);
+        ridge!.apply(rhs, out);
+      });
+      parts.push(`${method}: setup ${setup}, refresh ${refresh}, apply ${apply}`);
     }
     // The other big piece of an iteration: P_k over the m·n entries (top-k selection and mask).
     const projection = projectionFor(gpu, { kind: 'unstructured', sparsity: 0.7 }, m, n);
     const mask = scope.tensor([m, n], 'u32');
-    const t0 = performance.now();
-    for (let r = 0; r < 3; r++) projection.project(sp.Y, mask);
-    await gpu.sync();
-    parts.push(`P_k ${(seconds(t0) / 3).toFixed(3)} s`);
+    parts.push(`P_k ${await clock(gpu, 2, () => projection.project(sp.Y, mask))}`);
     return parts.join(' | ');
   });
 }
@@ -77,8 +91,10 @@ async function main(): Promise<void> {
   const dir = arg('problems');
   if (!dir) throw new Error('give --problems DIR (a folder of layer-problem .safetensors files)');
   const authorsFile = arg('authors');
-  const authors = authorsFile ? (JSON.parse(readFileSync(authorsFile, 'utf8')) as { results: Record<string, { seconds: number; relError: number }> }).results : {};
+  type Peer = { seconds: number; cpuSeconds?: number; relError: number };
+  const authors = authorsFile ? (JSON.parse(readFileSync(authorsFile, 'utf8')) as { results: Record<string, Peer> }).results : {};
   const ridges = arg('ridge')?.split(',') as RidgeMethod[] | undefined;
+  const methods = ridges ?? (['ldl', 'explicit', 'factors', 'eigen'] as RidgeMethod[]);
   const only = arg('only');
   const candidates = arg('candidates')?.split(',').map(Number);
   const gpu = await openNodeGpu();
@@ -91,7 +107,7 @@ async function main(): Promise<void> {
       const problem = await readLayerProblem(bytesSource(new Uint8Array(readFileSync(join(dir, file))), file));
       const { m, n } = problem;
       if (candidates) {
-        if (candidates.includes(n)) console.log(`${m}×${n}: ${await timePieces(gpu, problem)}`);
+        if (candidates.includes(n)) console.log(`${m}×${n}: ${await timePieces(gpu, problem, methods)}`);
         continue;
       }
       const peer = authors[name];
@@ -99,9 +115,13 @@ async function main(): Promise<void> {
       for (const ridge of ridges ?? [chooseRidge(m, n)]) {
         const r = await timeAlps(gpu, problem, ridge);
         const ratio = peer ? `${(r.s / peer.seconds).toFixed(2)}×` : '–';
-        const peerText = peer ? `authors ${peer.seconds.toFixed(1)} s (error ${peer.relError.toFixed(5)})` : 'authors –';
+        // CPU seconds too, when the peer's are known: under a shared machine's load they move less than wall time.
+        const cpuRatio = peer?.cpuSeconds ? `, CPU ${(r.cpu / peer.cpuSeconds).toFixed(2)}×` : '';
+        const peerCpu = peer?.cpuSeconds ? `, CPU ${peer.cpuSeconds.toFixed(1)} s` : '';
+        const peerText = peer ? `authors ${peer.seconds.toFixed(1)} s${peerCpu} (error ${peer.relError.toFixed(5)})` : 'authors –';
+        const errorRatio = peer ? `, error ratio ${(r.relError / peer.relError).toFixed(3)}` : '';
         console.log(
-          `${name} ${m}×${n} ${ridge}: project ${r.s.toFixed(1)} s (error ${r.relError.toFixed(5)}, ${r.iterations} iterations, ${r.changes} ρ changes) | ${peerText} | ratio ${ratio}`,
+          `${name} ${m}×${n} ${ridge}: project ${r.s.toFixed(1)} s, CPU ${r.cpu.toFixed(1)} s (error ${r.relError.toFixed(5)}, ${r.iterations} iterations, ${r.changes} ρ changes) | ${peerText} | ratio ${ratio}${cpuRatio}${errorRatio}`,
         );
       }
     }

@@ -42,14 +42,15 @@ describe('ALPS routes to (Ĝ + ρI)⁻¹', () => {
       const rhs = randn(m * n, 7);
       const rhsT = new Float64Array(n * m);
       for (let r = 0; r < m; r++) for (let i = 0; i < n; i++) rhsT[i * m + r] = rhs[r * n + i];
-      for (const method of ['eigen', 'explicit', 'factors'] as RidgeMethod[]) {
+      for (const method of ['eigen', 'explicit', 'factors', 'ldl'] as RidgeMethod[]) {
         if (method === 'eigen' && n > 64) continue; // slow here; test/eigen.test.ts covers the decomposition
         await withScope(gpu, async (scope) => {
           const ridge = await makeRidge(scope, scope.upload(f32(G), [n, n]), m, n, method);
-          const R = scope.upload(f32(rhs), [m, n]);
+          const R = scope.tensor([m, n]);
           const out = scope.tensor([m, n]);
           for (const rho of [0.1, 0.02, 0.026]) {
             ridge.refresh(rho);
+            gpu.write(R, f32(rhs)); // apply may overwrite its right-hand side
             ridge.apply(R, out);
             const got = await gpu.read(out);
             const A = G.map((g, idx) => g + (idx % (n + 1) === 0 ? rho : 0));
@@ -76,7 +77,7 @@ describe('ALPS routes to (Ĝ + ρI)⁻¹', () => {
   for (const [m, n, seed] of cases) {
     const p = problem(m, n, seed);
     const ref = alpsRef(p.weight, p.gram, m, n, 0.7);
-    for (const method of ['eigen', 'explicit', 'factors'] as RidgeMethod[]) {
+    for (const method of ['eigen', 'explicit', 'factors', 'ldl'] as RidgeMethod[]) {
       if (method === 'eigen' && n > 64) continue; // the Jacobi route is covered by test/eigen.test.ts at this size
       it(`${m}×${n}, ${method}: the reference's ρ sequence, stopping and support`, async () => {
         const gpu = await testGpu();
@@ -98,8 +99,10 @@ describe('ALPS routes to (Ĝ + ρI)⁻¹', () => {
   }
 
   it('chooses per shape', () => {
-    expect(chooseRidge(512, 512)).toBe('factors');
-    expect(chooseRidge(256, 4096)).toBe('factors');
-    expect(chooseRidge(1536, 576)).toBe('explicit');
+    expect(chooseRidge(512, 512)).toBe('ldl');
+    expect(chooseRidge(256, 4096)).toBe('ldl');
+    expect(chooseRidge(1536, 576)).toBe('ldl');
+    expect(chooseRidge(300, 256)).toBe('factors');
+    expect(chooseRidge(1024, 256)).toBe('explicit');
   });
 });

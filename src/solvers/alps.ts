@@ -10,6 +10,7 @@ import { updateRho } from './alpsSchedule';
 import { pcgRefit } from './pcgRefit';
 import { projectionFor } from './projection';
 import { relativeTo, scaleProblem } from './scaled';
+import { supportFrameRecorder } from './supportFrames';
 import { DEFAULT_ALPS, type AlpsOptions } from '../shared/methods';
 import type { Pattern } from '../shared/pattern';
 import type { LayerProblem } from '../shared/problem';
@@ -84,16 +85,22 @@ export async function alps(
     restart();
 
     const schedule = { rho: o.rho0, increased: false };
+    // Support frames, only when the caller asks (frame 0: the starting support P_k(B₀)).
+    const frames = supportFrameRecorder(scope, m, n, k, options.supportFrames);
+    await frames?.capture(support).finish({ iter: 0, rho: o.rho0, nextRho: o.rho0, supportChange: null });
     ridge.refresh(schedule.rho);
     const history: AlpsIteration[] = [];
     let iterations = 0;
     /** Iterations recorded since the last read: their ρ and whether the objective was measured. */
     let pending: { t: number; rho: number; measured: boolean }[] = [];
     let lastRelError = 1;
+    /** Whether the last iteration's check restarted (B is then B0, not the iterate measured). */
+    let restartedLast = false;
 
     for (let t = 1; t <= o.maxIterations; t++) {
       await checkpoint(options.control);
       iterations = t;
+      restartedLast = false;
       const rho = schedule.rho;
       const check = t % every === 0;
       const measured = check || t === 1 || t === o.maxIterations;
@@ -118,6 +125,7 @@ export async function alps(
       pending.push({ t, rho, measured });
       if (!check && t < o.maxIterations) continue;
 
+      const frame = check ? frames?.capture(support) : undefined;
       const values = await gpu.read(ring, pending.length * STATS);
       const entries = pending.map((p, i): AlpsIteration => {
         const [diff, norm, f] = values.subarray(i * STATS, i * STATS + 3);
@@ -142,6 +150,7 @@ export async function alps(
         gpu.clear(counter);
         // ρ schedule (every `updateEvery` iterations), on c = support flips since the last check.
         const decision = updateRho(schedule, c, k, t, o);
+        restartedLast = decision.restart;
         if (decision.restart) {
           restart();
           last.restarted = true;
@@ -152,6 +161,7 @@ export async function alps(
         history.push(entry);
         emit({ type: 'iteration', data: entry });
       }
+      await frame?.finish({ iter: t, rho, nextRho: schedule.rho, supportChange: last.supportChange, restarted: last.restarted });
       if (stop || t === o.maxIterations) break;
       if (schedule.rho !== rho) ridge.refresh(schedule.rho);
     }
@@ -159,20 +169,29 @@ export async function alps(
 
     // ---- support S = supp(P_k(B)); PCG on it
     emit({ type: 'phase', phase: 'pcg' });
-    const X = mat();
-    const XG = mat();
-    projection.project(B, mask);
-    applyMask(gpu, B, mask, X, { count: m * n });
-    matmul(gpu, X, Ghat, XG, { M: m, N: n, K: n });
-    objectiveRows(gpu, s, { X, XG, X0: B0, Y, d, partials }, 0, lambda);
-    reduceSlots(gpu, m, 1, { partials, counter, stats });
-    const [fBefore] = await gpu.read(stats, 1);
-    const relErrorBeforeRefit = relative(fBefore);
+    // The loop ends on a measured iteration, which left P_k(B) in Z, its mask in `mask`, P_k(B)·Ĝ
+    // in T and its objective in lastRelError: the refit starts from those, unless a restart at that
+    // very check replaced B (or no iteration ran).
+    const remeasure = restartedLast || iterations === 0;
+    let X = Z;
+    let XG = T;
+    let relErrorBeforeRefit = lastRelError;
+    if (remeasure) {
+      X = mat();
+      XG = mat();
+      projection.project(B, mask);
+      applyMask(gpu, B, mask, X, { count: m * n });
+      matmul(gpu, X, Ghat, XG, { M: m, N: n, K: n });
+      objectiveRows(gpu, s, { X, XG, X0: B0, Y, d, partials }, 0, lambda);
+      reduceSlots(gpu, m, 1, { partials, counter, stats });
+      const [fBefore] = await gpu.read(stats, 1);
+      relErrorBeforeRefit = relative(fBefore);
+    }
     let relError = relErrorBeforeRefit;
 
     const R = D; // ADMM buffers are free now
     const P = V;
-    const AP = Z;
+    const AP = remeasure ? Z : B;
     const state = scope.tensor([4 * m]);
     const pcg: PcgStep[] = [];
     await pcgRefit(gpu, s, { mask, Ghat, Y, X, XG, R, P, AP, state, partials, counter, stats }, {

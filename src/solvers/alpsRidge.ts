@@ -3,40 +3,45 @@ import type { GpuScope } from '../gpu/scope';
 import { rhoFactor, ridgeShift } from '../kernels/admm';
 import { assertPositiveDefinite, inverseCholeskyUpper } from '../kernels/cholesky';
 import { symmetricEigen } from '../kernels/eigen';
+import { blockLdlFactor, blockLdlSolveRows, makeBlockLdl } from '../kernels/ldl';
 import { matmul } from '../kernels/matmul';
 
 /**
  * ALPS's B-update needs R·(Ĝ + ρI)⁻¹ for a ρ that changes at most every `updateEvery` iterations
- * (docs/algorithms.md, ALPS). Three ways to apply it, all on the GPU:
+ * (docs/algorithms.md, ALPS). Four ways to apply it, all on the GPU:
  * - 'eigen': Ĝ = QΛQᵀ once by parallel Jacobi (≈ 80–90 n³ flops over ~10 sweeps, thousands of
  *   dispatches), then two products per iteration, and a ρ change is one n² pass;
- * - 'explicit': at each ρ change factor Ĝ + ρI (U upper with UᵀU = (Ĝ + ρI)⁻¹, ≈ 0.75 n³ flops) and form
- *   H = UᵀU (⅝·2n³ with row stripes that skip U's zero triangle); one product per iteration;
- * - 'factors': the same factor, no H; two triangular products per iteration (⅝ of two dense ones).
+ * - 'explicit': at each ρ change the inverse Cholesky factor U (UᵀU = (Ĝ + ρI)⁻¹, n³/3 multiply-adds)
+ *   and H = UᵀU (row stripes that skip U's zero triangle); one product per iteration;
+ * - 'factors': the same factor, no H; two triangular products per iteration (⅝ of two dense ones);
+ * - 'ldl': at each ρ change a block LDLᵀ of Ĝ + ρI (src/kernels/ldl.ts: n³/6 multiply-adds, half of
+ *   the factor's), then per iteration a forward, a block-diagonal and a backward solve, each block a
+ *   product (m·n² + 2·m·n·64 multiply-adds, ~2n/32 dispatches).
  *
- * Measured on SwiftShader (2 cores shared with other jobs, load 15–19, so upper bounds; wall s;
- * `scripts/alps-vs-authors.ts --candidates` for the pieces, whole runs at 70 % unstructured):
+ * Measured on SwiftShader in CPU seconds of the process (`scripts/alps-vs-authors.ts --candidates`,
+ * one run, 2 cores shared with other jobs at load ≈ 14, where wall seconds were 1.5–4× these and
+ * too noisy to rank by; with the matrix product of 16:00 UTC, 1 December):
  *
- *   layer        eigen setup   refresh expl./fact.   apply eigen/expl./fact.   ρ changes / iterations
- *   512×512      33.0          0.52 / 0.19           0.97 / 0.28 / 0.34        9 / 30
- *   256×1024     (145–343)     2.12 / 1.30           – / 0.53 / 0.43           8 / 27
- *   576×1536     (≈ 10³, est.) 8.00 / 4.80           – / 2.06 / 2.86           9 / 30
- *   whole ALPS   512×512: eigen 128.8, explicit 32.3, factors 39.3 (run during other tests);
- *                256×1024: explicit 108.3, factors 113.2; 576×1536: explicit 472.7, factors 406.2.
- *   a later, quieter run (factors): 512×512 32.6 (the pre-change solver 106.3 in the same run),
- *                256×1024 98.9, 576×1536 280.3.
+ *   layer      product  refresh ldl/expl./fact.  apply ldl/expl./fact.  3 iterations + 1 refresh
+ *   256×256    0.02     0.03 / 0.06 / 0.04       0.03 / 0.02 / 0.02     0.12 / 0.12 / 0.10
+ *   512×512    0.16     0.07 / 0.20 / 0.13       0.10 / 0.12 / 0.15     0.37 / 0.56 / 0.58
+ *   256×1024   0.22     0.46 / 1.60 / 1.12       0.24 / 0.26 / 0.25     1.18 / 2.38 / 1.87
+ *   576×1536   1.14     0.86 / 4.78 / 2.95       1.05 / 1.31 / 1.47     4.01 / 8.71 / 7.36
+ *   eigen setup (an earlier run, load ≈ 30): 3.0 at 256, 19.1 at 512 (wall 21 s and 96 s).
  *
- * The Jacobi setup at n ≥ 1024 was not rerun (145 s idle and 343 s under load at n = 1024 earlier;
- * ≈ 8N³ per sweep, so ×3.4 at 1536). The schedule changes ρ on almost every check, so a run makes
- * ~iterations/3 refreshes; a Cholesky refresh is still 60–170× cheaper than the one-off Jacobi.
+ * The schedule changes ρ on almost every check (9 changes in 30 iterations on the three layers of
+ * issue 12), so the last column is what a run pays per check. Whole runs agree (512×512, one run:
+ * ldl 10.7, explicit 12.2, factors 13.0 CPU s). The ldl solves' ~2n/32 narrow products cost
+ * dispatch overhead that only pays at n ≥ 512; its apply is no dearer than 'explicit''s single
+ * product there, so even tall layers take it.
  */
-export type RidgeMethod = 'eigen' | 'explicit' | 'factors';
+export type RidgeMethod = 'eigen' | 'explicit' | 'factors' | 'ldl';
 
 export interface Ridge {
   readonly method: RidgeMethod;
   /** Makes `apply` use (Ĝ + ρI)⁻¹ for this ρ (records GPU work, no readback). */
   refresh(rho: number): void;
-  /** out = rhs·(Ĝ + ρI)⁻¹ for the last refreshed ρ; rhs and out are [m, n]; out ≠ rhs. */
+  /** out = rhs·(Ĝ + ρI)⁻¹ for the last refreshed ρ; rhs and out are [m, n]; out ≠ rhs, and rhs may be overwritten. */
   apply(rhs: Binding, out: Binding): void;
   /** Throws NotPositiveDefiniteError if any factorisation so far met a non-positive pivot (one read). */
   check(): Promise<void>;
@@ -55,21 +60,21 @@ function stripes(n: number): [number, number][] {
 }
 
 /**
- * Which machinery for an m × n layer (the measurements in RIDGE_MEASUREMENTS). 'eigen' costs
- * ≈ 85 n³ up front in thousands of dispatches and loses at every size measured; a Cholesky
- * refresh is ≈ 0.75 n³ in ~6 dispatches per 64 pivots, and the schedule changes ρ about once per
- * 3 iterations. Per 3 iterations 'explicit' does 1.25 n³ + 6mn² flops, 'factors' 7.5 mn², and the
- * striped triangular products run ~13 % slower per flop: 'explicit' pays only for tall layers
- * (m ≥ 2n), on SwiftShader and, by the same flop count, on a real GPU at n = 4096…8192, where the
- * Jacobi route's ~10 sweeps × n/8 rounds (≈ 10⁴ dispatches) would cost more still.
+ * Which machinery for an m × n layer, from the measurements above: 'ldl' from n = 512 (1.5–2.2×
+ * cheaper per check than the others at n = 512…1536, for any m); below that the dispatch overhead
+ * of its solves makes it no better, and 'explicit' (tall layers, m ≥ 2n: one product per iteration)
+ * or 'factors' take over. 'eigen' loses everywhere (its setup alone is ~50 checks' worth at n = 512
+ * and grows as 85 n³).
  */
 export function chooseRidge(m: number, n: number): RidgeMethod {
+  if (n >= 512) return 'ldl';
   return m >= 2 * n ? 'explicit' : 'factors';
 }
 
 export async function makeRidge(scope: GpuScope, Ghat: GpuTensor, m: number, n: number, method: RidgeMethod): Promise<Ridge> {
   const { gpu } = scope;
   if (method === 'eigen') return eigenRidge(scope, Ghat, m, n);
+  if (method === 'ldl') return ldlRidge(scope, Ghat, m, n);
   const A = scope.tensor([n, n]);
   const U = scope.tensor([n, n]);
   const flag = scope.zeros([1], 'u32');
@@ -117,5 +122,19 @@ async function eigenRidge(scope: GpuScope, Ghat: GpuTensor, m: number, n: number
       matmul(gpu, T, Qrho, out, { M: m, N: n, K: n });
     },
     check: async () => {},
+  };
+}
+
+function ldlRidge(scope: GpuScope, Ghat: GpuTensor, m: number, n: number): Ridge {
+  const { gpu } = scope;
+  const f = makeBlockLdl(scope, n, { rows: m });
+  return {
+    method: 'ldl',
+    refresh(rho) {
+      ridgeShift(gpu, n, Ghat, f.W, rho);
+      blockLdlFactor(gpu, f);
+    },
+    apply: (rhs, out) => blockLdlSolveRows(gpu, f, rhs, out),
+    check: () => assertPositiveDefinite(gpu, f.flag),
   };
 }
