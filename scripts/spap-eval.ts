@@ -1,66 +1,157 @@
 /**
- * `npm run spap [-- --model ../shared/models/stories260K --text ../shared/data/tinystories-val.txt]`
- * Structured MLP-channel pruning at 20 % and 40 % with SPAP and the two baselines (weight norm,
- * activation-weighted norm; same refit): perplexity on held-out text, parameters, and the forward
- * time of the dense and the smaller model.
+ * `npm run spap [-- --only stories260K,bundled,smollm --fractions 0.2,0.3,0.4 --seqlen 256 --nsamples 32
+ *    --holdout 60000 --timing-windows 8 --repeats 3 --sets mlp,mlp+heads]`
+ * Structured pruning at 20 %, 30 % and 40 % of the blocks' linear parameters, MLP channels only and
+ * MLP channels + attention key/value groups (the split by measured cost, src/pipeline/structuredBudget.ts),
+ * with SPAP and the two baselines (weight norm, activation-weighted norm; same refit): parameters,
+ * forward tokens/s of the smaller model against the dense one (same process, one after the other), and
+ * perplexity on held-out text.
+ *   stories260K  ../shared/models/stories260K, TinyStories validation text (last 60 KB held out)
+ *   bundled      public/default-model, its calibration.txt and evaluation.txt
+ *   smollm       a SmolLM-135M-shaped random-init checkpoint (F32, scripts/bench-model.ts's writer)
+ *                in a temporary folder, random token ids: its perplexity means nothing and its timing
+ *                depends only on the shapes, so only the weight-norm selection is run there.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openNodeGpu } from '../src/gpu/node';
 import type { Gpu } from '../src/gpu/runtime';
 import { ModelRunner } from '../src/model/forward';
 import type { OpenedModel } from '../src/model/loader';
 import { openModelDir } from '../src/model/nodeFolder';
-import { perplexityOfText } from '../src/model/perplexity';
-import { calibrationWindows } from '../src/pipeline/calibration';
-import { applyStructured, countParameters, pruneMlpChannels, type StructuredModel } from '../src/pipeline/structured';
-import { CHANNEL_SELECTIONS } from '../src/shared/methods';
+import { perplexityOfText, perplexityOfTokens } from '../src/model/perplexity';
+import { calibrationWindows, seededRandom } from '../src/pipeline/calibration';
+import { applyStructured, countParameters, pruneMlpChannels } from '../src/pipeline/structured';
+import { planStructures, type Structure } from '../src/pipeline/structuredBudget';
+import { CHANNEL_SELECTIONS, type ChannelSelection } from '../src/shared/methods';
+import { writeCheckpoint } from './bench-model';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 
-const HOLDOUT = 60_000;
+/** Held-out characters at the end of the TinyStories text (perplexity and timing); the rest calibrates. */
+const HOLDOUT = Number(arg('holdout', '60000'));
+/** Baselines only where the comparison is asked for (20 % and 40 %); SPAP alone in between. */
+const BASELINE_FRACTIONS = [0.2, 0.4];
 
-async function forwardMs(gpu: Gpu, runner: ModelRunner, tokens: Uint32Array, seqlen: number): Promise<number> {
+interface Case {
+  name: string;
+  model: OpenedModel;
+  windows: Uint32Array;
+  seqlen: number;
+  /** Tokens of the timing batch (whole windows of `seqlen`). */
+  timing: Uint32Array;
+  perplexity: (runner: ModelRunner) => Promise<number>;
+  selections: readonly ChannelSelection[];
+  cleanup?: () => void;
+}
+
+/** Mean wall time of a forward pass (embedding, blocks, head NLL) over the timing batch, after a warm-up. */
+async function tokensPerSecond(gpu: Gpu, runner: ModelRunner, tokens: Uint32Array, seqlen: number, repeats: number): Promise<number> {
   const windows = tokens.length / seqlen;
   await runner.windowsNll(tokens, windows, seqlen); // warm-up: pipelines, weights resident
   const t0 = performance.now();
-  const repeats = 3;
   for (let i = 0; i < repeats; i++) await runner.windowsNll(tokens, windows, seqlen);
   await gpu.sync();
-  return (performance.now() - t0) / repeats;
+  return (tokens.length * repeats) / ((performance.now() - t0) / 1000);
+}
+
+function blockParameters(model: OpenedModel): number {
+  return model.arch.blocks.reduce((a, b) => a + b.linears.reduce((x, l) => x + l.out * l.in + (l.bias ? l.out : 0), 0), 0);
+}
+
+async function textCase(name: string, dir: string, calib: string, heldOut: string, seqlen: number, nsamples: number): Promise<Case> {
+  const model = await openModelDir(dir);
+  const tokenizer = model.tokenizer!;
+  return {
+    name,
+    model,
+    seqlen,
+    windows: calibrationWindows(tokenizer, calib, { nsamples, seqlen, seed: 0 }),
+    timing: calibrationWindows(tokenizer, heldOut, { nsamples: Number(arg('timing-windows', '8')), seqlen, seed: 1 }),
+    perplexity: async (runner) => (await perplexityOfText(runner, tokenizer, heldOut, { seqlen })).perplexity,
+    selections: CHANNEL_SELECTIONS,
+  };
+}
+
+async function smollmCase(): Promise<Case> {
+  const dir = mkdtempSync(join(tmpdir(), 'spap-smollm-'));
+  writeCheckpoint(dir, 'smollm-135m', 30, 'f32', 0);
+  const model = await openModelDir(dir);
+  const random = seededRandom(3);
+  const ids = (n: number) => Uint32Array.from({ length: n }, () => Math.floor(random() * model.config.vocab) % model.config.vocab);
+  const seqlen = 64;
+  const evalIds = ids(2 * seqlen);
+  return {
+    name: 'SmolLM-135M shape (random init)',
+    model,
+    seqlen,
+    windows: ids(2 * seqlen),
+    timing: ids(2 * seqlen),
+    perplexity: async (runner) => (await perplexityOfTokens(runner, evalIds, { seqlen })).perplexity,
+    selections: ['weight-norm'],
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+async function run(gpu: Gpu, c: Case, fractions: number[]): Promise<void> {
+  const { model } = c;
+  const repeats = Number(arg('repeats', c.name.startsWith('SmolLM') ? '2' : '3'));
+  const dense = new ModelRunner(gpu, model.arch, model.weights);
+  const densePpl = await c.perplexity(dense);
+  const denseTps = await tokensPerSecond(gpu, dense, c.timing, c.seqlen, repeats);
+  dense.dispose();
+  const cfg = model.config;
+  console.log(`\n${c.name}: ${cfg.layers} blocks, hidden ${cfg.hidden}, ${cfg.heads} heads / ${cfg.kvHeads} key/value groups of head_dim ${cfg.headDim}, MLP ${cfg.intermediate}; calibration ${c.windows.length / c.seqlen}×${c.seqlen} tokens; timing ${c.timing.length} tokens, ${repeats} passes`);
+  console.log(`block parameters ${blockParameters(model)} of ${countParameters(model)}`);
+  console.log('| block params removed | structures | per block removed | selection | parameters | tokens/s | × dense | perplexity |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log(`| 0 % | dense | — | — | ${countParameters(model)} | ${denseTps.toFixed(1)} | 1.00 | ${densePpl.toFixed(3)} |`);
+  for (const sparsity of fractions) {
+    for (const structures of arg('sets', 'mlp,mlp+heads').split(',').map((x) => x.split('+') as Structure[])) {
+      const plan = await planStructures(gpu, model, { sparsity, structures, windows: c.windows, seqlen: c.seqlen });
+      const split = `${plan.channelsRemoved}/${cfg.intermediate} ch, ${plan.groupsRemoved}/${cfg.kvHeads} kv`;
+      for (const selection of BASELINE_FRACTIONS.includes(sparsity) ? c.selections : c.selections.slice(0, 1)) {
+        const pruned = await pruneMlpChannels(gpu, model, { selection, fraction: plan.fraction, heads: plan.heads, windows: c.windows, seqlen: c.seqlen });
+        const runner = new ModelRunner(gpu, model.arch, model.weights);
+        applyStructured(runner, model, pruned);
+        const ppl = await c.perplexity(runner);
+        const tps = await tokensPerSecond(gpu, runner, c.timing, c.seqlen, repeats);
+        runner.dispose();
+        console.log(`| ${(sparsity * 100).toFixed(0)} % (${((plan.blockRemoved / (blockParameters(model) / cfg.layers)) * 100).toFixed(1)} %) | ${structures.join('+')} | ${split} | ${selection} | ${pruned.parameters.after} | ${tps.toFixed(1)} | ${(tps / denseTps).toFixed(2)} | ${ppl.toFixed(3)} |`);
+      }
+    }
+  }
 }
 
 async function main(): Promise<void> {
-  const model: OpenedModel = await openModelDir(arg('model', '../shared/models/stories260K'));
-  const text = readFileSync(arg('text', '../shared/data/tinystories-val.txt'), 'utf8');
+  const only = arg('only', 'stories260K,bundled,smollm').split(',');
+  const fractions = arg('fractions', '0.2,0.3,0.4').split(',').map(Number);
   const seqlen = Number(arg('seqlen', '256'));
   const nsamples = Number(arg('nsamples', '32'));
-  const calib = text.slice(0, -HOLDOUT);
-  const heldOut = text.slice(-HOLDOUT);
-  const tokenizer = model.tokenizer!;
-  const windows = calibrationWindows(tokenizer, calib, { nsamples, seqlen, seed: 0 });
-  const timing = calibrationWindows(tokenizer, heldOut, { nsamples: 8, seqlen, seed: 1 });
   const gpu = await openNodeGpu();
   try {
-    const dense = new ModelRunner(gpu, model.arch, model.weights);
-    const densePpl = (await perplexityOfText(dense, tokenizer, heldOut, { seqlen })).perplexity;
-    const denseMs = await forwardMs(gpu, dense, timing, seqlen);
-    dense.dispose();
-    console.log(`${model.name}: calibration ${nsamples}×${seqlen} tokens, perplexity on the last ${HOLDOUT / 1000} KB with ${seqlen}-token windows`);
-    console.log('| MLP channels removed | selection | perplexity | parameters | forward ms (8×256 tokens) |');
-    console.log('| --- | --- | --- | --- | --- |');
-    console.log(`| 0 % | dense | ${densePpl.toFixed(3)} | ${countParameters(model)} | ${denseMs.toFixed(1)} |`);
-    for (const fraction of [0.2, 0.4]) {
-      for (const selection of CHANNEL_SELECTIONS) {
-        const pruned: StructuredModel = await pruneMlpChannels(gpu, model, { selection, fraction, windows, seqlen });
-        const runner = new ModelRunner(gpu, model.arch, model.weights);
-        applyStructured(runner, model, pruned);
-        const ppl = (await perplexityOfText(runner, tokenizer, heldOut, { seqlen })).perplexity;
-        const ms = await forwardMs(gpu, runner, timing, seqlen);
-        runner.dispose();
-        console.log(`| ${fraction * 100} % | ${selection} | ${ppl.toFixed(3)} | ${pruned.parameters.after} | ${ms.toFixed(1)} |`);
+    for (const name of only) {
+      let c: Case;
+      if (name === 'stories260K') {
+        const text = readFileSync(arg('text', '../shared/data/tinystories-val.txt'), 'utf8');
+        c = await textCase(`stories260K (perplexity on the last ${HOLDOUT / 1000} KB)`, arg('model', '../shared/models/stories260K'), text.slice(0, -HOLDOUT), text.slice(-HOLDOUT), seqlen, nsamples);
+      } else if (name === 'bundled') {
+        const dir = 'public/default-model';
+        c = await textCase('bundled model', dir, readFileSync(join(dir, 'calibration.txt'), 'utf8'), readFileSync(join(dir, 'evaluation.txt'), 'utf8'), 128, nsamples);
+      } else if (name === 'smollm') {
+        c = await smollmCase();
+      } else {
+        throw new Error(`--only takes stories260K, bundled, smollm; got "${name}".`);
+      }
+      try {
+        await run(gpu, c, fractions);
+      } finally {
+        await c.model.close();
+        c.cleanup?.();
       }
     }
   } finally {

@@ -45,11 +45,15 @@ describe.runIf(present)('prune --method spap', () => {
     });
   });
 
-  it('refuses a pattern or an unknown selection in one line', () => {
+  it('refuses a pattern, an unknown selection or bad structure options in one line', () => {
     for (const [args, message] of [
       [['--pattern', '2:4'], /not --pattern/],
       [['--sparsity', '0.2', '--selection', 'random'], /--selection "random" is not one of spap, weight-norm, activation-norm/],
       [['--sparsity', '1.5'], /impossible/],
+      [['--sparsity', '0.3', '--structures', 'mlp,attn'], /--structures "mlp,attn" must list mlp and\/or heads/],
+      [['--mlp', '0.2', '--sparsity', '0.3'], /either --mlp\/--heads .* or --sparsity with --structures/],
+      [['--heads', '1.2'], /--heads 1.2 is not a fraction in \[0, 1\)/],
+      [['--mlp', '0', '--heads', '0'], /removes nothing/],
     ] as const) {
       const r = cli(['prune', MODEL, '--calib', TEXT, '--method', 'spap', ...args, '--out', join(tmpdir(), 'never-written')]);
       expect(r.code).toBe(2);

@@ -4,15 +4,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { columnEnergy, gatherColumns, gatherSquare, penalisedGram, zeroColumns } from '../src/kernels/spap';
 import { ModelRunner } from '../src/model/forward';
+import { checkBlockShapes } from '../src/model/weights';
 import { openModelDir } from '../src/model/nodeFolder';
 import { perplexityOfText } from '../src/model/perplexity';
 import { calibrationWindows } from '../src/pipeline/calibration';
 import { exportModel } from '../src/pipeline/export';
 import { denseLayerProblems } from '../src/pipeline/prune';
 import { applyStructured, pruneMlpChannels, structuredEdits } from '../src/pipeline/structured';
-import { bottomChannels, pruneChannels } from '../src/solvers/spap';
+import { removalCosts } from '../src/solvers/channelSelection';
+import { bottomChannels, groupCosts, pruneChannels } from '../src/solvers/spap';
 import { testGpu } from './helpers/gpu';
-import { f32, maxAbsDiff, randn } from './helpers/reference';
+import { f32, inverseCholeskyUpperRef, maxAbsDiff, randn } from './helpers/reference';
 import { choleskySolve, correlatedGram, relErrorRef } from './helpers/solversReference';
 
 describe('SPAP kernels against CPU references', () => {
@@ -106,6 +108,154 @@ describe('channel pruning of one layer', () => {
     await expect(pruneChannels(gpu, p, 4, 'spap')).rejects.toThrow(/keep at least one/);
   });
 });
+
+/** Float64: A⁻¹ by solving A X = I, then Σ_rows b_S [(A⁻¹)_SS]⁻¹ b_Sᵀ per group of `size` columns. */
+function groupCostRef(B: ArrayLike<number>, A: Float64Array, m: number, n: number, size: number): number[] {
+  const I = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) I[i * n + i] = 1;
+  const inv = choleskySolve(A, n, I, n);
+  return Array.from({ length: n / size }, (_, g) => {
+    const M = new Float64Array(size * size);
+    for (let a = 0; a < size; a++) for (let b = 0; b < size; b++) M[a * size + b] = inv[(g * size + a) * n + g * size + b];
+    const rhs = new Float64Array(size * m);
+    for (let r = 0; r < m; r++) for (let a = 0; a < size; a++) rhs[a * m + r] = B[r * n + g * size + a];
+    const x = choleskySolve(M, size, rhs, m);
+    let cost = 0;
+    for (let i = 0; i < size * m; i++) cost += x[i] * rhs[i];
+    return cost;
+  });
+}
+
+describe('SPAP over groups of columns (attention key/value groups)', () => {
+  it('a block may hold fewer whole key/value groups, the same number in every attention projection', async (ctx) => {
+    // stories260K's block shapes (8 heads, 4 key/value groups); the weights are not read.
+    if (!existsSync('../shared/models/stories260K')) ctx.skip();
+    const model = await openModelDir('../shared/models/stories260K');
+    const c = model.config; // 8 heads, 4 key/value groups of head_dim 8
+    const specs = model.arch.blocks[0].linears;
+    const block = (groups: Record<string, number>) =>
+      ({ linears: new Map(specs.map((spec) => {
+        const g = groups[spec.role] ?? c.kvHeads;
+        const rows = spec.role === 'q' ? g * 2 * c.headDim : spec.role === 'k' || spec.role === 'v' ? g * c.headDim : spec.out;
+        return [spec.name, { spec, out: rows, in: spec.role === 'o' ? (groups.o ?? c.kvHeads) * 2 * c.headDim : spec.in }];
+      })) }) as unknown as Parameters<typeof checkBlockShapes>[2];
+    expect(() => checkBlockShapes(c, 0, block({ q: 2, k: 2, v: 2, o: 2 }))).not.toThrow();
+    expect(() => checkBlockShapes(c, 0, block({ q: 2, k: 2, v: 2, o: 3 }))).toThrow(/disagree on the number of key\/value groups/);
+    expect(() => checkBlockShapes(c, 0, block({ q: 2, k: 2, v: 2, o: 0 }))).toThrow(/whole key\/value groups/);
+    await model.close();
+  });
+
+  it('groupCosts is the float64 group OBS cost on edge shapes (one row, one group, groups of one)', () => {
+    for (const [m, n, size] of [
+      [1, 6, 3],
+      [7, 9, 3],
+      [5, 8, 8],
+      [4, 5, 1],
+      [3, 24, 8],
+    ]) {
+      const A = correlatedGram(2 * n + 3, n, m + n, randn);
+      for (let i = 0; i < n; i++) A[i * n + i] += 0.1;
+      const B = randn(m * n, 7 * m + n);
+      const got = groupCosts(B, inverseCholeskyUpperRef(A, n), m, n, size);
+      const ref = groupCostRef(B, A, m, n, size);
+      for (let g = 0; g < ref.length; g++) expect(Math.abs(got[g] - ref[g]) / ref[g], `${m}×${n}/${size} group ${g}`).toBeLessThan(1e-9);
+    }
+    expect(() => groupCosts([], [], 1, 6, 4)).toThrow(/do not tile/);
+  });
+
+  it('removalCosts on the GPU match the float64 cost of the damped gram', async () => {
+    const gpu = await testGpu();
+    for (const [m, n, size] of [
+      [1, 12, 4],
+      [6, 18, 6],
+      [5, 7, 1],
+    ]) {
+      const gram = f32(correlatedGram(3 * n, n, 2 * n + m, randn));
+      const weight = f32(randn(m * n, 3 * m));
+      let trace = 0;
+      for (let i = 0; i < n; i++) trace += gram[i * n + i];
+      const A = Float64Array.from(gram, (v, i) => v + (i % (n + 1) === 0 ? (0.01 * trace) / n : 0));
+      const got = await removalCosts(gpu, { m, n, weight, gram }, size, 0.01);
+      const ref = groupCostRef(weight, A, m, n, size);
+      for (let g = 0; g < ref.length; g++) expect(Math.abs(got[g] - ref[g]) / Math.max(...ref), `${m}×${n}/${size} group ${g}`).toBeLessThan(2e-3);
+    }
+  });
+
+  it('removes whole groups and refits the kept columns exactly (float64 least squares)', async () => {
+    const gpu = await testGpu();
+    const m = 9;
+    const size = 4;
+    const n = 5 * size;
+    const gram = f32(correlatedGram(3 * n, n, 11, randn));
+    const weight = f32(randn(m * n, 12));
+    let trace = 0;
+    for (let i = 0; i < n; i++) trace += gram[i * n + i];
+    const lambda = (0.01 * trace) / n;
+    for (const selection of ['weight-norm', 'activation-norm', 'spap'] as const) {
+      const r = await pruneChannels(gpu, { m, n, weight, gram }, 2, selection, { groupSize: size });
+      expect(r.kept.length).toBe(3 * size);
+      // Whole groups only: every kept group has all its columns.
+      const groups = new Set(r.kept.map((c) => Math.floor(c / size)));
+      expect(groups.size).toBe(3);
+      for (const g of groups) for (let t = 0; t < size; t++) expect(r.kept).toContain(g * size + t);
+      const K = r.kept;
+      const Hkk = new Float64Array(K.length * K.length);
+      K.forEach((a, i) => K.forEach((b, j) => (Hkk[i * K.length + j] = gram[a * n + b] + (a === b ? lambda : 0))));
+      const rhs = new Float64Array(K.length * m);
+      K.forEach((a, i) => {
+        for (let row = 0; row < m; row++) {
+          let acc = 0;
+          for (let j = 0; j < n; j++) acc += (gram[a * n + j] + (a === j ? lambda : 0)) * weight[row * n + j];
+          rhs[i * m + row] = acc;
+        }
+      });
+      const sol = choleskySolve(Hkk, K.length, rhs, m);
+      const ref = new Float64Array(m * K.length);
+      for (let row = 0; row < m; row++) for (let i = 0; i < K.length; i++) ref[row * K.length + i] = sol[i * m + row];
+      expect(maxAbsDiff(r.weight, ref), selection).toBeLessThan(2e-3 * Math.max(...ref.map(Math.abs)));
+      if (selection === 'spap') expect(r.steps.length).toBeGreaterThan(1);
+    }
+    await expect(pruneChannels(gpu, { m, n, weight, gram }, 5, 'spap', { groupSize: size })).rejects.toThrow(/Cannot remove 5 of 5 key\/value groups/);
+    await expect(pruneChannels(gpu, { m, n, weight, gram }, 1, 'spap', { groupSize: 3 })).rejects.toThrow(/do not tile/);
+  });
+
+  it('the group OBS choice at ρ = 0 is the best pair of groups on a small problem (exhaustive)', async () => {
+    const gpu = await testGpu();
+    const m = 4;
+    const size = 3;
+    const n = 4 * size;
+    const gram = f32(correlatedGram(2 * n, n, 21, randn));
+    const weight = f32(randn(m * n, 22));
+    // Removing one group: the refit error of every choice, against the cost ranking.
+    const errors: number[] = [];
+    for (let g = 0; g < 4; g++) {
+      const keep = Array.from({ length: n }, (_, j) => j).filter((j) => Math.floor(j / size) !== g);
+      errors.push(relErrorRef(refitRef(weight, gram, m, n, keep), weight, gram, m, n));
+    }
+    const cost = await removalCosts(gpu, { m, n, weight, gram }, size, 0.01);
+    const best = errors.indexOf(Math.min(...errors));
+    expect(Array.from(cost).indexOf(Math.min(...cost))).toBe(best);
+  });
+});
+
+/** The least-squares refit on columns `keep` (undamped is singular-safe here: the grams are full rank), as a full m×n matrix. */
+function refitRef(W0: Float32Array, G: Float32Array, m: number, n: number, keep: number[]): Float64Array {
+  const k = keep.length;
+  const H = new Float64Array(k * k);
+  keep.forEach((a, i) => keep.forEach((b, j) => (H[i * k + j] = G[a * n + b])));
+  const rhs = new Float64Array(k * m);
+  keep.forEach((a, i) => {
+    for (let r = 0; r < m; r++) {
+      let acc = 0;
+      for (let j = 0; j < n; j++) acc += G[a * n + j] * W0[r * n + j];
+      rhs[i * m + r] = acc;
+    }
+  });
+  const x = choleskySolve(H, k, rhs, m);
+  const W = new Float64Array(m * n);
+  for (let r = 0; r < m; r++) keep.forEach((c, i) => (W[r * n + c] = x[i * m + r]));
+  return W;
+}
 
 const MODEL = '../shared/models/stories260K';
 const TEXT = '../shared/data/tinystories-val.txt';

@@ -51,6 +51,8 @@ export interface WeightBytes {
 /** Checks the dimensions of a block whose MLP width may have been changed by overrides. */
 export function checkBlockShapes(config: ModelConfig, layer: number, b: BlockWeights): void {
   const mlpWidths = new Set<number>();
+  const kvGroups = new Set<number>();
+  const c = config;
   for (const l of b.linears.values()) {
     const role = l.spec.role;
     const bad = (what: string) => new ForwardError(`Block ${layer} ${l.spec.name}: ${what} (weight is ${l.out}×${l.in}).`);
@@ -62,10 +64,20 @@ export function checkBlockShapes(config: ModelConfig, layer: number, b: BlockWei
     } else if (role === 'down') {
       if (l.out !== config.hidden) throw bad(`expected ${config.hidden} outputs`);
       mlpWidths.add(l.in);
-    } else if (l.out !== l.spec.out || l.in !== l.spec.in) {
-      throw bad(`attention projections must keep their shape ${l.spec.out}×${l.spec.in}`);
+    } else if (l.in !== l.spec.in && role !== 'o') {
+      throw bad(`attention input projections must keep their ${l.spec.in} inputs`);
+    } else {
+      // Whole key/value groups (with their query heads) may be removed: count the groups each projection holds.
+      const rows = { q: c.heads * c.headDim, k: c.kvHeads * c.headDim, v: c.kvHeads * c.headDim, qkv: (c.heads + 2 * c.kvHeads) * c.headDim, o: c.heads * c.headDim }[role];
+      const size = role === 'o' ? l.in : l.out;
+      const groups = (size * c.kvHeads) / rows;
+      if ((role === 'o' && l.out !== l.spec.out) || !Number.isInteger(groups) || groups < 1 || groups > c.kvHeads) {
+        throw bad(`attention projections must keep their shape ${l.spec.out}×${l.spec.in} or whole key/value groups of it`);
+      }
+      kvGroups.add(groups);
     }
   }
+  if (kvGroups.size > 1) throw new ForwardError(`Block ${layer}: the attention projections disagree on the number of key/value groups.`);
   if (mlpWidths.size !== 1) {
     throw new ForwardError(`Block ${layer}: the MLP layers disagree on the intermediate width (${[...mlpWidths].join(' vs ')}).`);
   }

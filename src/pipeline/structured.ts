@@ -3,14 +3,16 @@
  * calibration as unstructured pruning: block by block, capture down_proj's (fc2's) inputs from the
  * model as pruned so far, choose the channels to remove, refit down_proj on the kept ones, and cut
  * the channels out of gate/up (fc1; Phi-3: both halves of gate_up_proj) and down (fc2) so the model
- * is physically smaller.
+ * is physically smaller. With `heads`, each block first loses whole key/value groups of attention
+ * (structuredHeads.ts): the output projection is refit on the kept heads and q/k/v lose their rows,
+ * then the MLP's input is captured again from the block as changed and its channels are chosen.
  */
 import type { Gpu } from '../gpu/runtime';
 import type { LinearSpec } from '../model/architectures';
 import type { Family } from '../model/config';
 import type { ModelRunner } from '../model/forward';
 import type { OpenedModel } from '../model/loader';
-import type { BlockChannelReport } from '../shared/channels';
+import type { BlockChannelReport, BlockHeadReport } from '../shared/channels';
 import type { RunControl } from '../shared/control';
 import type { ChannelSelection, SpapOptions } from '../shared/methods';
 import type { SpapStep } from '../shared/telemetry';
@@ -18,25 +20,32 @@ import { channelsToRemove, pruneChannels } from '../solvers/spap';
 import { walkBlocks } from './blocks';
 import type { ModelEdits } from './export';
 import { layerId } from './outcome';
+import { assertHeadsRemovable, cutHeadRows, groupShape, groupsToRemove, headConfigPatch, selectHeads } from './structuredHeads';
 
 
 export interface StructuredModel {
   selection: ChannelSelection;
   fraction: number;
+  /** Fraction of each block's key/value groups removed (0: attention untouched). */
+  heads: number;
   /** Replaced tensors (linears in nn.Linear layout, biases) by checkpoint name. */
   weights: Map<string, Float32Array>;
   /** Their new shapes ([out, in] or [n]). */
   shapes: Map<string, number[]>;
   configPatch: Record<string, number>;
   report: BlockChannelReport[];
+  /** Per block, the key/value groups kept and removed (empty when no heads were removed). */
+  headReport: BlockHeadReport[];
   parameters: { before: number; after: number };
   ms: number;
 }
 
 export interface StructuredOptions {
   selection: ChannelSelection;
-  /** Fraction of each block's MLP channels to remove. */
+  /** Fraction of each block's MLP channels to remove (0: the MLP is left as it is). */
   fraction: number;
+  /** Fraction of each block's key/value groups to remove, rounded to whole groups (default 0). */
+  heads?: number;
   windows: Uint32Array;
   seqlen: number;
   spap?: Partial<SpapOptions>;
@@ -44,6 +53,8 @@ export interface StructuredOptions {
   control?: RunControl;
   onStep?: (layer: string, step: SpapStep) => void;
   onBlock?: (report: BlockChannelReport) => void;
+  /** After each block's key/value groups are chosen and cut. */
+  onHeads?: (report: BlockHeadReport) => void;
   onProgress?: (p: { block: number; blocks: number; layer: string }) => void;
 }
 
@@ -105,18 +116,49 @@ export async function pruneMlpChannels(gpu: Gpu, model: OpenedModel, o: Structur
       removedParams += spec.out - bias.length;
     }
   };
+  const headReport: BlockHeadReport[] = [];
+  const removeGroups = groupsToRemove(arch.config.kvHeads, o.heads ?? 0);
+  if (removeGroups > 0) assertHeadsRemovable(arch.config);
+  const shape = groupShape(arch.config);
+  /** Removes `removeGroups` key/value groups of one block: select and refit on o_proj, then cut q/k/v rows. */
+  const pruneBlockHeads = async (runner: ModelRunner, index: number, linears: LinearSpec[], grams: (s: readonly ['attn_out']) => Promise<Map<string, Float32Array>>): Promise<BlockHeadReport> => {
+    const output = linears.find((l) => l.role === 'o')!;
+    const id = layerId(output);
+    o.onProgress?.({ block: index, blocks: arch.blocks.length, layer: id });
+    const gram = (await grams(['attn_out'])).get('attn_out')!;
+    const weight = await runner.getLinear(index, output.name);
+    const r = await selectHeads(gpu, arch.config, { weight, gram, out: output.out }, {
+      selection: o.selection,
+      remove: removeGroups,
+      spap: o.spap,
+      control: o.control,
+      onStep: (step) => o.onStep?.(id, step),
+    });
+    for (const spec of linears.filter((l) => l.site === 'attn_in')) {
+      const cut = await cutHeadRows(runner, (name) => model.weights.readF32(name), index, spec, arch.config, r.keptGroups);
+      replace(runner, index, spec, cut.weight, [cut.rows.length, spec.in], cut.bias);
+    }
+    replace(runner, index, output, r.weight, [output.out, r.kept.length]);
+    return { block: index, layer: id, selection: o.selection, groups: shape.groups, queriesPerGroup: shape.queriesPerGroup, kept: r.keptGroups, removed: r.removedGroups, relError: r.relError, steps: r.steps, ms: r.ms };
+  };
   await walkBlocks(gpu, model, {
     windows: o.windows,
     seqlen: o.seqlen,
     control: o.control,
     onBlock: async ({ runner, block, grams }) => {
+      if (removeGroups > 0) {
+        const entry = await pruneBlockHeads(runner, block.index, block.linears, grams);
+        headReport.push(entry);
+        o.onHeads?.(entry);
+      }
       const { inputs, output } = mlpLinears(block.linears);
       const id = layerId(output);
       o.onProgress?.({ block: block.index, blocks: arch.blocks.length, layer: id });
       const n = output.in;
+      const remove = channelsToRemove(n, o.fraction);
+      if (remove === 0) return;
       const gram = (await grams(['mlp_mid'])).get('mlp_mid')!;
       const W0 = await runner.getLinear(block.index, output.name);
-      const remove = channelsToRemove(n, o.fraction);
       const result = await pruneChannels(gpu, { m: output.out, n, weight: W0, gram }, remove, o.selection, {
         spap: o.spap,
         control: o.control,
@@ -149,28 +191,38 @@ export async function pruneMlpChannels(gpu: Gpu, model: OpenedModel, o: Structur
   return {
     selection: o.selection,
     fraction: o.fraction,
+    heads: o.heads ?? 0,
     weights,
     shapes,
-    configPatch: { [WIDTH_FIELD[arch.config.family]]: width },
+    configPatch: { [WIDTH_FIELD[arch.config.family]]: width, ...(removeGroups > 0 ? headConfigPatch(arch.config, arch.config.kvHeads - removeGroups) : {}) },
     report,
+    headReport,
     parameters: { before, after: before - removedParams },
     ms: performance.now() - started,
   };
 }
 
 /** The edits export needs to write the smaller checkpoint. */
-export function structuredEdits(s: StructuredModel): ModelEdits {
+export function structuredEdits(stored: StructuredModel): ModelEdits {
+  // A run stored in the browser before heads existed has neither field.
+  const s = { ...stored, heads: stored.heads ?? 0, headReport: stored.headReport ?? [] };
   return {
     weights: s.weights,
     shapes: s.shapes,
     configPatch: s.configPatch,
-    metadata: { method: s.selection === 'spap' ? 'spap' : `channels-${s.selection}`, mlp_channels_removed: String(s.fraction) },
+    metadata: {
+      method: s.selection === 'spap' ? 'spap' : `channels-${s.selection}`,
+      mlp_channels_removed: String(s.fraction),
+      ...(s.heads > 0 ? { kv_groups_removed: String(s.heads) } : {}),
+    },
     report: {
       method: s.selection,
       fraction: s.fraction,
+      ...(s.heads > 0 ? { heads: s.heads } : {}),
       parameters: s.parameters,
       ms: Math.round(s.ms),
       blocks: s.report,
+      ...(s.headReport.length ? { headBlocks: s.headReport } : {}),
     },
   };
 }

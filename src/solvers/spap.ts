@@ -38,6 +38,7 @@ import { SELECTION_REGISTRY } from './registry';
 import { scaleProblem } from './scaled';
 
 export { bottomChannels, type ChannelPruneOptions } from './channelSelection';
+export { groupCosts } from './groupCost';
 
 export interface ChannelPruneResult {
   selection: ChannelSelection;
@@ -79,8 +80,11 @@ export async function pruneChannels(
   if (!isChannelSelection(selection)) throw new Error(`Unknown channel selection "${selection as string}".`);
   const o = { ...DEFAULT_SPAP, ...options.spap };
   const { m, n } = problem;
-  if (!Number.isInteger(remove) || remove < 0 || remove >= n) {
-    throw new ChannelCountError(`Cannot remove ${remove} of ${n} channels: keep at least one.`);
+  const size = options.groupSize ?? 1;
+  if (!Number.isInteger(size) || size < 1 || n % size !== 0) throw new ChannelCountError(`Groups of ${size} columns do not tile the ${n} inputs.`);
+  const units = n / size;
+  if (!Number.isInteger(remove) || remove < 0 || remove >= units) {
+    throw new ChannelCountError(`Cannot remove ${remove} of ${units} ${size > 1 ? 'key/value groups' : 'channels'}: keep at least one.`);
   }
   const started = performance.now();
   return withScope(gpu, async (scope) => {

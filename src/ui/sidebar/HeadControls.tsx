@@ -26,17 +26,8 @@ export function HeadControls({ s, busy, model }: { s: Settings & { set: (p: Part
         ) : null}
         {!removable ? <span className="muted"> (this model cannot lose heads: {groups === 1 ? 'one key/value group' : 'its format derives head_dim from the head count'})</span> : null}
       </span>
-      <input
-        type="range"
-        min={HEAD_FRACTION.min}
-        max={HEAD_FRACTION.max}
-        step={HEAD_FRACTION.step}
-        value={removable ? s.headFraction : 0}
-        data-testid="head-fraction"
-        aria-label="Fraction of attention key/value groups to remove"
-        onChange={(e) => s.set({ headFraction: Number(e.target.value) })}
-        disabled={busy || !removable}
-      />
+      {/* HEAD_FRACTION holds the range's min, max and step. */}
+      <input type="range" {...HEAD_FRACTION} value={removable ? s.headFraction : 0} data-testid="head-fraction" aria-label="Fraction of attention key/value groups to remove" onChange={(e) => s.set({ headFraction: Number(e.target.value) })} disabled={busy || !removable} />
     </label>
   );
 }
