@@ -171,6 +171,9 @@ test('perplexity and a greedy continuation, dense vs pruned', async () => {
   expect(Number.isFinite(pruned)).toBe(true);
 
   await generateContinuations(page, 'gen-pruned');
+  // The pruned model decoded with the sparse kernels (each linear's fastest on this adapter), the dense one with dense.
+  await expect(page.getByTestId('gen-dense-speed')).toHaveText(/^\d+\.\d new tokens\/s, dense kernels$/);
+  await expect(page.getByTestId('gen-pruned-speed')).toHaveText(/^\d+\.\d new tokens\/s, sparse kernels \(\d+ (dense|N:M|CSR|bitmask)/);
   await shot(page, 'studio-09-evaluate');
 });
 

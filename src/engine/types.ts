@@ -183,7 +183,16 @@ export interface GenerationResult {
   pruned: string | null;
   /** The structured model's continuation; null or absent when there is none. */
   structured?: string | null;
+  /** How each continuation was decoded: new tokens per second, and (pruned) the kernels its linears used. */
+  decoding?: Partial<Record<Variant, DecodingSummary>>;
   finishedAt: number;
+}
+
+export interface DecodingSummary {
+  tokensPerSecond: number;
+  kernels: 'dense' | 'sparse';
+  /** Linears per kernel the per-layer race chose (sparse kernels only), e.g. { dense: 20, nm: 5, csr: 3 }. */
+  kernelCounts?: Record<string, number>;
 }
 
 export interface ExportedFile {

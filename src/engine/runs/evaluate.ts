@@ -7,7 +7,7 @@ import { perplexityOfTokens } from '../../model/perplexity';
 import { applyPrunedWeights, generate } from '../../pipeline/generate';
 import { applyStructured } from '../../pipeline/structured';
 import { tokenizerOf } from '../loadedModel';
-import type { EvaluationResult, GenerationResult, Variant } from '../types';
+import type { DecodingSummary, EvaluationResult, GenerationResult, Variant } from '../types';
 import { progress, type RunContext } from './context';
 
 /** Runs `body` on each variant in turn (dense first), with a runner holding its weights; pauses between variants. */
@@ -63,15 +63,21 @@ export async function generateVariants(ctx: RunContext, prompt: string, tokens: 
   const tokenizer = tokenizerOf(ctx.loaded, 'generation needs');
   const promptIds = tokenizer.encode(prompt);
   const eos = ctx.loaded.model.config.eosTokenId ?? undefined;
+  const decoding: Partial<Record<Variant, DecodingSummary>> = {};
   const texts = await eachVariant(ctx, async (runner, variant) => {
     progress(ctx, { stage: 'generating', variant });
-    // The KV-cache path with the dense kernels: the same tokens as the sparse ones, without their
-    // per-layer timing race (the "what this sparsity buys" measurement runs that).
-    const added = (await generate(runner, promptIds, tokens, { control: ctx.job, eos })).tokens;
+    // KV-cache decoding; the sparse run's model decodes with the sparse kernels (each linear's fastest
+    // kernel on this adapter, timed first), the others with the dense ones. Greedy tokens are the same.
+    const kernels = variant === 'sparse' ? 'sparse' : 'dense';
+    const report = await generate(runner, promptIds, tokens, { control: ctx.job, eos, kernels });
+    const kernelCounts: Record<string, number> = {};
+    for (const k of Object.values(report.kernelChoice)) kernelCounts[k] = (kernelCounts[k] ?? 0) + 1;
+    decoding[variant] = { tokensPerSecond: report.tokensPerSecond, kernels, ...(kernels === 'sparse' ? { kernelCounts } : {}) };
+    const added = report.tokens;
     // Decoded with the prompt, so that the space before the first new word is kept (decoding alone drops a leading one).
     const head = tokenizer.decode(promptIds);
     const whole = tokenizer.decode([...promptIds, ...added]);
     return whole.startsWith(head) ? whole.slice(head.length) : tokenizer.decode(added);
   });
-  return { prompt, tokens, dense: texts.get('dense')!, pruned: texts.get('sparse') ?? null, structured: texts.get('structured') ?? null, finishedAt: Date.now() };
+  return { prompt, tokens, dense: texts.get('dense')!, pruned: texts.get('sparse') ?? null, structured: texts.get('structured') ?? null, decoding, finishedAt: Date.now() };
 }

@@ -9,6 +9,7 @@ import { useSession } from '../stores/session';
 import { useSettings } from '../stores/settings';
 import { Help } from '../help/Help';
 import { SparsityPayoffPanel } from './evaluate/SparsityPayoff';
+import type { DecodingSummary } from '../../worker/protocol';
 
 export function EvaluateTab() {
   const s = useSettings();
@@ -104,6 +105,7 @@ export function EvaluateTab() {
                 <span className="prompt-text">{generation.prompt}</span>
                 {generation.dense.startsWith(generation.prompt) ? generation.dense.slice(generation.prompt.length) : generation.dense}
               </p>
+              <Decoding summary={generation.decoding?.dense} testId="gen-dense-speed" />
             </div>
             {generation.pruned !== null || !generation.structured ? (
               <div data-testid="gen-pruned-box" data-older={genPrunedOlder} style={genPrunedOlder ? OLDER_STYLE : undefined}>
@@ -112,6 +114,7 @@ export function EvaluateTab() {
                 <p data-testid="gen-pruned">
                   {generation.pruned === null ? <span className="muted">No pruned model yet.</span> : <Continuation prompt={generation.prompt} text={generation.pruned} />}
                 </p>
+                <Decoding summary={generation.decoding?.sparse} testId="gen-pruned-speed" />
               </div>
             ) : null}
             {generation.structured ? (
@@ -121,6 +124,7 @@ export function EvaluateTab() {
                 <p data-testid="gen-structured">
                   <Continuation prompt={generation.prompt} text={generation.structured} />
                 </p>
+                <Decoding summary={generation.decoding?.structured} testId="gen-structured-speed" />
               </div>
             ) : null}
           </div>
@@ -191,6 +195,23 @@ function VsDense({ value, dense }: { value: number; dense: number }) {
 }
 
 /** The prompt, marked, then what the model added. */
+const KERNEL_NAMES: Record<string, string> = { dense: 'dense', nm: 'N:M', csr: 'CSR', bitmask: 'bitmask' };
+
+/** How a continuation was decoded: its speed, and for the pruned model which kernel each linear used. */
+function Decoding({ summary, testId }: { summary: DecodingSummary | undefined; testId: string }) {
+  if (!summary) return null;
+  const counts = summary.kernelCounts
+    ? ` (${Object.entries(summary.kernelCounts)
+        .map(([k, n]) => `${n} ${KERNEL_NAMES[k] ?? k}`)
+        .join(', ')})`
+    : '';
+  return (
+    <p className="muted" data-testid={testId}>
+      {summary.tokensPerSecond.toFixed(1)} new tokens/s, {summary.kernels} kernels{counts}
+    </p>
+  );
+}
+
 function Continuation({ prompt, text }: { prompt: string; text: string }) {
   return (
     <>
