@@ -206,9 +206,9 @@ function Decoding({ summary, testId }: { summary: DecodingSummary | undefined; t
         .join(', ')})`
     : '';
   return (
-    <p className="muted" data-testid={testId}>
+    <div className="muted" style={{ fontSize: '0.85em', marginTop: 4 }} data-testid={testId}>
       {summary.tokensPerSecond.toFixed(1)} new tokens/s, {summary.kernels} kernels{counts}
-    </p>
+    </div>
   );
 }
 
