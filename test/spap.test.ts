@@ -17,6 +17,27 @@ import { testGpu } from './helpers/gpu';
 import { f32, inverseCholeskyUpperRef, maxAbsDiff, randn } from './helpers/reference';
 import { choleskySolve, correlatedGram, relErrorRef } from './helpers/solversReference';
 
+/**
+ * Float64 reference of the exact refit on the kept columns K: min over W_K of tr((W−W0)H(W−W0)ᵀ) with
+ * the removed columns zero and H = gram + λI, i.e. (H_KK) W_Kᵀ = (H W0ᵀ)_K; returns W_K as [m, |K|].
+ */
+function keptRefit(gram: Float32Array, weight: Float32Array, K: readonly number[], m: number, n: number, lambda: number): Float64Array {
+  const Hkk = new Float64Array(K.length * K.length);
+  K.forEach((a, i) => K.forEach((b, j) => (Hkk[i * K.length + j] = gram[a * n + b] + (a === b ? lambda : 0))));
+  const rhs = new Float64Array(K.length * m);
+  K.forEach((a, i) => {
+    for (let row = 0; row < m; row++) {
+      let acc = 0;
+      for (let j = 0; j < n; j++) acc += (gram[a * n + j] + (a === j ? lambda : 0)) * weight[row * n + j];
+      rhs[i * m + row] = acc;
+    }
+  });
+  const sol = choleskySolve(Hkk, K.length, rhs, m);
+  const ref = new Float64Array(m * K.length);
+  for (let row = 0; row < m; row++) for (let i = 0; i < K.length; i++) ref[row * K.length + i] = sol[i * m + row];
+  return ref;
+}
+
 describe('SPAP kernels against CPU references', () => {
   it('penalised gram, column energy, zeroed columns and gathers on awkward shapes', async () => {
     const gpu = await testGpu();
@@ -77,20 +98,7 @@ describe('channel pruning of one layer', () => {
       for (let i = 0; i < n; i++) trace += gram[i * n + i];
       const lambda = (0.01 * trace) / n;
       const K = r.kept;
-      const Hkk = new Float64Array(K.length * K.length);
-      K.forEach((a, i) => K.forEach((b, j) => (Hkk[i * K.length + j] = gram[a * n + b] + (a === b ? lambda : 0))));
-      // rhs (K×m): (H W0ᵀ)_K, damped likewise.
-      const rhs = new Float64Array(K.length * m);
-      K.forEach((a, i) => {
-        for (let row = 0; row < m; row++) {
-          let acc = 0;
-          for (let j = 0; j < n; j++) acc += (gram[a * n + j] + (a === j ? lambda : 0)) * weight[row * n + j];
-          rhs[i * m + row] = acc;
-        }
-      });
-      const sol = choleskySolve(Hkk, K.length, rhs, m);
-      const ref = new Float64Array(m * K.length);
-      for (let row = 0; row < m; row++) for (let i = 0; i < K.length; i++) ref[row * K.length + i] = sol[i * m + row];
+      const ref = keptRefit(gram, weight, K, m, n, lambda);
       expect(maxAbsDiff(r.weight, ref)).toBeLessThan(2e-3 * Math.max(...ref.map(Math.abs)));
       const full = new Float64Array(m * n);
       for (let row = 0; row < m; row++) K.forEach((c, i) => (full[row * n + c] = r.weight[row * K.length + i]));
@@ -199,19 +207,7 @@ describe('SPAP over groups of columns (attention key/value groups)', () => {
       expect(groups.size).toBe(3);
       for (const g of groups) for (let t = 0; t < size; t++) expect(r.kept).toContain(g * size + t);
       const K = r.kept;
-      const Hkk = new Float64Array(K.length * K.length);
-      K.forEach((a, i) => K.forEach((b, j) => (Hkk[i * K.length + j] = gram[a * n + b] + (a === b ? lambda : 0))));
-      const rhs = new Float64Array(K.length * m);
-      K.forEach((a, i) => {
-        for (let row = 0; row < m; row++) {
-          let acc = 0;
-          for (let j = 0; j < n; j++) acc += (gram[a * n + j] + (a === j ? lambda : 0)) * weight[row * n + j];
-          rhs[i * m + row] = acc;
-        }
-      });
-      const sol = choleskySolve(Hkk, K.length, rhs, m);
-      const ref = new Float64Array(m * K.length);
-      for (let row = 0; row < m; row++) for (let i = 0; i < K.length; i++) ref[row * K.length + i] = sol[i * m + row];
+      const ref = keptRefit(gram, weight, K, m, n, lambda);
       expect(maxAbsDiff(r.weight, ref), selection).toBeLessThan(2e-3 * Math.max(...ref.map(Math.abs)));
       if (selection === 'spap') expect(r.steps.length).toBeGreaterThan(1);
     }
