@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { newVisitor, points, REPO, SHARED_MODELS, setNumber, shot, waitForIdle, waitForJob } from './helpers';
+import { newVisitor, points, prepareAlpsLayerRun, REPO, SHARED_MODELS, shot, waitForIdle, waitForJob } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -70,14 +70,7 @@ test.afterAll(async () => {
 
 test('a layer run: the bar names it, the clock starts at 0, stops while paused, and an end card gives the final numbers', async () => {
   test.skip(!existsSync(join(DEFAULT_MODEL, 'model.safetensors')), 'public/default-model/model.safetensors is missing');
-  await page.goto('/');
-  await expect(page.getByTestId('model-summary')).toBeVisible({ timeout: 60_000 });
-  await setNumber(page, 'cal-samples', 4);
-  await setNumber(page, 'cal-seqlen', 64);
-  const options = await page.getByTestId('layer-select').locator('option').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
-  const layer = options.find((v) => /\.0\.mlp\.up_proj$/.test(v)) ?? options[0];
-  await page.getByTestId('layer-select').selectOption(layer);
-  await page.getByTestId('method-alps').click();
+  await prepareAlpsLayerRun(page);
   ready = true;
 
   const clicked = Date.now();

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { newVisitor, REPO, SCREENSHOTS, setNumber, shot, waitForIdle, waitForJob } from './helpers';
+import { newVisitor, prepareAlpsLayerRun, REPO, SCREENSHOTS, shot, waitForIdle, waitForJob } from './helpers';
 
 const DEFAULT_MODEL = join(REPO, 'public', 'default-model');
 
@@ -18,14 +18,7 @@ async function frameCount(page: import('@playwright/test').Page): Promise<number
 test('the mask animation gains frames during a single-layer ALPS run, and plays them back', async ({ browser }) => {
   test.skip(!existsSync(join(DEFAULT_MODEL, 'model.safetensors')), 'public/default-model/model.safetensors is missing: train the default model first (scripts/default-model).');
   const page = await newVisitor(browser);
-  await page.goto('/');
-  await expect(page.getByTestId('model-summary')).toBeVisible({ timeout: 60_000 });
-  await setNumber(page, 'cal-samples', 4);
-  await setNumber(page, 'cal-seqlen', 64);
-  const options = await page.getByTestId('layer-select').locator('option').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
-  const layer = options.find((v) => /\.0\.mlp\.up_proj$/.test(v)) ?? options[0];
-  await page.getByTestId('layer-select').selectOption(layer);
-  await page.getByTestId('method-alps').click();
+  await prepareAlpsLayerRun(page);
   // Every frame count the page shows while the job bar is up, recorded in the page: a short solve
   // can commit several times between two polls from here.
   await page.evaluate(() => {

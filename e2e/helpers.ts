@@ -142,3 +142,18 @@ export async function measurePerplexity(page: Page, seqlen?: number, maxTokens?:
   await waitForIdle(page);
   await expect(page.getByTestId('error-banner')).toHaveCount(0);
 }
+
+/**
+ * Opens the studio with the bundled model, a small calibration (4 × 64 tokens), block 0's
+ * mlp.up_proj selected and ALPS chosen: the set-up of a quick single-layer ALPS run.
+ */
+export async function prepareAlpsLayerRun(page: Page): Promise<void> {
+  await page.goto('/');
+  await expect(page.getByTestId('model-summary')).toBeVisible({ timeout: 60_000 });
+  await setNumber(page, 'cal-samples', 4);
+  await setNumber(page, 'cal-seqlen', 64);
+  const options = await page.getByTestId('layer-select').locator('option').evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
+  const layer = options.find((v) => /\.0\.mlp\.up_proj$/.test(v)) ?? options[0];
+  await page.getByTestId('layer-select').selectOption(layer);
+  await page.getByTestId('method-alps').click();
+}

@@ -22,6 +22,13 @@ fn log10f(x: f32) -> f32 {
   return log2(x) * LOG10_2;
 }
 
+// Cell c of the grid as [r0, r1) × [c0, c1) = (x, y) × (z, w); the last row and column of cells are clipped to m × n.
+fn cell_box(c: u32, cols: u32, cellRows: u32, cellCols: u32, m: u32, n: u32) -> vec4<u32> {
+  let r0 = (c / cols) * cellRows;
+  let c0 = (c % cols) * cellCols;
+  return vec4<u32>(r0, min(m, r0 + cellRows), c0, min(n, c0 + cellCols));
+}
+
 //# kernel view_cells
 // One invocation per cell, looping over the cell's weights: no barriers and no atomics but the two
 // range updates per cell, which suits CPU rasterisers and keeps a real GPU's readback tiny.
@@ -29,10 +36,11 @@ fn log10f(x: f32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let c = flat_id(gid, nwg);
   if (c >= p.rows * p.cols) { return; }
-  let r0 = (c / p.cols) * p.cellRows;
-  let c0 = (c % p.cols) * p.cellCols;
-  let r1 = min(p.m, r0 + p.cellRows);
-  let c1 = min(p.n, c0 + p.cellCols);
+  let box = cell_box(c, p.cols, p.cellRows, p.cellCols, p.m, p.n);
+  let r0 = box.x;
+  let r1 = box.y;
+  let c0 = box.z;
+  let c1 = box.w;
   var top = 0.0;
   var least = NO_MIN;
   var count = 0u;
@@ -91,10 +99,11 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let c = flat_id(gid, nwg);
   if (c >= p.rows * p.cols) { return; }
-  let r0 = (c / p.cols) * p.cellRows;
-  let c0 = (c % p.cols) * p.cellCols;
-  let r1 = min(p.m, r0 + p.cellRows);
-  let c1 = min(p.n, c0 + p.cellCols);
+  let box = cell_box(c, p.cols, p.cellRows, p.cellCols, p.m, p.n);
+  let r0 = box.x;
+  let r1 = box.y;
+  let c0 = box.z;
+  let c1 = box.w;
   var count = 0u;
   for (var i = r0; i < r1; i++) {
     for (var j = c0; j < c1; j++) {

@@ -28,3 +28,10 @@ export interface GenerationReport {
   path: 'kv-cache' | 'full-sequence';
   note?: string;
 }
+
+/** How many linears each kernel served, e.g. { dense: 20, nm: 5, csr: 3 }. */
+export function kernelCounts(choice: Readonly<Record<string, DecodeKernel>>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const k of Object.values(choice)) counts[k] = (counts[k] ?? 0) + 1;
+  return counts;
+}

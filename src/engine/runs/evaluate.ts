@@ -5,6 +5,7 @@
 import { ModelRunner } from '../../model/forward';
 import { perplexityOfTokens } from '../../model/perplexity';
 import { applyPrunedWeights, generate } from '../../pipeline/generate';
+import { kernelCounts } from '../../shared/generation';
 import { applyStructured } from '../../pipeline/structured';
 import { tokenizerOf } from '../loadedModel';
 import type { DecodingSummary, EvaluationResult, GenerationResult, Variant } from '../types';
@@ -70,9 +71,7 @@ export async function generateVariants(ctx: RunContext, prompt: string, tokens: 
     // kernel on this adapter, timed first), the others with the dense ones. Greedy tokens are the same.
     const kernels = variant === 'sparse' ? 'sparse' : 'dense';
     const report = await generate(runner, promptIds, tokens, { control: ctx.job, eos, kernels });
-    const kernelCounts: Record<string, number> = {};
-    for (const k of Object.values(report.kernelChoice)) kernelCounts[k] = (kernelCounts[k] ?? 0) + 1;
-    decoding[variant] = { tokensPerSecond: report.tokensPerSecond, kernels, ...(kernels === 'sparse' ? { kernelCounts } : {}) };
+    decoding[variant] = { tokensPerSecond: report.tokensPerSecond, kernels, ...(kernels === 'sparse' ? { kernelCounts: kernelCounts(report.kernelChoice) } : {}) };
     const added = report.tokens;
     // Decoded with the prompt, so that the space before the first new word is kept (decoding alone drops a leading one).
     const head = tokenizer.decode(promptIds);

@@ -7,6 +7,7 @@
 import { ModelRunner } from '../../model/forward';
 import { applyPrunedWeights, generate, type GenerationResult } from '../../pipeline/generate';
 import { applyStructured } from '../../pipeline/structured';
+import { kernelCounts } from '../../shared/generation';
 import type { SparsityPayoff, SpeedComparison } from '../types';
 import { progress, type RunContext } from './context';
 import { runExportSizes } from './export';
@@ -28,10 +29,6 @@ function countParameters(ctx: RunContext, which: 'sparse' | 'structured'): Spars
   return { total, nonzero: total - zeros };
 }
 
-async function timed(ctx: RunContext, runner: ModelRunner, ids: number[], tokens: number, kernels: 'dense' | 'sparse'): Promise<GenerationResult> {
-  return generate(runner, ids, tokens, { kernels, control: ctx.job });
-}
-
 async function measureSpeed(ctx: RunContext, which: 'sparse' | 'structured', tokens: number): Promise<SpeedComparison> {
   const { model } = ctx.loaded;
   const encoded = model.tokenizer?.encode(PROMPT) ?? [];
@@ -43,7 +40,7 @@ async function measureSpeed(ctx: RunContext, which: 'sparse' | 'structured', tok
       if (variant === 'sparse') applyPrunedWeights(runner, model, ctx.results.pruned!.model.weights);
       if (variant === 'structured') applyStructured(runner, model, ctx.results.structured!.model);
       progress(ctx, { stage: 'generating', variant });
-      return await timed(ctx, runner, ids, tokens, kernels);
+      return await generate(runner, ids, tokens, { kernels, control: ctx.job });
     } finally {
       runner.dispose();
     }
@@ -51,8 +48,7 @@ async function measureSpeed(ctx: RunContext, which: 'sparse' | 'structured', tok
   const baseline = which === 'sparse' ? await on('sparse', 'dense') : await on('dense', 'dense');
   await ctx.job.gate();
   const candidate = which === 'sparse' ? await on('sparse', 'sparse') : await on('structured', 'dense');
-  const kernels: Record<string, number> = {};
-  for (const k of Object.values(candidate.kernelChoice)) kernels[k] = (kernels[k] ?? 0) + 1;
+  const kernels = kernelCounts(candidate.kernelChoice);
   const { vendor, architecture, description } = ctx.gpu.adapter;
   return {
     baseline: { label: which === 'sparse' ? 'pruned model, dense kernels' : 'original model', tokensPerSecond: baseline.tokensPerSecond },
