@@ -4,7 +4,7 @@
 //   x1' = x1·cos(pos·f_i) − x2·sin(pos·f_i),   x2' = x2·cos(pos·f_i) + x1·sin(pos·f_i).
 // With partial rotary (Phi-3), half = rotary_dim / 2 < head_dim / 2 and the rest of each head is
 // left as it is. The cos/sin table [seqlen, half, 2] (LongRoPE: times its attention factor) is computed on the CPU in float64 (large angles lose
-// precision in f32 sin/cos). Positions restart at 0 in every window of `seqlen` rows.
+// precision in f32 sin/cos). Positions restart at posOffset in every window of `seqlen` rows.
 // One invocation per (row, head, pair), on a folded 1-D grid (flat_id).
 
 //# kernel rotary
@@ -16,7 +16,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let rh = idx / p.half;
   let h = rh % p.heads;
   let row = rh / p.heads;
-  let pos = row % p.seqlen;
+  let pos = row % p.seqlen + p.posOffset;
   let base = row * p.ld + h * p.headDim;
   let t = (pos * p.half + i) * 2u;
   let c = table[t];

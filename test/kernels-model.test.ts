@@ -333,23 +333,25 @@ describe('norm kernel against float64', () => {
 describe('rotary kernel against float64', () => {
   it('rotates the q and k heads of each window (rotate-half order) and leaves v alone', async () => {
     const gpu = await testGpu();
-    // rows, seqlen, rotated heads, head_dim, extra (v and padding) columns
-    for (const [rows, seqlen, heads, hd, extra] of [
-      [1, 1, 1, 2, 0],
-      [13, 5, 3, 6, 7],
-      [70, 70, 2, 64, 64],
+    // rows, seqlen, rotated heads, head_dim, extra (v and padding) columns, position offset (KV-cache decoding)
+    for (const [rows, seqlen, heads, hd, extra, posOffset] of [
+      [1, 1, 1, 2, 0, 0],
+      [13, 5, 3, 6, 7, 0],
+      [70, 70, 2, 64, 64, 0],
+      [1, 1, 3, 6, 7, 11],
+      [3, 3, 2, 8, 0, 5],
     ]) {
       const half = hd / 2;
       const invFreq = Array.from({ length: half }, (_, i) => 10000 ** ((-2 * i) / hd));
-      const table = rotaryTable(invFreq, seqlen);
+      const table = rotaryTable(invFreq, seqlen + posOffset);
       const ld = heads * hd + extra;
       const X0 = f32(randn(rows * ld, rows + hd));
       const X = gpu.upload(X0);
       const tTable = gpu.upload(table);
-      applyRotary(gpu, X, tTable, { rows, seqlen, ld, heads, headDim: hd });
+      applyRotary(gpu, X, tTable, { rows, seqlen, ld, heads, headDim: hd, posOffset });
       const ref = Float64Array.from(X0);
       for (let r = 0; r < rows; r++) {
-        const pos = r % seqlen;
+        const pos = (r % seqlen) + posOffset;
         for (let h = 0; h < heads; h++) {
           for (let i = 0; i < half; i++) {
             const a = r * ld + h * hd + i;

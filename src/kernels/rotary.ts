@@ -4,7 +4,7 @@ import type { Binding, Gpu } from '../gpu/runtime';
 
 const rotaryKernel = defineKernel({
   name: 'rotary',
-  uniforms: { rows: 'u32', seqlen: 'u32', ld: 'u32', heads: 'u32', half: 'u32', headDim: 'u32' },
+  uniforms: { rows: 'u32', seqlen: 'u32', ld: 'u32', heads: 'u32', half: 'u32', headDim: 'u32', posOffset: 'u32' },
   bindings: { X: { type: 'f32', access: 'read_write' }, table: { type: 'f32' } },
   workgroupSize: [64],
   source: () => wgslSections(file).section('rotary'),
@@ -31,16 +31,17 @@ export function rotaryTable(invFreq: ArrayLike<number>, seqlen: number, factor =
  * Rotates, in place, the first `heads` heads of every row of X [rows, ld] (the q heads followed by
  * the k heads of the fused q|k|v activation) by the position of the row within its window. Only
  * the first `rotaryDim` (default: all) dimensions of each head turn (partial_rotary_factor < 1).
+ * `posOffset` is added to every position (KV-cache decoding: new rows continue after the cached ones).
  */
 export function applyRotary(
   gpu: Gpu,
   X: Binding,
   table: Binding,
-  o: { rows: number; seqlen: number; ld: number; heads: number; headDim: number; rotaryDim?: number },
+  o: { rows: number; seqlen: number; ld: number; heads: number; headDim: number; rotaryDim?: number; posOffset?: number },
 ): void {
   const half = (o.rotaryDim ?? o.headDim) / 2;
   rotaryKernel.run(gpu, {
-    uniforms: { rows: o.rows, seqlen: o.seqlen, ld: o.ld, heads: o.heads, half, headDim: o.headDim },
+    uniforms: { rows: o.rows, seqlen: o.seqlen, ld: o.ld, heads: o.heads, half, headDim: o.headDim, posOffset: o.posOffset ?? 0 },
     bindings: { X, table },
     threads: o.rows * o.heads * half,
   });

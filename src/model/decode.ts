@@ -61,17 +61,13 @@ export class Decoder {
     return this.cache.length;
   }
 
-  private attend(pos: number, scratch: GpuTensor[]) {
+  private attend(pos: number) {
     const c = this.runner.config;
     const gpu = this.gpu;
     return (layer: number, qkv: GpuTensor, attn: GpuTensor, s: AttendShape) => {
-      const half = c.rotaryDim / 2;
       const table = this.runner.store.rotaryTable(this.lengthDependentRope ? pos + s.rows : this.cache.capacity, layer);
-      // The table's rows for positions pos…pos+rows−1: applyRotary reads positions from row 0.
-      const slice = gpu.tensor([s.rows * half * 2]);
-      scratch.push(slice);
-      gpu.copy(table, slice, s.rows * half * 2 * 4, pos * half * 2 * 4, 0);
-      applyRotary(gpu, qkv, slice, { rows: s.rows, seqlen: s.rows, ld: s.ld, heads: s.heads + s.kvHeads, headDim: c.headDim, rotaryDim: c.rotaryDim });
+      // The new rows sit at positions pos…pos+rows−1 of the table.
+      applyRotary(gpu, qkv, table, { rows: s.rows, seqlen: s.rows, ld: s.ld, heads: s.heads + s.kvHeads, headDim: c.headDim, rotaryDim: c.rotaryDim, posOffset: pos });
       const kv = this.cache.layer(layer, s.kvCols);
       const shape = { rows: s.rows, pos, ld: s.ld, qCols: s.qCols, kvCols: s.kvCols };
       kvAppend(gpu, qkv, kv, shape);
@@ -93,9 +89,8 @@ export class Decoder {
     if (n < 1) throw new Error('Decoder: no tokens to decode.');
     if (pos + n > this.cache.capacity) throw new Error(`Decoder: ${pos + n} positions exceed the cache's ${this.cache.capacity}.`);
     const h = await this.runner.embed(tokens, 1, n);
-    const scratch: GpuTensor[] = [];
     try {
-      const attend = this.attend(pos, scratch);
+      const attend = this.attend(pos);
       for (let l = 0; l < this.runner.config.layers; l++) {
         const w = await this.runner.store.block(l);
         checkBlockShapes(this.runner.config, l, w);
@@ -110,8 +105,6 @@ export class Decoder {
     } catch (error) {
       h.x.dispose();
       throw error;
-    } finally {
-      for (const t of scratch) t.dispose();
     }
   }
 
