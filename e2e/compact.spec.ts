@@ -2,7 +2,8 @@
  * Compact sparse checkpoints in the studio: a compact (sparse-24-bitmask) folder of the bundled
  * model, chosen through the folder input, loads and evaluates exactly like its dense export; after a
  * whole-model run the Evaluate tab's "What this sparsity buys here" shows bytes and measured decode
- * speed, and the Download tab writes the compact files (values plus bitmask in model.safetensors).
+ * speed, and the Download tab writes the compact files (values plus bitmask in model.safetensors)
+ * and the packed ones (model.safetensors.pack), which load back and evaluate the same.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,8 @@ test.describe.configure({ mode: 'serial' });
 const DEFAULT_MODEL = join(REPO, 'public', 'default-model');
 let page: Page;
 let root = '';
+/** Perplexity of the 2:4 model's folders (dense and compact agree), for the packed folder to match. */
+let perplexity = Number.NaN;
 
 /** The bundled model with every linear cut to 2:4 by magnitude, written dense and compact. */
 async function writeFolders(): Promise<{ dense: string; compact: string }> {
@@ -71,6 +74,7 @@ test('a compact folder loads and evaluates exactly like its dense export', async
   }
   console.log(`perplexity of the 2:4 model: dense folder ${ppl[0]}, compact folder ${ppl[1]}`);
   expect(ppl[1]).toBe(ppl[0]);
+  perplexity = ppl[0];
 });
 
 test('what this sparsity buys here: bytes and decode speed after a whole-model run', async () => {
@@ -90,6 +94,10 @@ test('what this sparsity buys here: bytes and decode speed after a whole-model r
   expect(ratio).toBeGreaterThan(0.3);
   expect(ratio).toBeLessThan(1);
   await expect(page.getByTestId('payoff-speed-row')).toBeVisible();
+  const packed = Number((await page.getByTestId('payoff-packed').locator('td').nth(3).innerText()).split('/')[0].replace('×', ''));
+  console.log(`packed/dense weight bytes ${packed}`);
+  expect(packed).toBeGreaterThan(0.2);
+  expect(packed).toBeLessThan(ratio);
   await expect(page.getByTestId('payoff-result')).toContainText('identical tokens with both kernels');
   await page.getByTestId('payoff-panel').scrollIntoViewIfNeeded();
   await shot(page, 'compact-01-payoff');
@@ -108,4 +116,26 @@ test('the Download tab writes the compact files', async () => {
   expect(names.some((n) => n.endsWith('.row_offsets'))).toBe(false);
   expect(names.some((n) => /_proj\.weight$/.test(n))).toBe(false);
   await shot(page, 'compact-02-download');
+});
+
+test('the Download tab writes the packed files, and the packed folder loads and evaluates like the compact one', async () => {
+  await page.getByTestId('compact-pack').check();
+  await page.getByTestId('save-compact').click();
+  const link = page.getByTestId('compact-model.safetensors.pack');
+  await expect(link).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('compact-model.safetensors')).toHaveCount(0);
+  const dir = join(root, 'packed');
+  mkdirSync(dir);
+  for (const name of ['model.safetensors.pack', 'config.json']) {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId(`compact-${name}`).click()]);
+    copyFileSync(await download.path(), join(dir, name));
+  }
+  expect(readFileSync(join(dir, 'model.safetensors.pack')).subarray(0, 8).toString('latin1')).toBe('PSPACK1\0');
+  copyFileSync(join(DEFAULT_MODEL, 'tokenizer.json'), join(dir, 'tokenizer.json'));
+  await shot(page, 'compact-03-packed-download');
+  await page.getByTestId('model-folder-input').setInputFiles(dir);
+  await expect(page.getByTestId('model-chip')).toContainText('packed', { timeout: 30_000 });
+  await expect(page.getByTestId('error-banner')).toHaveCount(0);
+  await measurePerplexity(page, 64, 512);
+  expect(Number(await page.getByTestId('ppl-dense').innerText())).toBe(perplexity);
 });

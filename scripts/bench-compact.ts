@@ -3,9 +3,9 @@
  *
  * Compact sparse checkpoints at real size: writes a random-init checkpoint of the shape
  * (scripts/bench-model.ts), prunes every linear by magnitude on the CPU at 50 % (per row) and 2:4,
- * and for each writes the dense export and the compact one (pipeline/export.ts modelFiles, streamed
- * to disk), converts the dense folder as `prune-studio compact` does, then reads every tensor of
- * both folders back (bit-identical check). Prints bytes, ratios and times. Timings on a shared
+ * and for each writes the dense export, the compact one and the compact one packed (pipeline/export.ts
+ * modelFiles, streamed to disk), converts the dense folder as `prune-studio compact` does, then reads
+ * every tensor of the three folders back (bit-identical check). Prints bytes, ratios and times. Timings on a shared
  * machine are upper bounds; the ratios are exact.
  */
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -34,7 +34,7 @@ async function writeFiles(dir: string, files: readonly ExportFile[]): Promise<nu
   return total;
 }
 
-const weightBytes = (dir: string, files: readonly ExportFile[]) => files.filter((f) => f.name.endsWith('.safetensors')).reduce((n, f) => n + statSync(join(dir, f.name)).size, 0);
+const weightBytes = (dir: string, files: readonly ExportFile[]) => files.filter((f) => /\.safetensors(\.pack)?$/.test(f.name)).reduce((n, f) => n + statSync(join(dir, f.name)).size, 0);
 
 /** Magnitude pruning per output row: `sparsity` of each row, or 2 of every 4 inputs. */
 async function magnitudeEdits(model: OpenedModel, rule: '50%' | '2:4'): Promise<ModelEdits> {
@@ -98,7 +98,10 @@ async function main(): Promise<void> {
     mkdirSync(input);
     const { parameters } = writeCheckpoint(input, shape, blocks, dtype, 1);
     console.log(`${shape} (${blocks} blocks, ${dtype}), ${(parameters / 1e6).toFixed(1)}M parameters, random init`);
-    const rows: string[] = ['| pruning | dense weights | compact weights | ratio | pruned linears only | format | write dense s | write compact s | convert s | read dense s | read compact s | identical |', '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|'];
+    const rows: string[] = [
+      '| pruning | dense weights | compact weights | ratio | pruned linears only | format | packed weights | ratio | write dense / compact / packed s | convert s | read dense / compact / packed s | identical |',
+      '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|',
+    ];
     for (const rule of ['50%', '2:4'] as const) {
       const model = await openModelDir(input);
       const edits = await magnitudeEdits(model, rule);
@@ -112,6 +115,11 @@ async function main(): Promise<void> {
       const compactFiles = await modelFiles(model, edits, { compact: true });
       await writeFiles(compactDir, compactFiles);
       const writeCompact = (performance.now() - t0) / 1000;
+      const packedDir = join(root, `packed-${rule.replace(/\W/g, '')}`);
+      t0 = performance.now();
+      const packedFiles = await modelFiles(model, edits, { compact: true, pack: true });
+      await writeFiles(packedDir, packedFiles);
+      const writePacked = (performance.now() - t0) / 1000;
       // Linear bytes alone: the dense bytes of the linears against the compact parts written for them.
       let linearDense = 0;
       for (const w of edits.weights.values()) linearDense += w.length * (dtype === 'f32' ? 4 : 2);
@@ -124,14 +132,16 @@ async function main(): Promise<void> {
       await pruned.close();
       const convert = (performance.now() - t0) / 1000;
       const back = await readBack(denseDir, compactDir);
+      const packedBack = await readBack(denseDir, packedDir);
       const d = weightBytes(denseDir, denseFiles);
       const c = weightBytes(compactDir, compactFiles);
+      const p = weightBytes(packedDir, packedFiles);
       const embedDense = d - linearDense;
       const linearCompact = c - embedDense;
       rows.push(
-        `| ${rule} | ${(d / 1e6).toFixed(1)} MB | ${(c / 1e6).toFixed(1)} MB | ${(c / d).toFixed(3)} | ${(linearCompact / linearDense).toFixed(3)} | ${back.format} (${back.compressed} weights) | ${writeDense.toFixed(1)} | ${writeCompact.toFixed(1)} | ${convert.toFixed(1)} | ${back.denseS.toFixed(1)} | ${back.compactS.toFixed(1)} | ${back.identical} |`,
+        `| ${rule} | ${(d / 1e6).toFixed(1)} MB | ${(c / 1e6).toFixed(1)} MB | ${(c / d).toFixed(3)} | ${(linearCompact / linearDense).toFixed(3)} | ${back.format} (${back.compressed} weights) | ${(p / 1e6).toFixed(1)} MB | ${(p / d).toFixed(3)} | ${writeDense.toFixed(1)} / ${writeCompact.toFixed(1)} / ${writePacked.toFixed(1)} | ${convert.toFixed(1)} | ${back.denseS.toFixed(1)} / ${back.compactS.toFixed(1)} / ${packedBack.compactS.toFixed(1)} | ${back.identical && packedBack.identical} |`,
       );
-      for (const dir of [denseDir, compactDir, converted]) rmSync(dir, { recursive: true, force: true });
+      for (const dir of [denseDir, compactDir, packedDir, converted]) rmSync(dir, { recursive: true, force: true });
     }
     console.log(rows.join('\n'));
   } finally {

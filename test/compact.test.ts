@@ -14,34 +14,23 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EngineSession } from '../src/engine/session';
 import { DEFAULT_ALPS } from '../src/shared/methods';
 import { memoryKv } from '../src/shared/kv';
-import { blobSource } from '../src/formats/byteSource';
 import { decodeCompact, encodeCompact, type CompactFormat } from '../src/formats/compactLayout';
 import { compactWeights } from '../src/formats/compactView';
 import { f32ToBf16Array, f32ToF16Array, toLeBytes, type WritableDType } from '../src/formats/dtypes';
 import { ModelRunner } from '../src/model/forward';
-import { openModel, type ModelFolder, type OpenedModel } from '../src/model/loader';
+import { openModel, type OpenedModel } from '../src/model/loader';
 import { perplexityOfTokens } from '../src/model/perplexity';
-import { collectFiles, modelFiles, type ModelEdits } from '../src/pipeline/export';
 import { gpt2Checkpoint, llamaCheckpoint, qwen3Checkpoint, randomTokens, type Checkpoint } from './helpers/checkpoints';
 import { bundledAssets } from './helpers/bundledRun';
 import { cli, ROOT } from './helpers/cli';
 import { testGpu } from './helpers/gpu';
+import { memFolder, pruneEdits, written } from './helpers/compactModels';
 import { buildContainer, checkpointFiles, json, parseContainer, parseJson, shardFiles, type Files } from './helpers/hostile';
 import { oraclePython } from './helpers/oracle';
 import { randn } from './helpers/reference';
 
 const root = mkdtempSync(join(tmpdir(), 'prune-compact-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** A folder over in-memory files (as the studio's dropped files). */
-function memFolder(files: Files, name = 'model'): ModelFolder {
-  const blob = (f: string) => {
-    const bytes = files[f];
-    if (!bytes) throw new Error(`missing ${f}`);
-    return new Blob([bytes as Uint8Array<ArrayBuffer>]);
-  };
-  return { name, files: () => Object.keys(files), text: async (f) => blob(f).text(), bytes: async (f) => blobSource(blob(f), f), size: async (f) => blob(f).size };
-}
 
 const sizeOf = (files: Files, pick: (name: string) => boolean = (n) => n.endsWith('.safetensors')) =>
   Object.entries(files).reduce((n, [name, bytes]) => n + (pick(name) ? bytes.byteLength : 0), 0);
@@ -106,35 +95,6 @@ describe('compact layouts', () => {
 });
 
 // ------------------------------------------------------------------ whole models
-
-/** The model's linear weights pruned on the CPU by magnitude (per row at `sparsity`, or N:M along the inputs), in nn.Linear layout. */
-async function pruneEdits(model: OpenedModel, rule: { sparsity: number } | { n: number; m: number }): Promise<ModelEdits> {
-  const weights = new Map<string, Float32Array>();
-  for (const block of model.arch.blocks) {
-    for (const spec of block.linears) {
-      const raw = await model.weights.readF32(spec.weight);
-      const w = new Float32Array(spec.out * spec.in);
-      for (let o = 0; o < spec.out; o++) for (let i = 0; i < spec.in; i++) w[o * spec.in + i] = spec.conv1d ? raw[i * spec.out + o] : raw[o * spec.in + i];
-      for (let o = 0; o < spec.out; o++) {
-        const row = w.subarray(o * spec.in, (o + 1) * spec.in);
-        const groups = 'n' in rule ? rule.m : spec.in;
-        const drop = 'n' in rule ? rule.m - rule.n : Math.round(rule.sparsity * spec.in);
-        for (let g = 0; g + groups <= spec.in; g += groups) {
-          const idx = Array.from({ length: groups }, (_, j) => g + j).sort((a, b) => Math.abs(row[a]) - Math.abs(row[b]));
-          for (const j of idx.slice(0, drop)) row[j] = 0;
-        }
-      }
-      weights.set(spec.weight, w);
-    }
-  }
-  return { weights, metadata: { method: 'magnitude' }, report: { layers: weights.size } };
-}
-
-async function written(model: OpenedModel, edits: ModelEdits, compact: boolean, maxShardSize?: number): Promise<Files> {
-  const files: Files = {};
-  for (const f of await collectFiles(await modelFiles(model, edits, { compact, maxShardSize }))) files[f.name] = f.bytes;
-  return files;
-}
 
 interface Case {
   label: string;
@@ -346,11 +306,16 @@ describe('what this sparsity buys here (engine)', () => {
     const calibration = { nsamples: 2, seqlen: 32, seed: 0 };
     await session.pruneModel({ method: 'magnitude', pattern: { kind: 'nm', n: 2, m: 4 }, alps: DEFAULT_ALPS }, calibration, () => undefined);
     const sparse = await session.sparsityPayoff('sparse', 4, () => undefined);
-    const written = await session.exportModel('sparse', true);
+    const written = await session.exportModel('sparse', { compact: true });
     const weightBytes = written.filter((f) => f.name.endsWith('.safetensors')).reduce((n, f) => n + f.bytes.byteLength, 0);
     expect(sparse.compact).toMatchObject({ format: 'sparse-24-bitmask', weights: weightBytes, download: written.reduce((n, f) => n + f.bytes.byteLength, 0) });
     expect(sparse.compact!.compressed).toBe(sparse.compact!.linears);
     expect(sparse.compact!.weights / sparse.dense.weights).toBeLessThan(1);
+    // Packed: the same compact files, deflated by byte plane; the studio downloads exactly these bytes.
+    const packed = await session.exportModel('sparse', { compact: true, pack: true });
+    expect(packed.map((f) => f.name)).toContain('model.safetensors.pack');
+    expect(sparse.packed).toMatchObject({ weights: packed.find((f) => f.name === 'model.safetensors.pack')!.bytes.byteLength, download: packed.reduce((n, f) => n + f.bytes.byteLength, 0) });
+    expect(sparse.packed!.weights).toBeLessThan(sparse.compact!.weights);
     expect(sparse.parameters.nonzero).toBeLessThan(sparse.parameters.total);
     expect(sparse.speed).toMatchObject({ sameTokens: true, tokens: 4 });
     expect(sparse.speed!.baseline.tokensPerSecond).toBeGreaterThan(0);
@@ -359,6 +324,7 @@ describe('what this sparsity buys here (engine)', () => {
     await session.pruneStructured({ selection: 'weight-norm', fraction: 0.5, spap: {} }, calibration, () => undefined);
     const structured = await session.sparsityPayoff('structured', 2, () => undefined);
     expect(structured.compact).toBeNull();
+    expect(structured.packed).toBeNull();
     expect(structured.parameters.total).toBeLessThan(structured.parameters.before!);
     expect(structured.speed!.candidate.label).toBe('smaller model');
     const bytesOnly = await session.sparsityPayoff('sparse', 0, () => undefined);

@@ -27,7 +27,7 @@ import { pruneStructuredModel, pruneWholeModel, type LongRunSupport } from './ru
 import { UnfinishedRun } from './runs/resume';
 import { owlBudget } from './runs/budget';
 import { viewLayer } from './runs/view';
-import type { AdapterSummary, CalibrationSettings, Emit, EvaluationResult, ExportedFile, GenerationResult, LayerView, ModelRunSummary, ModelSummary, OwlBudget, PruneSettings, SparsityPayoff, StructuredRunSummary, StructuredSettings, UnfinishedRunInfo, WrittenFile } from './types';
+import type { AdapterSummary, CalibrationSettings, Emit, EvaluationResult, ExportChoice, ExportedFile, GenerationResult, LayerView, ModelRunSummary, ModelSummary, OwlBudget, PruneSettings, SparsityPayoff, StructuredRunSummary, StructuredSettings, UnfinishedRunInfo, WrittenFile } from './types';
 
 /** A GPU job was asked for while another runs, or a load while a job runs. */
 export class BusyError extends Error {
@@ -201,16 +201,16 @@ export class EngineSession {
     }
   }
 
-  exportModel(which: 'sparse' | 'structured', compact?: boolean): Promise<ExportedFile[]> {
-    return exportRun(this.requireModel(), this.results, which, compact);
+  exportModel(which: 'sparse' | 'structured', choice?: ExportChoice): Promise<ExportedFile[]> {
+    return exportRun(this.requireModel(), this.results, which, choice);
   }
 
   /** The export streamed into a folder the person picked; progress is one event per file. */
-  exportModelToFolder(which: 'sparse' | 'structured', folder: FileSystemDirectoryHandle, emit: Emit, compact?: boolean): Promise<WrittenFile[]> {
+  exportModelToFolder(which: 'sparse' | 'structured', folder: FileSystemDirectoryHandle, emit: Emit, choice?: ExportChoice): Promise<WrittenFile[]> {
     const started = performance.now();
     return exportRunToFolder(this.requireModel(), this.results, which, folder, (i, n, name) =>
       emit({ type: 'progress', stage: 'exporting', layerIndex: i, layerCount: n, layer: name, elapsedMs: performance.now() - started }),
-    compact);
+    choice);
   }
 
   async forgetRuns(): Promise<{ forgotten: boolean }> {

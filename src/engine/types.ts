@@ -258,10 +258,18 @@ export interface SparsityPayoff {
   dense: { weights: number; download: number };
   /** The compact export (sparse runs only; null when no weight is sparse enough to store compact). */
   compact: { weights: number; download: number; format: string; compressed: number; linears: number } | null;
+  /** The compact export packed (`*.safetensors.pack`, byte planes deflated; sparse runs only). */
+  packed: { weights: number; download: number } | null;
   /** All parameters and the non-zero ones (structured: before and after the cut, all non-zero). */
   parameters: { total: number; nonzero: number; before?: number };
   speed: SpeedComparison | null;
   finishedAt: number;
+}
+
+/** How an export is written: sparse weights compact (values plus a bitmask), weight files packed. */
+export interface ExportChoice {
+  compact?: boolean;
+  pack?: boolean;
 }
 
 export interface SpeedComparison {

@@ -161,13 +161,16 @@ function tooManyTensors(count: string): string {
   return `the header lists ${count} tensors; at most ${MAX_TENSORS} per file are accepted (real checkpoints have a few thousand at most)`;
 }
 
-/** Reads the u64 header length and the JSON header, checking each claim against the file's size. */
-async function readHeaderJson(src: ByteSource): Promise<{ headerLength: number; json: unknown }> {
+/**
+ * Reads the u64 header length and the JSON header at byte `at` (0 in a safetensors file; a packed
+ * file, pack.ts, embeds the same header after its magic), checking each claim against the file's size.
+ */
+export async function readHeaderJson(src: ByteSource, at = 0): Promise<{ headerLength: number; json: unknown }> {
   const file = src.name;
-  if (!Number.isSafeInteger(src.size) || src.size < 8) {
+  if (!Number.isSafeInteger(src.size) || src.size < at + 8) {
     fail(file, `the file is ${src.size} bytes, shorter than the 8-byte header length`);
   }
-  const prefix = await readChecked(src, 0, 8);
+  const prefix = await readChecked(src, at, 8);
   const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
   const low = view.getUint32(0, true);
   const high = view.getUint32(4, true);
@@ -176,11 +179,11 @@ async function readHeaderJson(src: ByteSource): Promise<{ headerLength: number; 
   if (high !== 0 || claimed > MAX_HEADER_BYTES) {
     fail(file, `header length ${claimed} is absurd (more than ${MAX_HEADER_BYTES} bytes); this is not a safetensors file or it is corrupt`);
   }
-  if (claimed > src.size - 8) {
-    fail(file, `header length ${claimed} is larger than the rest of the file (${src.size - 8} bytes); the file is truncated or not safetensors`);
+  if (claimed > src.size - at - 8) {
+    fail(file, `header length ${claimed} is larger than the rest of the file (${src.size - at - 8} bytes); the file is truncated or not safetensors`);
   }
   if (claimed < 2) fail(file, `header length ${claimed} is too small for a JSON object`);
-  const headerBytes = await readChecked(src, 8, claimed);
+  const headerBytes = await readChecked(src, at + 8, claimed);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);

@@ -3,7 +3,8 @@
  * (`weight_map`); the shards open as one merged SafetensorsFile.
  */
 import type { ByteSource } from './byteSource';
-import { isPlainObject, MAX_TENSORS, openSafetensors, readChecked, tensorLookup, type SafetensorsFile, type SingleSafetensorsFile, type TensorInfo } from './reader';
+import { openWeightFile } from './pack';
+import { isPlainObject, MAX_TENSORS, readChecked, tensorLookup, type SafetensorsFile, type TensorInfo } from './reader';
 import { fail, SafetensorsError } from './safetensorsError';
 
 /** Index files above this are refused: real ones are kilobytes (a few megabytes for the largest models). */
@@ -76,11 +77,11 @@ async function resolveShard(file: string, shards: ShardResolver, shard: string):
 export async function openSharded(index: ByteSource, shards: ShardResolver): Promise<SafetensorsFile> {
   const file = index.name;
   const { byShard, metadata } = await readIndex(index);
-  const opened = new Map<string, SingleSafetensorsFile>();
+  const opened = new Map<string, SafetensorsFile>();
   const tensors = new Map<string, TensorInfo>();
-  const owner = new Map<string, SingleSafetensorsFile>();
+  const owner = new Map<string, SafetensorsFile>();
   for (const [shard, names] of byShard) {
-    const st = await openSafetensors(await resolveShard(file, shards, shard));
+    const st = await openWeightFile(await resolveShard(file, shards, shard));
     opened.set(shard, st);
     for (const name of names) {
       const t = st.tensors.get(name);
@@ -89,7 +90,7 @@ export async function openSharded(index: ByteSource, shards: ShardResolver): Pro
       owner.set(name, st);
     }
   }
-  const first = opened.values().next().value as SingleSafetensorsFile | undefined;
+  const first = opened.values().next().value as SafetensorsFile | undefined;
   for (const [key, value] of Object.entries(first?.metadata ?? {})) if (!(key in metadata)) metadata[key] = value;
   const info = tensorLookup(file, tensors);
   return {

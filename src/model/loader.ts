@@ -5,6 +5,7 @@
  * is loaded.
  */
 import { blobSource, type ByteSource } from '../formats/byteSource';
+import { openPacked, PACK_SUFFIX } from '../formats/pack';
 import { halfBits, isHalfDType, openSafetensors, openSharded, type HalfDType, type SafetensorsFile } from '../formats/safetensors';
 import { declaredCompactFormat, openCompactView } from '../formats/compactView';
 import { resolveArchitecture, type Architecture } from './architectures';
@@ -154,11 +155,15 @@ async function openFolder(folder: ModelFolder): Promise<OpenedModel> {
     });
   } else if (files.has('model.safetensors')) {
     file = await openSafetensors(await folder.bytes('model.safetensors'));
+  } else if (files.has(`model.safetensors${PACK_SUFFIX}`)) {
+    // A packed checkpoint (docs/compact.md): the same file with its tensors deflated by byte plane.
+    weightsFile = `model.safetensors${PACK_SUFFIX}`;
+    file = await openPacked(await folder.bytes(weightsFile));
   } else {
     const single = [...files].filter((f) => f.endsWith('.safetensors'));
     if (single.length !== 1) {
       const hint = [...files].some((f) => f.endsWith('.bin')) ? ' PyTorch .bin checkpoints are not read; convert to safetensors.' : '';
-      throw new ModelFolderError(`${folder.name}: no model.safetensors (or model.safetensors.index.json).${hint}`);
+      throw new ModelFolderError(`${folder.name}: no model.safetensors (or model.safetensors.index.json, or a packed model.safetensors.pack).${hint}`);
     }
     weightsFile = single[0];
     file = await openSafetensors(await folder.bytes(single[0]));

@@ -6,6 +6,7 @@
  * maximum shard size.
  */
 import { patchJsonText } from '../formats/jsonText';
+import { PACK_SUFFIX, streamPacked } from '../formats/pack';
 import type { TensorInfo, WritableDType } from '../formats/safetensors';
 import { INDEX_FILE, planShards, shardIndexJson, shardsLike, type PlannedShard } from '../formats/shardPlan';
 import { streamSafetensors, type ByteSink, type LazyTensor } from '../formats/streamWriter';
@@ -31,6 +32,8 @@ export interface ExportOptions {
   maxShardSize?: number;
   /** Store the pruned linear weights compressed (compressed-tensors sparse-bitmask / sparse-24-bitmask, docs/compact.md). */
   compact?: boolean;
+  /** Write the weight files packed (`*.safetensors.pack`: byte planes deflated, src/formats/pack.ts), readable by this tool only. */
+  pack?: boolean;
 }
 
 /** Files copied unchanged from the input folder when present. */
@@ -107,7 +110,7 @@ export async function modelFiles(model: OpenedModel, edits: ModelEdits, options:
   const encoder = new TextEncoder();
   // Counted now (a first pass over the weights): the headers need every compressed length.
   const compact = options.compact ? await compactTensors(tensors, linearWeights(model)) : null;
-  const files = weightFiles(shardPlan(compact?.tensors ?? tensors, index, options), metadata);
+  const files = weightFiles(shardPlan(compact?.tensors ?? tensors, index, options), metadata, options.pack === true);
   const textFile = (name: string, text: () => Promise<string> | string): ExportFile => ({ name, write: async (sink) => sink.write(encoder.encode(await text())) });
   for (const name of COPIED) {
     if (!present.has(name)) continue;
@@ -161,16 +164,23 @@ function shardPlan(tensors: LazyTensor[], index: InputIndex | null, options: Exp
   return { shards: [{ name: 'model.safetensors', tensors }], indexed: false };
 }
 
+/** A weight file's name in the kind written: `.pack` added for packed files, dropped for plain ones (a packed input's index names them so). */
+function weightFileName(name: string, pack: boolean): string {
+  const plain = name.endsWith(PACK_SUFFIX) ? name.slice(0, -PACK_SUFFIX.length) : name;
+  return pack ? plain + PACK_SUFFIX : plain;
+}
+
 /** The weight files, each streamed tensor by tensor, and the index after the shards it names. */
-function weightFiles(plan: { shards: PlannedShard<LazyTensor>[]; indexed: boolean }, metadata: Record<string, string>): ExportFile[] {
-  const files: ExportFile[] = plan.shards.map((shard) => ({
+function weightFiles(plan: { shards: PlannedShard<LazyTensor>[]; indexed: boolean }, metadata: Record<string, string>, pack: boolean): ExportFile[] {
+  const shards = plan.shards.map((shard) => ({ ...shard, name: weightFileName(shard.name, pack) }));
+  const files: ExportFile[] = shards.map((shard) => ({
     name: shard.name,
     write: async (sink) => {
-      await streamSafetensors(shard.tensors, sink, metadata);
+      await (pack ? streamPacked : streamSafetensors)(shard.tensors, sink, metadata);
     },
   }));
   if (plan.indexed) {
-    const index = new TextEncoder().encode(shardIndexJson(plan.shards));
+    const index = new TextEncoder().encode(shardIndexJson(shards));
     files.push({ name: INDEX_FILE, write: async (sink) => sink.write(index) });
   }
   return files;

@@ -38,13 +38,13 @@ const handlers: Handlers = {
   layerView: (r) => session.layerView(r.layer, r.method, r.run),
   evaluate: (r, emit) => session.evaluate(r.text, r.seqlen, r.maxTokens, emit),
   generate: (r, emit) => session.generate(r.prompt, r.tokens, emit),
-  exportModel: (r) => session.exportModel(r.which ?? 'sparse', r.compact),
+  exportModel: (r) => session.exportModel(r.which ?? 'sparse', { compact: r.compact, pack: r.pack }),
   exportLayerProblem: (r, emit) => session.exportLayerProblem(r.layer, r.calibration, emit),
   forgetPruned: () => session.forgetRuns(),
   unfinishedModelRun: () => session.unfinishedModelRun(),
   continueModelRun: (_r, emit) => session.continueModelRun(emit),
   discardModelRun: () => session.discardModelRun(),
-  exportModelToFolder: (r, emit) => session.exportModelToFolder(r.which ?? 'sparse', r.folder, emit, r.compact),
+  exportModelToFolder: (r, emit) => session.exportModelToFolder(r.which ?? 'sparse', r.folder, emit, { compact: r.compact, pack: r.pack }),
   sparsityPayoff: (r, emit) => session.sparsityPayoff(r.which, r.tokens, emit),
 };
 

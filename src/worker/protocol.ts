@@ -27,7 +27,7 @@ export type Request =
   | { type: 'evaluate'; text?: string; seqlen: number; maxTokens: number }
   | { type: 'generate'; prompt: string; tokens: number }
   /** `which`: the sparse whole-model run (default) or the structured one. */
-  | { type: 'exportModel'; which?: 'sparse' | 'structured'; compact?: boolean }
+  | { type: 'exportModel'; which?: 'sparse' | 'structured'; compact?: boolean; pack?: boolean }
   | { type: 'exportLayerProblem'; layer: string; calibration: E.CalibrationSettings }
   | { type: 'forgetPruned' }
   /** The loaded model's whole-model run stopped with blocks saved in this browser (a reload, a cancel), or null. */
@@ -35,7 +35,7 @@ export type Request =
   | { type: 'continueModelRun' }
   | { type: 'discardModelRun' }
   /** The export streamed into a folder from showDirectoryPicker (the handle is structured-cloned to the worker). */
-  | { type: 'exportModelToFolder'; which?: 'sparse' | 'structured'; folder: FileSystemDirectoryHandle; compact?: boolean }
+  | { type: 'exportModelToFolder'; which?: 'sparse' | 'structured'; folder: FileSystemDirectoryHandle; compact?: boolean; pack?: boolean }
   /** Bytes of the run's dense and compact exports, its parameters, and decode speed measured here (`tokens` 0: no speed). */
   | { type: 'sparsityPayoff'; which: 'sparse' | 'structured'; tokens: number };
 

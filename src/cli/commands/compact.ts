@@ -9,7 +9,7 @@ import type { ParsedArgs } from '../args';
 import { EXIT_OK, UsageError } from '../errors';
 import { openModelArg, requireString } from './eval';
 import { prepareOutDir, removeCreated, writeFolder } from './outputFolder';
-import { MAX_SHARD_SIZE_OPTION, parseShardSize } from './shardSize';
+import { MAX_SHARD_SIZE_OPTION, PACK_OPTION, parseShardSize } from './shardSize';
 import type { CliContext, Command } from './types';
 
 export interface CompactReport {
@@ -26,7 +26,7 @@ export interface CompactReport {
   files: string[];
 }
 
-const weightFile = (name: string): boolean => name.endsWith('.safetensors') || name === 'model.safetensors.index.json';
+const weightFile = (name: string): boolean => name.endsWith('.safetensors') || name.endsWith('.safetensors.pack') || name === 'model.safetensors.index.json';
 
 async function folderBytes(dir: string, names: readonly string[]): Promise<number> {
   let total = 0;
@@ -41,6 +41,7 @@ export const compact: Command = {
   options: {
     out: { type: 'string', short: 'o', value: '<dir>', description: 'folder to write the compact model to (required; created)' },
     'max-shard-size': MAX_SHARD_SIZE_OPTION,
+    pack: PACK_OPTION,
     json: { type: 'boolean', description: 'print the result as one JSON object on the last line of stdout' },
   },
   details: [
@@ -50,8 +51,13 @@ export const compact: Command = {
     'format in quantization_config.sparsity_config. eval, generate and prune read the folder like any',
     'other, to bit-identical weights. Layout and sources: docs/compact.md.',
     '',
+    'With --pack the weight files are also deflated by byte plane (model.safetensors.pack, about',
+    '0.7 of the bytes again); only this tool reads them, and compact without --pack unpacks a',
+    'packed folder back to the compressed-tensors one, byte for byte.',
+    '',
     'Example:',
     '  prune-studio compact stories260K-alps50/ --out stories260K-alps50-compact/',
+    '  prune-studio compact stories260K-alps50/ --out stories260K-alps50-packed/ --pack',
   ].join('\n'),
   async run(args: ParsedArgs, ctx: CliContext): Promise<number> {
     const { options, positionals } = args;
@@ -74,7 +80,7 @@ export const compact: Command = {
       const reportCsv = present.has('prune_report.csv') ? await model.folder.text('prune_report.csv') : undefined;
       let files;
       try {
-        files = await modelFiles(model, { weights: new Map(), metadata: {}, report, reportCsv }, { compact: true, maxShardSize });
+        files = await modelFiles(model, { weights: new Map(), metadata: {}, report, reportCsv }, { compact: true, maxShardSize, pack: options.pack === true });
         await writeFolder(out, files);
       } catch (error) {
         if (created) await removeCreated(out, created);

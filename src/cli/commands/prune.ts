@@ -22,7 +22,7 @@ import { ModelProgress } from './pruneProgress';
 import { MANIFEST, openCheckpoint, type DiskCheckpoint } from './resume';
 import { pruneTable, summarizeLayers, type PruneReport } from './pruneReport';
 import { parseChannelOptions, runStructured } from './pruneStructured';
-import { MAX_SHARD_SIZE_OPTION, parseShardSize } from './shardSize';
+import { MAX_SHARD_SIZE_OPTION, PACK_OPTION, parseShardSize } from './shardSize';
 import type { CliContext, Command } from './types';
 
 export type { PruneReport } from './pruneReport';
@@ -65,6 +65,7 @@ export const prune: Command = {
     out: { type: 'string', short: 'o', value: '<dir>', description: 'folder to write the pruned model to (required; created)' },
     'max-shard-size': MAX_SHARD_SIZE_OPTION,
     compact: { type: 'boolean', description: 'store the pruned weights compact: values plus a bitmask (compressed-tensors sparse-bitmask, or sparse-24-bitmask for 2:4); see docs/compact.md' },
+    pack: PACK_OPTION,
     refine: { type: 'string', value: 'swaps[:N]', description: `after the method, at most N rounds of swap moves per output row of every layer (default ${DEFAULT_REFINE_SWAPS}; swaps:2s: for 2 s a layer), then a refit` },
     resume: { type: 'string', value: '<dir>', description: 'checkpoint folder (created): finished blocks are saved there; run again, continues after them' },
     json: { type: 'boolean', description: 'print the result as one JSON object on the last line of stdout' },
@@ -127,6 +128,7 @@ export const prune: Command = {
     const quiet = options.quiet === true;
     const maxShardSize = parseShardSize(options['max-shard-size']);
     const compact = options.compact === true;
+    const pack = options.pack === true;
     if (compact && structured) throw new UsageError('--compact stores sparse weights as values plus a bitmask; spap removes whole channels, so its output is already dense and smaller');
     const resumeDir = options.resume === undefined ? undefined : requireString(options.resume, 'resume', '<dir> (the checkpoint folder)');
     if (structured && resumeDir !== undefined) throw new UsageError('--resume works with the unstructured methods (alps, sparsegpt, wanda, magnitude); a spap run starts over');
@@ -155,7 +157,7 @@ export const prune: Command = {
       ]);
       const windows = sampleWindows(ids, { nsamples, seqlen, seed });
       if (channels) {
-        return await runStructured(ctx, { model, dir, out, calibPath, nsamples, seqlen, seed, windows, quiet, json: options.json === true, maxShardSize, ...channels });
+        return await runStructured(ctx, { model, dir, out, calibPath, nsamples, seqlen, seed, windows, quiet, json: options.json === true, maxShardSize, pack, ...channels });
       }
       if (!pattern || method === STRUCTURED_METHOD) throw new Error('unreachable: unstructured run without a pattern');
       // The output folder is checked (and created) before anything is printed or run.
@@ -214,7 +216,7 @@ export const prune: Command = {
             }),
         });
         pruned.ms = performance.now() - started;
-        files = await modelFiles(model, prunedEdits(pruned), { maxShardSize, compact });
+        files = await modelFiles(model, prunedEdits(pruned), { maxShardSize, compact, pack });
         // Ctrl-C after the last layer: still nothing written.
         if (ctx.signal.aborted) throw new CancelledError();
         await writeFolder(out, files);

@@ -103,6 +103,7 @@ export async function runStructured(
     quiet: boolean;
     json: boolean;
     maxShardSize: number | undefined;
+    pack: boolean;
   } & ChannelOptions,
 ): Promise<number> {
   const { model } = o;
@@ -160,7 +161,7 @@ export async function runStructured(
         });
       },
     });
-    files = await modelFiles(model, structuredEdits(result), { maxShardSize: o.maxShardSize });
+    files = await modelFiles(model, structuredEdits(result), { maxShardSize: o.maxShardSize, pack: o.pack });
     if (ctx.signal.aborted) throw new CancelledError();
     await writeFolder(o.out, files);
   } catch (error) {

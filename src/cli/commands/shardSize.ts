@@ -1,4 +1,7 @@
-/** `--max-shard-size <bytes|500MB|2GiB>`: the data bytes per shard of the exported weights, as save_pretrained's max_shard_size. */
+/**
+ * How the exported weight files are written: `--max-shard-size <bytes|500MB|2GiB>` (data bytes per
+ * shard, as save_pretrained's max_shard_size) and `--pack`.
+ */
 import { UsageError } from '../errors';
 
 /** Decimal units as huggingface_hub's parse_size_to_int (5GB = 5·10⁹), and the binary ones. */
@@ -8,6 +11,11 @@ export const MAX_SHARD_SIZE_OPTION = {
   type: 'string',
   value: '<size>',
   description: 'write the weights as shards of at most this many bytes (500MB, 2GB, 1GiB or bytes) with model.safetensors.index.json; default: sharded like the input',
+} as const;
+
+export const PACK_OPTION = {
+  type: 'boolean',
+  description: 'write the weight files packed (model.safetensors.pack: each tensor deflated by byte plane, lossless, read by this tool only; docs/compact.md)',
 } as const;
 
 export function parseShardSize(value: string | boolean | undefined): number | undefined {

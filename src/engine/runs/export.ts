@@ -5,7 +5,7 @@ import { linearWeights } from '../../pipeline/compact';
 import { structuredEdits } from '../../pipeline/structured';
 import type { LoadedModel } from '../loadedModel';
 import type { SessionResults } from '../results';
-import type { CalibrationSettings, ExportedFile, SparsityPayoff, WrittenFile } from '../types';
+import type { CalibrationSettings, ExportChoice, ExportedFile, SparsityPayoff, WrittenFile } from '../types';
 import type { RunContext } from './context';
 
 /** What the finished run changed, to export; an error that says what to run when there is none. */
@@ -19,9 +19,12 @@ function runEdits(results: SessionResults, which: 'sparse' | 'structured'): Mode
   return prunedEdits(results.pruned.model);
 }
 
+/** The export options a choice gives: compact only for a sparse run (a structured one is dense and smaller). */
+const exportOptions = (which: 'sparse' | 'structured', choice: ExportChoice) => ({ compact: choice.compact === true && which === 'sparse', pack: choice.pack === true });
+
 /** The run's files in memory (browsers without a folder picker download them one by one). */
-export async function exportRun(loaded: LoadedModel, results: SessionResults, which: 'sparse' | 'structured', compact = false): Promise<ExportedFile[]> {
-  return exportModel(loaded.model, runEdits(results, which), { compact: compact && which === 'sparse' });
+export async function exportRun(loaded: LoadedModel, results: SessionResults, which: 'sparse' | 'structured', choice: ExportChoice = {}): Promise<ExportedFile[]> {
+  return exportModel(loaded.model, runEdits(results, which), exportOptions(which, choice));
 }
 
 /**
@@ -36,9 +39,9 @@ export async function exportRunToFolder(
   which: 'sparse' | 'structured',
   folder: FileSystemDirectoryHandle,
   onFile?: (index: number, count: number, name: string) => void,
-  compact = false,
+  choice: ExportChoice = {},
 ): Promise<WrittenFile[]> {
-  const files = await modelFiles(loaded.model, runEdits(results, which), { compact: compact && which === 'sparse' });
+  const files = await modelFiles(loaded.model, runEdits(results, which), exportOptions(which, choice));
   const written: WrittenFile[] = [];
   for (const [i, file] of files.entries()) {
     onFile?.(i, files.length, file.name);
@@ -69,7 +72,7 @@ export async function exportLayerProblem(ctx: RunContext, layer: string, cal: Ca
   return { name: `${layer}.problem.safetensors`, bytes };
 }
 
-const isWeightFile = (name: string): boolean => name.endsWith('.safetensors') || name.endsWith('.safetensors.index.json');
+const isWeightFile = (name: string): boolean => /\.safetensors(\.pack|\.index\.json)?$/.test(name);
 
 /** Bytes of the export's weight files and of all its files, each file produced and counted, never held. */
 async function exportSizes(files: readonly ExportFile[]): Promise<{ weights: number; download: number }> {
@@ -84,17 +87,21 @@ async function exportSizes(files: readonly ExportFile[]): Promise<{ weights: num
   return { weights, download };
 }
 
-/** The bytes of the run's dense export and (sparse runs) of its compact one, with what the compact one stores compressed. */
-export async function runExportSizes(loaded: LoadedModel, results: SessionResults, which: 'sparse' | 'structured'): Promise<Pick<SparsityPayoff, 'dense' | 'compact'>> {
+/**
+ * The bytes of the run's dense export and (sparse runs) of its compact one, with what the compact one
+ * stores compressed, and of the compact one packed (each plane deflated: the whole model is encoded once more).
+ */
+export async function runExportSizes(loaded: LoadedModel, results: SessionResults, which: 'sparse' | 'structured'): Promise<Pick<SparsityPayoff, 'dense' | 'compact' | 'packed'>> {
   const edits = runEdits(results, which);
   const dense = await exportSizes(await modelFiles(loaded.model, edits));
-  if (which === 'structured') return { dense, compact: null };
+  if (which === 'structured') return { dense, compact: null, packed: null };
   const written = await modelFiles(loaded.model, edits, { compact: true });
   const sizes = await exportSizes(written);
   const config = JSON.parse(await configText(written)) as { quantization_config?: { sparsity_config?: { format: string; targets: string[] } } };
   const sparsity = config.quantization_config?.sparsity_config;
-  if (!sparsity) return { dense, compact: null };
-  return { dense, compact: { ...sizes, format: sparsity.format, compressed: sparsity.targets.length, linears: linearWeights(loaded.model).size } };
+  const packed = await exportSizes(await modelFiles(loaded.model, edits, { compact: true, pack: true }));
+  if (!sparsity) return { dense, compact: null, packed };
+  return { dense, compact: { ...sizes, format: sparsity.format, compressed: sparsity.targets.length, linears: linearWeights(loaded.model).size }, packed };
 }
 
 async function configText(files: readonly ExportFile[]): Promise<string> {

@@ -51,7 +51,7 @@ export function SparsityPayoffPanel() {
 }
 
 function PayoffTable({ payoff, older }: { payoff: Payoff; older: boolean }) {
-  const { dense, compact, parameters, speed } = payoff;
+  const { dense, compact, packed, parameters, speed } = payoff;
   const structured = payoff.which === 'structured';
   return (
     <div data-testid="payoff-result" data-older={older} style={older ? { opacity: 0.75 } : undefined}>
@@ -71,6 +71,18 @@ function PayoffTable({ payoff, older }: { payoff: Payoff; older: boolean }) {
             <td className="num">{structured ? formatBytes(dense.download) : compact ? formatBytes(compact.download) : '–'}</td>
             <td className="num">{!structured && compact ? ratio(compact.download, dense.download) : '–'}</td>
           </tr>
+          {!structured && packed ? (
+            <tr data-testid="payoff-packed">
+              <td>compact and packed: weights / download</td>
+              <td className="num">{formatBytes(dense.weights)} / {formatBytes(dense.download)}</td>
+              <td className="num">
+                {formatBytes(packed.weights)} / {formatBytes(packed.download)}
+              </td>
+              <td className="num">
+                {ratio(packed.weights, dense.weights)} / {ratio(packed.download, dense.download)}
+              </td>
+            </tr>
+          ) : null}
           <tr data-testid="payoff-parameters">
             <td>{structured ? 'parameters' : 'parameters (non-zero)'}</td>
             <td className="num">{formatCount(structured ? (parameters.before ?? parameters.total) : parameters.total)}</td>

@@ -27,20 +27,22 @@ export async function measurePayoff(which: 'sparse' | 'structured', withSpeed: b
   if (payoff) usePayoff.setState({ payoff });
 }
 
-/** The compact export as files to download (browsers without a folder picker). */
-export async function prepareCompactDownload(): Promise<void> {
-  const files = await runJob('exportModel', 'Writing the compact sparse model', { type: 'exportModel', which: 'sparse', compact: true });
+const packedLabel = (pack: boolean) => (pack ? 'compact sparse model, packed' : 'compact sparse model');
+
+/** The compact export (packed or not) as files to download (browsers without a folder picker). */
+export async function prepareCompactDownload(pack = false): Promise<void> {
+  const files = await runJob('exportModel', `Writing the ${packedLabel(pack)}`, { type: 'exportModel', which: 'sparse', compact: true, pack });
   if (!files) return;
   for (const f of usePayoff.getState().compactFiles) URL.revokeObjectURL(f.url);
   const compactFiles = files.map((f) => ({ name: f.name, size: f.bytes.byteLength, url: URL.createObjectURL(new Blob([f.bytes as Uint8Array<ArrayBuffer>])) }));
   usePayoff.setState({ compactFiles });
 }
 
-/** The compact export streamed into a picked folder, tensor by tensor. */
-export async function saveCompactToFolder(): Promise<void> {
-  const folder = await pickExportFolder('prune-studio-export-compact');
-  if (folder === undefined) return prepareCompactDownload();
+/** The compact export (packed or not) streamed into a picked folder, tensor by tensor. */
+export async function saveCompactToFolder(pack = false): Promise<void> {
+  const folder = await pickExportFolder(pack ? 'prune-studio-export-packed' : 'prune-studio-export-compact');
+  if (folder === undefined) return prepareCompactDownload(pack);
   if (!folder) return;
-  const files = await runJob('exportModel', `Writing the compact sparse model into ${folder.name}`, { type: 'exportModelToFolder', which: 'sparse', folder, compact: true });
+  const files = await runJob('exportModel', `Writing the ${packedLabel(pack)} into ${folder.name}`, { type: 'exportModelToFolder', which: 'sparse', folder, compact: true, pack });
   if (files) usePayoff.setState({ compactFolder: { folder: folder.name, files } });
 }
