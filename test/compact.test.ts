@@ -360,6 +360,15 @@ describe.runIf(existsSync(join(STORIES, 'model.safetensors')))('prune --compact,
       expect(r.code, r.stderr).toBe(0);
       return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { perplexity: number }).perplexity;
     };
+    // Packed and unpacked again: the compressed-tensors file comes back byte for byte.
+    for (const [from, to, extra] of [['dense', 'packed', ['--pack']], ['packed', 'unpacked', []]] as const) {
+      const r = await cli(['compact', at(from), '--out', at(to), ...extra], 120_000);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(existsSync(at('packed/model.safetensors'))).toBe(false);
+    expect(readFileSync(at('packed/model.safetensors.pack')).byteLength).toBeLessThan(readFileSync(at('compact/model.safetensors')).byteLength);
+    expect(readFileSync(at('unpacked/model.safetensors')).equals(readFileSync(at('compact/model.safetensors')))).toBe(true);
+    expect(await ppl('packed')).toBe(await ppl('dense'));
     expect(await ppl('compact')).toBe(await ppl('dense'));
     const refused = await cli(['compact', at('dense')]);
     expect(refused.code).toBe(2);
