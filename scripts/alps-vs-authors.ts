@@ -8,8 +8,13 @@
  * each run also counts the schedule's ρ changes. `--candidates` times the routes' pieces alone on the
  * n × n problems of those sizes: one dense product, then per route its setup (the eigendecomposition),
  * one refresh and one application, and P_k; wall seconds with CPU seconds in brackets.
+ * `--floor` adds, per problem, the bound the product speed sets: one n×n·n×m product here against
+ * PyTorch's on the CPU (2 threads, `.venv-oracle`, the authors' setting; timed in alternation), and
+ * the run's iterations × one product here — the least any implementation of the schedule (one
+ * (Ĝ+ρI)⁻¹ application per iteration) can take on this adapter — over the authors' seconds.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { bytesSource } from '../src/formats/byteSource';
 import { readLayerProblem } from '../src/formats/layerProblem';
@@ -87,6 +92,40 @@ async function timePieces(gpu: Gpu, p: LayerProblem, methods: RidgeMethod[]): Pr
   });
 }
 
+/** Median seconds of PyTorch's float32 m×n·n×n product on the CPU with 2 threads, after a warm-up. */
+function torchProductSeconds(m: number, n: number, reps: number): number {
+  const python = '.venv-oracle/bin/python';
+  if (!existsSync(python)) throw new Error('--floor needs the oracle venv (scripts/oracle/setup-venv.sh)');
+  const code = `import torch,time,statistics\ntorch.set_num_threads(2)\nA=torch.randn(${m},${n});B=torch.randn(${n},${n});A@B\nts=[]\nfor _ in range(${reps}):\n  t=time.perf_counter();C=A@B;ts.append(time.perf_counter()-t)\nprint(statistics.median(ts))`;
+  const r = spawnSync(python, ['-c', code], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`torch timing failed: ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+/** One n×n·n×m product here and in PyTorch, alternating three times; medians in seconds. */
+async function productSeconds(gpu: Gpu, p: LayerProblem): Promise<{ project: number; torch: number }> {
+  const { m, n } = p;
+  return withScope(gpu, async (scope) => {
+    const sp = await scaleProblem(scope, p, 0.01);
+    const out = scope.tensor([m, n]);
+    const product = async () => {
+      const t0 = performance.now();
+      matmul(gpu, sp.Y, sp.Ghat, out, { M: m, N: n, K: n });
+      await gpu.sync();
+      return seconds(t0);
+    };
+    await product();
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      ours.push(await product());
+      theirs.push(torchProductSeconds(m, n, 5));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
+    return { project: median(ours), torch: median(theirs) };
+  });
+}
+
 async function main(): Promise<void> {
   const dir = arg('problems');
   if (!dir) throw new Error('give --problems DIR (a folder of layer-problem .safetensors files)');
@@ -123,6 +162,15 @@ async function main(): Promise<void> {
         console.log(
           `${name} ${m}×${n} ${ridge}: project ${r.s.toFixed(1)} s, CPU ${r.cpu.toFixed(1)} s (error ${r.relError.toFixed(5)}, ${r.iterations} iterations, ${r.changes} ρ changes) | ${peerText} | ratio ${ratio}${cpuRatio}${errorRatio}`,
         );
+        if (process.argv.includes('--floor')) {
+          const t = await productSeconds(gpu, problem);
+          const rate = (s: number) => ((2 * m * n * n) / s / 1e9).toFixed(2);
+          const floor = r.iterations * t.project;
+          const floorRatio = peer ? ` = ${(floor / peer.seconds).toFixed(2)}× the authors' run` : '';
+          console.log(
+            `  one ${m}×${n}·${n}×${n} product: here ${(t.project * 1000).toFixed(0)} ms (${rate(t.project)} GFLOP/s), PyTorch CPU ${(t.torch * 1000).toFixed(0)} ms (${rate(t.torch)} GFLOP/s), ${(t.project / t.torch).toFixed(1)}× | floor: ${r.iterations} iterations × one product = ${floor.toFixed(1)} s${floorRatio}`,
+          );
+        }
       }
     }
   } finally {

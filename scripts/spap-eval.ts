@@ -1,6 +1,6 @@
 /**
  * `npm run spap [-- --only stories260K,bundled,smollm --fractions 0.2,0.3,0.4 --seqlen 256 --nsamples 32
- *    --holdout 60000 --timing-windows 8 --repeats 3 --sets mlp,mlp+heads]`
+ *    --holdout 60000 --timing-windows 8 --repeats 3 --sets mlp,mlp+heads --splits 0.29:1 --smollm-seqlen 64]`
  * Structured pruning at 20 %, 30 % and 40 % of the blocks' linear parameters, MLP channels only and
  * MLP channels + attention key/value groups (the split by measured cost, src/pipeline/structuredBudget.ts),
  * with SPAP and the two baselines (weight norm, activation-weighted norm; same refit): parameters,
@@ -11,6 +11,8 @@
  *   smollm       a SmolLM-135M-shaped random-init checkpoint (F32, scripts/bench-model.ts's writer)
  *                in a temporary folder, random token ids: its perplexity means nothing and its timing
  *                depends only on the shapes, so only the weight-norm selection is run there.
+ * `--splits f:g,…` adds rows with the split given instead of planned (as `prune --mlp f --heads g/G`):
+ * a fraction f of the MLP channels and g key/value groups removed in every block.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,7 +85,7 @@ async function smollmCase(): Promise<Case> {
   const model = await openModelDir(dir);
   const random = seededRandom(3);
   const ids = (n: number) => Uint32Array.from({ length: n }, () => Math.floor(random() * model.config.vocab) % model.config.vocab);
-  const seqlen = 64;
+  const seqlen = Number(arg('smollm-seqlen', '64'));
   const evalIds = ids(2 * seqlen);
   return {
     name: 'SmolLM-135M shape (random init)',
@@ -146,6 +148,18 @@ async function run(gpu: Gpu, c: Case, fractions: number[]): Promise<void> {
         console.log(`| ${(sparsity * 100).toFixed(0)} % (${((plan.blockRemoved / (blockParameters(model) / cfg.layers)) * 100).toFixed(1)} %) | ${structures.join('+')} | ${split} | ${selection} | ${pruned.parameters.after} | ${tps.smaller.toFixed(1)} | ${(tps.smaller / tps.dense).toFixed(2)} | ${ppl.toFixed(3)} |`);
       }
     }
+  }
+  for (const split of arg('splits', '').split(',').filter(Boolean)) {
+    const [fraction, groups] = split.split(':').map(Number);
+    const selection = c.selections[0];
+    const pruned = await pruneMlpChannels(gpu, model, { selection, fraction, heads: groups / cfg.kvHeads, windows: c.windows, seqlen: c.seqlen });
+    const runner = new ModelRunner(gpu, model.arch, model.weights);
+    applyStructured(runner, model, pruned);
+    const ppl = await c.perplexity(runner);
+    const tps = await pairedTokensPerSecond(gpu, dense, runner, c.timing, c.seqlen, repeats);
+    runner.dispose();
+    const removed = 1 - (pruned.parameters.after - (countParameters(model) - blockParameters(model))) / blockParameters(model);
+    console.log(`| ${(removed * 100).toFixed(1)} % (given) | mlp+heads | ${(fraction * 100).toFixed(1)} % ch, ${groups}/${cfg.kvHeads} kv | ${selection} | ${pruned.parameters.after} | ${tps.smaller.toFixed(1)} | ${(tps.smaller / tps.dense).toFixed(2)} | ${ppl.toFixed(3)} |`);
   }
   dense.dispose();
 }

@@ -219,6 +219,15 @@ describe('incremental decoding', () => {
     await expectSameTokens('bundled 2:4', run, prompt, 10, [['nm'], ['dense', 'nm', 'csr', 'bitmask']]);
     const raced = await generate(run, prompt, 2, { kernels: 'sparse' });
     expect(Object.keys(raced.kernelChoice)).toHaveLength(model.arch.blocks.reduce((s, b) => s + b.linears.length, 0));
+    // A later generation given that choice (the studio's second click) times only the chosen kernel of each linear.
+    const given = { ...raced.kernelChoice, '0.self_attn.q_proj': 'csr' as const, '0.mlp.up_proj': 'bitmask' as const, '0.self_attn.o_proj': 'dense' as const };
+    const reused = await generate(run, prompt, 10, { kernels: 'sparse', kernelChoice: given });
+    expect(reused.kernelChoice).toEqual(given);
+    expect(reused.tokens).toEqual((await generate(run, prompt, 10, { kernels: 'dense' })).tokens);
+    // Per role (q_proj → q, …), only the kernels chosen for its linears were timed: no race.
+    const chosen: Record<string, Set<string>> = {};
+    for (const [linear, kernel] of Object.entries(given)) (chosen[linear.split('.').pop()!.replace(/_proj$/, '')] ??= new Set()).add(kernel);
+    for (const [role, ms] of Object.entries(reused.candidateMs)) expect(new Set(Object.keys(ms)), role).toEqual(chosen[role]);
     run.dispose();
     await model.close();
   });

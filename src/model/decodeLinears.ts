@@ -88,6 +88,8 @@ export class DecodeLinears {
     private readonly allowed: readonly DecodeKernel[] = ['dense', 'nm', 'csr', 'bitmask'],
     /** Products timed per candidate. */
     private readonly reps = 5,
+    /** Kernels already chosen by an earlier race (by `<block>.<linear>`): the only candidate of those linears. */
+    private readonly given?: Readonly<Record<string, DecodeKernel>>,
   ) {
     let map = caches.get(runner);
     if (!map) caches.set(runner, (map = new Map()));
@@ -121,18 +123,21 @@ export class DecodeLinears {
       const { rows, cols } = lin.w;
       let candidates: { kernel: DecodeKernel; sparse: SparseWeight | null }[] = [{ kernel: 'dense', sparse: null }];
       let density = 1;
-      if (this.mode === 'sparse') {
+      const given = this.given?.[`${layer}.${lin.spec.name}`];
+      if (this.mode === 'sparse' && given !== 'dense') {
         const values = await this.runner.getLinear(layer, lin.spec.name);
         let nnz = 0;
         for (let i = 0; i < values.length; i++) if (values[i] !== 0) nnz++;
         density = nnz / values.length;
         const format = lin.w.format;
+        const allowed = (kernel: DecodeKernel) => this.allowed.includes(kernel) && (given === undefined || kernel === given);
         const nm = NM_PATTERNS.find((p) => fitsNM(values, rows, cols, p.n, p.m));
-        if (nm && this.allowed.includes('nm')) candidates.push({ kernel: 'nm', sparse: uploadSparse(gpu, encodeSparse('nm', values, rows, cols, { ...nm, values: format })) });
+        if (nm && allowed('nm')) candidates.push({ kernel: 'nm', sparse: uploadSparse(gpu, encodeSparse('nm', values, rows, cols, { ...nm, values: format })) });
         for (const kind of ['csr', 'bitmask'] as const) {
-          if (this.allowed.includes(kind)) candidates.push({ kernel: kind, sparse: uploadSparse(gpu, encodeSparse(kind, values, rows, cols, { values: format })) });
+          if (allowed(kind)) candidates.push({ kernel: kind, sparse: uploadSparse(gpu, encodeSparse(kind, values, rows, cols, { values: format })) });
         }
-        const raced = candidates.filter((c) => this.allowed.includes(c.kernel) && (c.kernel === 'dense' || c.sparse));
+        // With a given sparse kernel, dense stays only as the fallback of a form that cannot be built.
+        const raced = candidates.filter((c) => (c.kernel === 'dense' ? this.allowed.includes('dense') && (given === undefined || candidates.length === 1) : c.sparse !== null));
         for (const c of candidates) if (!raced.includes(c) && c.sparse) freeSparse(c.sparse);
         candidates = raced.length > 0 ? raced : [{ kernel: 'dense', sparse: null }];
       }

@@ -71,6 +71,12 @@ export interface GenerationOptions extends GenerateOptions {
    * runs); free them with releaseGeneration. Default: freed when this call returns.
    */
   keepKernels?: boolean;
+  /**
+   * Sparse mode: the kernel of each linear from an earlier race on these weights and this adapter (a
+   * report's kernelChoice). Only that kernel's form is built and timed once, instead of every
+   * candidate's (the race costs minutes at 135M on a CPU rasteriser); linears it does not name race.
+   */
+  kernelChoice?: Readonly<Record<string, DecodeKernel>>;
 }
 
 /**
@@ -93,7 +99,7 @@ export async function generate(runner: ModelRunner, ids: readonly number[], coun
       path: 'full-sequence', note: `${why}: every token re-ran the whole sequence with the dense kernels`,
     };
   }
-  const linears = new DecodeLinears(runner, mode, mode === 'sparse' ? o.candidates : ['dense']);
+  const linears = new DecodeLinears(runner, mode, mode === 'sparse' ? o.candidates : ['dense'], undefined, mode === 'sparse' ? o.kernelChoice : undefined);
   const decoder = new Decoder(runner, capacity, mode === 'sparse' ? linears.product : undefined);
   const tokens: number[] = [];
   let prefillMs = 0;

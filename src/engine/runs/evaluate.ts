@@ -10,6 +10,7 @@ import { applyStructured } from '../../pipeline/structured';
 import { tokenizerOf } from '../loadedModel';
 import type { DecodingSummary, EvaluationResult, GenerationResult, Variant } from '../types';
 import { progress, type RunContext } from './context';
+import { kernelReuse } from './kernelChoice';
 
 /** Runs `body` on each variant in turn (dense first), with a runner holding its weights; pauses between variants. */
 async function eachVariant<T>(ctx: RunContext, body: (runner: ModelRunner, variant: Variant, index: number, count: number) => Promise<T>): Promise<Map<Variant, T>> {
@@ -70,7 +71,9 @@ export async function generateVariants(ctx: RunContext, prompt: string, tokens: 
     // KV-cache decoding; the sparse run's model decodes with the sparse kernels (each linear's fastest
     // kernel on this adapter, timed first), the others with the dense ones. Greedy tokens are the same.
     const kernels = variant === 'sparse' ? 'sparse' : 'dense';
-    const report = await generate(runner, promptIds, tokens, { control: ctx.job, eos, kernels });
+    const reuse = kernelReuse(ctx, kernels);
+    const report = await generate(runner, promptIds, tokens, { control: ctx.job, eos, kernels, kernelChoice: reuse.kernelChoice });
+    reuse.keep(report);
     decoding[variant] = { tokensPerSecond: report.tokensPerSecond, kernels, ...(kernels === 'sparse' ? { kernelCounts: kernelCounts(report.kernelChoice) } : {}) };
     const added = report.tokens;
     // Decoded with the prompt, so that the space before the first new word is kept (decoding alone drops a leading one).

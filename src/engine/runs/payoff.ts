@@ -11,6 +11,7 @@ import { kernelCounts } from '../../shared/generation';
 import type { SparsityPayoff, SpeedComparison } from '../types';
 import { progress, type RunContext } from './context';
 import { runExportSizes } from './export';
+import { kernelReuse } from './kernelChoice';
 
 /** Prompt of the speed measurement: a short English start where there is a tokenizer. */
 const PROMPT = 'Once upon a time';
@@ -40,7 +41,10 @@ async function measureSpeed(ctx: RunContext, which: 'sparse' | 'structured', tok
       if (variant === 'sparse') applyPrunedWeights(runner, model, ctx.results.pruned!.model.weights);
       if (variant === 'structured') applyStructured(runner, model, ctx.results.structured!.model);
       progress(ctx, { stage: 'generating', variant });
-      return await generate(runner, ids, tokens, { kernels, control: ctx.job });
+      const reuse = kernelReuse(ctx, variant === 'sparse' ? kernels : 'dense');
+      const report = await generate(runner, ids, tokens, { kernels, control: ctx.job, kernelChoice: reuse.kernelChoice });
+      reuse.keep(report);
+      return report;
     } finally {
       runner.dispose();
     }
