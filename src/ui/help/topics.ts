@@ -51,7 +51,7 @@ const TOPICS = {
   model: {
     title: 'The model',
     body: [
-      'A Hugging Face causal language model: config.json, the weights as *.safetensors, tokenizer.json (and tokenizer_config.json). GPT-2, OPT, Llama/SmolLM, Mistral, Qwen2/3, Gemma 3 (text) and Phi-3 layouts are read. Nothing leaves your machine.',
+      'A Hugging Face causal language model: config.json, the weights as *.safetensors (compact compressed-tensors folders and this studio’s packed *.safetensors.pack too), tokenizer.json (and tokenizer_config.json). GPT-2, OPT, Llama/SmolLM, Mistral, Qwen2/3, Gemma 3 (text) and Phi-3 layouts are read. Nothing leaves your machine.',
       'The bundled default model is a small Llama trained from scratch on synthetic children’s stories: small enough that a run finishes in seconds to a minute, even on a CPU-emulated GPU.',
     ],
   },

@@ -66,7 +66,7 @@ export function ModelPanel() {
       <div className="model-load" hidden={folded}>
         <div className={`dropzone${over ? ' over' : ''}`} data-testid="model-drop">
           <p>
-            Drop a Hugging Face model folder here, or its files: <code>config.json</code>, <code>*.safetensors</code>, <code>tokenizer.json</code>, <code>tokenizer_config.json</code>.
+            Drop a Hugging Face model folder here, or its files: <code>config.json</code>, <code>*.safetensors</code> (or this studio’s packed <code>*.safetensors.pack</code>), <code>tokenizer.json</code>, <code>tokenizer_config.json</code>.
           </p>
           <div className="button-row">
             <label className="button secondary">
