@@ -19,7 +19,7 @@ import { openModelDir } from '../src/model/nodeFolder';
 import { generate, generateGreedy } from '../src/pipeline/generate';
 import type { DecodeKernel } from '../src/shared/generation';
 import { cli } from './helpers/cli';
-import { checkpointFile, gemma3Checkpoint, gpt2Checkpoint, llamaCheckpoint, phi3Checkpoint, qwen3Checkpoint, randomTokens, type Checkpoint } from './helpers/checkpoints';
+import { checkpointFile, gemma3Checkpoint, gpt2Checkpoint, llamaCheckpoint, optCheckpoint, phi3Checkpoint, qwen3Checkpoint, randomTokens, type Checkpoint } from './helpers/checkpoints';
 import { testGpu } from './helpers/gpu';
 import { maxAbs, maxAbsDiff, randn } from './helpers/reference';
 
@@ -70,7 +70,6 @@ function pruneCheckpoint(ck: Checkpoint, rule: Rule): Checkpoint {
 async function expectSameTokens(label: string, run: ModelRunner, prompt: number[], count: number, forced: DecodeKernel[][]): Promise<void> {
   const ref = await generateGreedy(run, prompt, count);
   const dense = await generate(run, prompt, count, { kernels: 'dense' });
-  expect(dense.path).toBe('kv-cache');
   expect(dense.tokens, label).toEqual(ref);
   expect(Object.values(dense.kernelChoice).every((k) => k === 'dense')).toBe(true);
   for (const candidates of forced) {
@@ -139,7 +138,7 @@ describe('KV-cache kernels against float64', () => {
 });
 
 describe('incremental decoding', () => {
-  it('next-token logits at every position equal the full-sequence pass (llama, sliding-window mistral, qwen3, gemma 3, phi-3)', async () => {
+  it('next-token logits at every position equal the full-sequence pass (llama, sliding-window mistral, qwen3, gemma 3, phi-3, GPT-2, OPT)', async () => {
     const gpu = await testGpu();
     const cks: [string, Checkpoint][] = [
       ['llama', llamaCheckpoint({ seed: 3 })],
@@ -149,6 +148,9 @@ describe('incremental decoding', () => {
       ['phi3', phi3Checkpoint({ seed: 7 })],
       // LongRoPE switching to its long factors past 4 positions, mid-decode.
       ['phi3 longrope', phi3Checkpoint({ seed: 8, longropeOriginal: 4 })],
+      // Learned positions: the new rows embedded at their positions (OPT's table from offset 2).
+      ['gpt2', gpt2Checkpoint({ seed: 9 })],
+      ['opt', optCheckpoint({ seed: 10 })],
     ];
     for (const [family, ck] of cks) {
       const arch = resolveArchitecture(parseConfig(ck.config), new Map([...ck.tensors].map(([n, t]) => [n, t.shape])));
@@ -232,16 +234,19 @@ describe('incremental decoding', () => {
     await model.close();
   });
 
-  it('GPT-2 (learned positions) falls back to the full-sequence pass and says so', async () => {
+  it('GPT-2 (learned positions): KV-cache tokens equal generateGreedy with sparse kernels; the cache stops at the position table', async () => {
     const gpu = await testGpu();
     const ck = gpt2Checkpoint({ seed: 41 });
     const arch = resolveArchitecture(parseConfig(ck.config), new Map([...ck.tensors].map(([n, t]) => [n, t.shape])));
     const run = new ModelRunner(gpu, arch, memorySource(ck.tensors));
+    await pruneRunner(run, { sparsity: 0.7 });
     const prompt = randomTokens(3, arch.config.vocab, 2);
     const res = await generate(run, prompt, 4, { kernels: 'sparse' });
-    expect(res.path).toBe('full-sequence');
-    expect(res.note).toMatch(/learned positions/);
     expect(res.tokens).toEqual(await generateGreedy(run, prompt, 4));
+    // Asked for more than the learned positions hold: it stops at the table's end.
+    const table = run.maxSeqlen();
+    expect((await generate(run, prompt, table + 5)).tokens).toHaveLength(table - prompt.length);
+    expect(() => new Decoder(run, table + 1)).toThrow(/exceed this model's \d+ learned positions/);
     run.dispose();
   });
 
@@ -256,7 +261,6 @@ describe('incremental decoding', () => {
     expect(run.stdout).toMatch(/mlp\.down_proj: dense ×4/);
     const report = JSON.parse(lines[lines.length - 1]);
     expect(report.tokens).toHaveLength(6);
-    expect(report.path).toBe('kv-cache');
     expect(lines[0]).toBe(`Once upon a time${report.text}`);
     const model = await openModelDir(dir);
     const runner = new ModelRunner(await testGpu(), model.arch, model.weights);

@@ -280,7 +280,6 @@ export interface SpeedComparison {
   /** Greedy tokens equal between the two (always compared; for a structured run they differ by design). */
   sameTokens: boolean;
   timing: 'gpu-timestamps' | 'wall-clock';
-  path: 'kv-cache' | 'full-sequence';
   /** How many linears chose each decode kernel in the sparse generation. */
   kernels: Record<string, number>;
   adapter: string;

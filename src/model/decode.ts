@@ -4,9 +4,8 @@
  * runBlock an `attend` hook that rotates the new q and k at their positions, appends k and v to the
  * cache and attends to the cached rows. The linears go through `product` when given (the sparse
  * kernels of decodeLinears.ts). Only the last row goes through the head.
- * Rotary families only (Llama/SmolLM, Mistral, Qwen2, Qwen3, Gemma 3, Phi-3): learned positions
- * (GPT-2, OPT) would need the embedding at an offset, which `embed` does not take; those fall back
- * to the full-sequence path (src/pipeline/generate.ts).
+ * Every family: rotary ones (Llama/SmolLM, Mistral, Qwen2, Qwen3, Gemma 3, Phi-3) rotate q and k at
+ * the new rows' positions; learned ones (GPT-2, OPT) embed the new rows at their positions.
  */
 import type { Gpu, GpuTensor } from '../gpu/runtime';
 import { decodeAttention, kvAppend } from '../kernels/decode';
@@ -19,12 +18,6 @@ import type { Hidden } from './tensors';
 import { checkBlockShapes } from './weights';
 
 /** Why this model cannot decode incrementally, or null when it can. */
-export function decodeUnsupported(runner: ModelRunner): string | null {
-  const c = runner.config;
-  if (c.positions !== 'rotary') return `${c.family} models add learned positions to the embedding; incremental decoding supports rotary models only`;
-  return null;
-}
-
 function sameFreq(a: Float64Array, b: Float64Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -42,11 +35,10 @@ export class Decoder {
     capacity: number,
     private readonly product?: LinearProduct,
   ) {
-    const why = decodeUnsupported(runner);
-    if (why) throw new Error(`Decoder: ${why}.`);
     this.gpu = runner.gpu;
+    if (capacity > runner.maxSeqlen()) throw new Error(`Decoder: ${capacity} positions exceed this model's ${runner.maxSeqlen()} learned positions.`);
     this.cache = new KvCache(this.gpu, runner.config.layers, capacity);
-    this.lengthDependentRope = !this.sameRope(1, Number.MAX_SAFE_INTEGER);
+    this.lengthDependentRope = runner.config.positions === 'rotary' && !this.sameRope(1, Number.MAX_SAFE_INTEGER);
   }
 
   /** Whether sequences of `a` and of `b` tokens rotate with the same frequencies in every block. */
@@ -65,9 +57,11 @@ export class Decoder {
     const c = this.runner.config;
     const gpu = this.gpu;
     return (layer: number, qkv: GpuTensor, attn: GpuTensor, s: AttendShape) => {
-      const table = this.runner.store.rotaryTable(this.lengthDependentRope ? pos + s.rows : this.cache.capacity, layer);
-      // The new rows sit at positions pos…pos+rows−1 of the table.
-      applyRotary(gpu, qkv, table, { rows: s.rows, seqlen: s.rows, ld: s.ld, heads: s.heads + s.kvHeads, headDim: c.headDim, rotaryDim: c.rotaryDim, posOffset: pos });
+      if (c.positions === 'rotary') {
+        const table = this.runner.store.rotaryTable(this.lengthDependentRope ? pos + s.rows : this.cache.capacity, layer);
+        // The new rows sit at positions pos…pos+rows−1 of the table.
+        applyRotary(gpu, qkv, table, { rows: s.rows, seqlen: s.rows, ld: s.ld, heads: s.heads + s.kvHeads, headDim: c.headDim, rotaryDim: c.rotaryDim, posOffset: pos });
+      }
       const kv = this.cache.layer(layer, s.kvCols);
       const shape = { rows: s.rows, pos, ld: s.ld, qCols: s.qCols, kvCols: s.kvCols };
       kvAppend(gpu, qkv, kv, shape);
@@ -88,7 +82,7 @@ export class Decoder {
     const pos = this.cache.length;
     if (n < 1) throw new Error('Decoder: no tokens to decode.');
     if (pos + n > this.cache.capacity) throw new Error(`Decoder: ${pos + n} positions exceed the cache's ${this.cache.capacity}.`);
-    const h = await this.runner.embed(tokens, 1, n);
+    const h = await this.runner.embed(tokens, 1, n, pos);
     try {
       const attend = this.attend(pos);
       for (let l = 0; l < this.runner.config.layers; l++) {

@@ -64,12 +64,13 @@ export function batchIds(arch: Architecture, tokens: ArrayLike<number>, windows:
 /**
  * Token (+ learned position) embeddings of a checked batch, row-major [rows, hidden]. A position
  * table in one f32 chunk is added in the token pass; one in chunks or 16-bit values in passes of its own.
+ * `start`: the position of each window's first row (decoding appends rows after the cached ones).
  */
-export function embed(gpu: Gpu, config: ModelConfig, ids: Uint32Array, table: VocabTable, positions: Weight | null, windows: number, seqlen: number): Hidden {
+export function embed(gpu: Gpu, config: ModelConfig, ids: Uint32Array, table: VocabTable, positions: Weight | null, windows: number, seqlen: number, start = 0): Hidden {
   const rows = ids.length;
   const tok = gpu.upload(ids, [rows]);
   const x = gpu.tensor([rows, config.hidden]);
-  const shape = { rows, cols: config.hidden, seqlen, posOffset: config.positionOffset };
+  const shape = { rows, cols: config.hidden, seqlen, posOffset: config.positionOffset + start };
   const fused: GpuTensor | null = positions && positions.format === 'f32' && positions.chunks.length === 1 ? positions.chunks[0].t : null;
   for (const chunk of table.chunks) {
     embedTokens(gpu, tok, chunk.t, x, { ...shape, vStart: chunk.start, vCount: chunk.count, format: table.format, positions: fused });

@@ -17,7 +17,7 @@ import type { ModelConfig } from './config';
 import { batchIds, bytesPerRow, embed, maxBatchRows, maxSeqlen } from './embed';
 import { checkTargets, headLogits, headNll, nextTokenTargets, type HeadWeights } from './head';
 import type { TensorSource } from './loader';
-import type { Hidden } from './tensors';
+import { ForwardError, type Hidden } from './tensors';
 import { checkBlockShapes, WeightStore, type LinearOverride, type LinearReplacement } from './weights';
 
 export type { BlockOptions, CapturedInput } from './block';
@@ -130,12 +130,13 @@ export class ModelRunner {
     return maxBatchRows(this.arch, this.bufferLimit);
   }
 
-  /** Token (+ learned position) embeddings of `windows` windows of `seqlen` tokens, row-major. */
-  async embed(tokens: ArrayLike<number>, windows: number, seqlen: number): Promise<Hidden> {
+  /** Token (+ learned position) embeddings of `windows` windows of `seqlen` tokens, row-major; each window's first row at position `start`. */
+  async embed(tokens: ArrayLike<number>, windows: number, seqlen: number, start = 0): Promise<Hidden> {
+    if (start > 0 && start + seqlen > this.maxSeqlen()) throw new ForwardError(`Positions up to ${start + seqlen} exceed this model's ${this.maxSeqlen()} learned positions; use a shorter sequence.`);
     const ids = batchIds(this.arch, tokens, windows, seqlen, this.maxBatchRows());
     const table = await this.store.vocabTable(this.arch.embed);
     const positions = await this.store.positions();
-    return embed(this.gpu, this.config, ids, table, positions, windows, seqlen);
+    return embed(this.gpu, this.config, ids, table, positions, windows, seqlen, start);
   }
 
   /**

@@ -4,7 +4,7 @@
  * fastest for it (src/model/decodeLinears.ts); `generateGreedy` is the reference it must match: every
  * step re-runs the whole sequence.
  */
-import { Decoder, decodeUnsupported } from '../model/decode';
+import { Decoder } from '../model/decode';
 import { DecodeLinears, releaseDecodeLinears } from '../model/decodeLinears';
 import type { ModelRunner } from '../model/forward';
 import type { OpenedModel } from '../model/loader';
@@ -87,18 +87,8 @@ export interface GenerationOptions extends GenerateOptions {
 export async function generate(runner: ModelRunner, ids: readonly number[], count: number, o: GenerationOptions = {}): Promise<GenerationReport> {
   if (ids.length < 1) throw new Error('generate: the prompt has no tokens.');
   const mode = o.kernels ?? 'dense';
-  const why = decodeUnsupported(runner);
   const capacity = Math.min(ids.length + count, runner.maxSeqlen());
   const steps = Math.max(0, capacity - ids.length);
-  if (why) {
-    const t0 = performance.now();
-    const tokens = await generateGreedy(runner, ids, steps, o);
-    const ms = performance.now() - t0;
-    return {
-      tokens, tokensPerSecond: tokens.length / (ms / 1000), prefillMs: 0, decodeMs: ms, msPerLayerType: {}, timing: 'wall-clock', candidateMs: {}, kernelChoice: {},
-      path: 'full-sequence', note: `${why}: every token re-ran the whole sequence with the dense kernels`,
-    };
-  }
   const linears = new DecodeLinears(runner, mode, mode === 'sparse' ? o.candidates : ['dense'], undefined, mode === 'sparse' ? o.kernelChoice : undefined);
   const decoder = new Decoder(runner, capacity, mode === 'sparse' ? linears.product : undefined);
   const tokens: number[] = [];
@@ -141,7 +131,6 @@ export async function generate(runner: ModelRunner, ids: readonly number[], coun
     timing: linears.timing,
     candidateMs: linears.candidateMs(),
     kernelChoice: linears.choices(),
-    path: 'kv-cache',
   };
 }
 

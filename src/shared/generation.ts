@@ -24,9 +24,6 @@ export interface GenerationReport {
   candidateMs: Record<string, Partial<Record<DecodeKernel, number>>>;
   /** Per linear, `<block>.<linear>`: the kernel its decode products used. */
   kernelChoice: Record<string, DecodeKernel>;
-  /** KV-cache decoding, or the full-sequence pass for a family without it (`note` says why). */
-  path: 'kv-cache' | 'full-sequence';
-  note?: string;
 }
 
 /** How many linears each kernel served, e.g. { dense: 20, nm: 5, csr: 3 }. */

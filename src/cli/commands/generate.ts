@@ -51,7 +51,7 @@ export const generateCommand: Command = {
     'is kept. tokens/s counts the tokens after the first (the prompt pass is reported apart). The time',
     'per layer type sums, over the blocks, one product of each linear timed alone (GPU timestamps where',
     'the adapter has them, else wall time of separate submits); "other" is the rest of a step.',
-    'GPT-2 and OPT (learned positions) run the full sequence per token, with the dense kernels.',
+    'Every family decodes with a KV cache; GPT-2 and OPT (learned positions) stop at their position table.',
     '',
     'Example:',
     '  prune-studio generate pruned-model/ --prompt "Once upon a time" --max-new-tokens 64 --kernels sparse',
@@ -93,8 +93,7 @@ export const generateCommand: Command = {
     const text = tokenizer.decode(result.tokens);
     const report: GenerateReport = { model: dir, prompt, text, kernels, device, ...result };
     ctx.stdout(`${prompt}${text}\n`);
-    if (result.note) ctx.stdout(`note: ${result.note}\n`);
-    ctx.stdout(`${result.tokens.length} tokens, ${result.tokensPerSecond.toFixed(2)} tokens/s (prompt pass ${result.prefillMs.toFixed(0)} ms, ${result.path})\n`);
+    ctx.stdout(`${result.tokens.length} tokens, ${result.tokensPerSecond.toFixed(2)} tokens/s (prompt pass ${result.prefillMs.toFixed(0)} ms, KV cache)\n`);
     const types = Object.entries(result.msPerLayerType);
     if (types.length > 0) {
       ctx.stdout(`time per token by layer type (${result.timing}): ${types.map(([t, ms]) => `${t} ${ms.toFixed(2)} ms`).join(', ')}\n`);

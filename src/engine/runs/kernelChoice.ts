@@ -22,7 +22,7 @@ export function kernelReuse(ctx: RunContext, kernels: KernelMode): { kernelChoic
   return {
     kernelChoice: known,
     keep: (report) => {
-      if (weights && !known && report.path === 'kv-cache' && Object.keys(report.kernelChoice).length === linears) raced.set(weights, { ...report.kernelChoice });
+      if (weights && !known && Object.keys(report.kernelChoice).length === linears) raced.set(weights, { ...report.kernelChoice });
     },
   };
 }

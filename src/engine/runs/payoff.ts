@@ -60,7 +60,6 @@ async function measureSpeed(ctx: RunContext, which: 'sparse' | 'structured', tok
     tokens: candidate.tokens.length,
     sameTokens: baseline.tokens.length === candidate.tokens.length && baseline.tokens.every((t, i) => t === candidate.tokens[i]),
     timing: candidate.timing,
-    path: candidate.path,
     kernels,
     adapter: [vendor, architecture, description].filter(Boolean).join(' ') || 'this adapter',
   };

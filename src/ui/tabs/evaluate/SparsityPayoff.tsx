@@ -106,7 +106,7 @@ function PayoffTable({ payoff, older }: { payoff: Payoff; older: boolean }) {
             ? 'A structured run’s files are dense and smaller; there is nothing sparse to compress. '
             : 'No weight is sparse enough for the compact layout to store fewer bytes. '}
         {speed
-          ? `${speed.tokens} greedy tokens on ${speed.adapter}, timed by ${speed.timing === 'gpu-timestamps' ? 'GPU timestamps' : 'wall clock'}${speed.path === 'full-sequence' ? ' (this family re-runs the whole sequence per token)' : ''}; ` +
+          ? `${speed.tokens} greedy tokens on ${speed.adapter}, timed by ${speed.timing === 'gpu-timestamps' ? 'GPU timestamps' : 'wall clock'}; ` +
             `${structured ? 'tokens differ by design' : speed.sameTokens ? 'identical tokens with both kernels' : 'the tokens differ between the kernels'}. Kernels chosen per linear: ${Object.entries(speed.kernels).map(([k, n]) => `${k} ${n}`).join(', ') || '–'}.`
           : 'Speed not measured (“Measure bytes and speed” runs both generations).'}
       </p>
