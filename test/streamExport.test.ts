@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSafetensors, writeSafetensors, type TensorToWrite, type WritableDType } from '../src/formats/safetensors';
-import { bytesSource } from '../src/formats/byteSource';
+import { bytesSource, concatBytes } from '../src/formats/byteSource';
 import { planShards, shardFileName, shardIndexJson, shardsLike } from '../src/formats/shardPlan';
 import { safetensorsHeader, streamSafetensors, type LazyTensor } from '../src/formats/streamWriter';
 import { openModel } from '../src/model/loader';
@@ -31,15 +31,7 @@ function random(n: number, seed: number): Float32Array {
   return a;
 }
 
-const concat = (chunks: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-};
+const concat = concatBytes;
 
 async function streamed(tensors: TensorToWrite[], metadata?: Record<string, string>): Promise<{ bytes: Uint8Array; chunks: Uint8Array[]; order: string[] }> {
   const chunks: Uint8Array[] = [];

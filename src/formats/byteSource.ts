@@ -16,6 +16,17 @@ export function checkRange(name: string, size: number, offset: number, length: n
   }
 }
 
+/** The chunks one after another in one new buffer. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
 /** A source over bytes already in memory; reads are views, not copies. */
 export function bytesSource(bytes: Uint8Array, name = 'buffer'): ByteSource {
   return {

@@ -6,7 +6,7 @@
  */
 import { DTYPE_SIZE, toF32, type SafetensorsDType, type WritableDType } from './dtypes';
 import { COMPACT_FORMATS, CompactDataError, decodeCompact, bitmaskRowBytes, type CompactFormat } from './compactLayout';
-import { isPlainObject, tensorLookup, type SafetensorsFile, type TensorInfo } from './reader';
+import { isPlainObject, rangeLength, tensorLookup, type SafetensorsFile, type TensorInfo } from './reader';
 import { fail, SafetensorsError } from './safetensorsError';
 
 /** Dense rows and columns a compact weight may claim: each at most 2³¹−1, the product bounded by the safe integers. */
@@ -157,11 +157,7 @@ export async function openCompactView(file: SafetensorsFile, format: CompactForm
     const w = weights.get(name);
     if (!w) return file.readRaw(name, start, length);
     const bytes = await dense(w);
-    const n = length ?? bytes.byteLength - start;
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(n) || start < 0 || n < 0 || start + n > bytes.byteLength) {
-      fail(file.name, `tensor "${name}": bytes ${start}..${start + n} are outside its ${bytes.byteLength} bytes`);
-    }
-    return bytes.subarray(start, start + n);
+    return bytes.subarray(start, start + rangeLength(file.name, name, bytes.byteLength, start, length));
   };
   const view: SafetensorsFile = {
     name: file.name,

@@ -15,7 +15,7 @@
 import type { ByteSource } from './byteSource';
 import { DTYPE_SIZE, toF32 } from './dtypes';
 import { bytePlane, decodePlane, encodePlane, MAX_INFLATE_RATIO, PLANE_CODECS, scatterPlane, type PlaneCodec } from './packPlanes';
-import { isPlainObject, MAX_HEADER_BYTES, openSafetensors, parseHeader, readChecked, readHeaderJson, tensorLookup, type SafetensorsFile } from './reader';
+import { isPlainObject, MAX_HEADER_BYTES, openSafetensors, parseHeader, rangeLength, readChecked, readHeaderJson, tensorLookup, type SafetensorsFile } from './reader';
 import { fail, SafetensorsError } from './safetensorsError';
 import { encodeTensor, safetensorsHeader, type ByteSink, type LazyTensor } from './streamWriter';
 
@@ -158,11 +158,7 @@ export async function openPacked(src: ByteSource): Promise<SafetensorsFile> {
   };
   const readRaw = async (name: string, start = 0, length?: number): Promise<Uint8Array> => {
     const t = info(name);
-    const size = t.end - t.begin;
-    const n = length ?? size - start;
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(n) || start < 0 || n < 0 || start + n > size) {
-      fail(file, `tensor "${name}": bytes ${start}..${start + n} are outside its ${size} bytes`);
-    }
+    const n = rangeLength(file, name, t.end - t.begin, start, length);
     return (await decoded(name)).subarray(start, start + n);
   };
   return { name: file, tensors, metadata, info, readRaw, readF32: async (name) => toF32(file, info(name), await readRaw(name)) };

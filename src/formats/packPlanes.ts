@@ -5,6 +5,7 @@
  * together those bytes compress to about a third, while the mantissa bytes stay near random (ZipNN's
  * observation, Hershcovitch et al. 2024). A plane that deflate does not shrink is stored raw.
  */
+import { concatBytes } from './byteSource';
 import { SafetensorsError } from './safetensorsError';
 
 export type PlaneCodec = 'raw' | 'deflate-raw';
@@ -39,16 +40,6 @@ async function drain(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> 
   }
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
-}
-
 /** Planes above this are first probed on their first PROBE_BYTES: mantissa planes (half of a BF16 file) do not shrink, and deflating them whole would double the time of a pack. */
 const PROBE_ABOVE = 1 << 20;
 const PROBE_BYTES = 1 << 16;
@@ -56,7 +47,7 @@ const PROBE_BYTES = 1 << 16;
 const PROBE_RATIO = 0.97;
 
 const deflate = async (bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> =>
-  concat(await drain(new Blob([bytes]).stream().pipeThrough(new CompressionStream('deflate-raw'))));
+  concatBytes(await drain(new Blob([bytes]).stream().pipeThrough(new CompressionStream('deflate-raw'))));
 
 /** One plane as stored: deflated when that is smaller, else its bytes as they are. */
 export async function encodePlane(plane: Uint8Array<ArrayBuffer>): Promise<{ codec: PlaneCodec; bytes: Uint8Array }> {

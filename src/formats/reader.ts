@@ -65,6 +65,15 @@ export async function readChecked(src: ByteSource, offset: number, length: numbe
   return bytes;
 }
 
+/** The length of a read of bytes [start, start + length) of a tensor of `size` bytes (default: to its end), or a SafetensorsError naming the file. */
+export function rangeLength(file: string, name: string, size: number, start: number, length?: number): number {
+  const n = length ?? size - start;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(n) || start < 0 || n < 0 || start + n > size) {
+    fail(file, `tensor "${name}": bytes ${start}..${start + n} are outside its ${size} bytes`);
+  }
+  return n;
+}
+
 /** `info()` over a tensor map: a missing name is an error that lists some of the names there are. */
 export function tensorLookup(file: string, tensors: Map<string, TensorInfo>): (name: string) => TensorInfo {
   return (name) => {
@@ -209,12 +218,7 @@ export async function openSafetensors(src: ByteSource): Promise<SingleSafetensor
   const info = tensorLookup(file, tensors);
   const readRaw = async (name: string, start = 0, length?: number): Promise<Uint8Array> => {
     const t = info(name);
-    const size = t.end - t.begin;
-    const n = length ?? size - start;
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(n) || start < 0 || n < 0 || start + n > size) {
-      fail(file, `tensor "${name}": bytes ${start}..${start + n} are outside its ${size} bytes`);
-    }
-    return readChecked(src, t.begin + start, n);
+    return readChecked(src, t.begin + start, rangeLength(file, name, t.end - t.begin, start, length));
   };
   return {
     name: file,

@@ -5,6 +5,7 @@
  * stream: each file is written into a sink tensor by tensor, sharded like the input or at a
  * maximum shard size.
  */
+import { concatBytes } from '../formats/byteSource';
 import { patchJsonText } from '../formats/jsonText';
 import { PACK_SUFFIX, streamPacked } from '../formats/pack';
 import type { TensorInfo, WritableDType } from '../formats/safetensors';
@@ -192,13 +193,7 @@ export async function collectFiles(files: readonly ExportFile[]): Promise<Export
   for (const file of files) {
     const chunks: Uint8Array[] = [];
     await file.write({ write: (chunk) => void chunks.push(chunk) });
-    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-    let at = 0;
-    for (const c of chunks) {
-      bytes.set(c, at);
-      at += c.byteLength;
-    }
-    out.push({ name: file.name, bytes });
+    out.push({ name: file.name, bytes: concatBytes(chunks) });
   }
   return out;
 }
