@@ -12,7 +12,7 @@ import { exportModel } from '../src/pipeline/export';
 import { denseLayerProblems } from '../src/pipeline/prune';
 import { applyStructured, pruneMlpChannels, structuredEdits } from '../src/pipeline/structured';
 import { removalCosts } from '../src/solvers/channelSelection';
-import { bottomChannels, groupCosts, pruneChannels } from '../src/solvers/spap';
+import { bottomChannels, channelsToRemove, groupCosts, pruneChannels } from '../src/solvers/spap';
 import { testGpu } from './helpers/gpu';
 import { f32, inverseCholeskyUpperRef, maxAbsDiff, randn } from './helpers/reference';
 import { choleskySolve, correlatedGram, relErrorRef } from './helpers/solversReference';
@@ -108,6 +108,17 @@ describe('channel pruning of one layer', () => {
         expect(r.steps.at(-1)!.penaltyMass).toBeLessThan(0.01);
       }
     }
+  });
+
+  it('a fraction of the channels keeps the width a multiple of 8 where the dense width is one', () => {
+    // SmolLM's 1536 at 30 %: 461 would leave 1075 (scalar products); 464 leaves 1072 = 8 · 134.
+    expect(channelsToRemove(1536, 0.3)).toBe(464);
+    expect(channelsToRemove(172, 0.3)).toBe(52); // a width that is not a multiple of 8: plain rounding
+    expect(channelsToRemove(256, 0.25)).toBe(64);
+    expect(channelsToRemove(256, 0.01)).toBe(8); // never rounded to none when some are asked for
+    expect(channelsToRemove(256, 0.99)).toBe(248); // nor to all
+    expect(channelsToRemove(256, 0)).toBe(0);
+    expect(() => channelsToRemove(256, 1)).toThrow(/must be in \[0, 1\)/);
   });
 
   it('rejects removing every channel', async () => {

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, ROOT } from './helpers/cli';
 import { makeCheckpoints, oraclePython, relDiff, transformersEval, type MadeCheckpoint } from './helpers/oracle';
-import { CHANNEL_ALIGN } from '../src/pipeline/structuredBudget';
+import { CHANNEL_ALIGN } from '../src/solvers/spap';
 
 const SHARED = resolve(ROOT, '../shared');
 const TOKENIZER = join(SHARED, 'models/stories260K');

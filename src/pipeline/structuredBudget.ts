@@ -22,6 +22,7 @@ import { ModelRunner } from '../model/forward';
 import { perplexityOfTokens } from '../model/perplexity';
 import type { SpapOptions } from '../shared/methods';
 import { applyStructured, pruneMlpChannels } from './structured';
+import { alignedRemoval } from '../solvers/spap';
 import { assertHeadsRemovable, groupParameters, groupShape } from './structuredHeads';
 
 export type Structure = 'mlp' | 'heads';
@@ -39,13 +40,6 @@ export interface StructuredPlan {
   damage: number[];
 }
 
-/**
- * Kept MLP widths are multiples of this where the dense width is one. The GPU products load 4 floats
- * at a time along a row only when the row length is a multiple of 4: a ragged width such as 922 (30 %
- * of SmolLM's 1536) falls back to scalar code, and that smaller model ran at 0.94× the dense one's
- * tokens/s on SwiftShader. 8 also suits real GPUs' tiles; it moves the budget by at most 4 channels.
- */
-export const CHANNEL_ALIGN = 8;
 
 /** Parameters of one linear (weight and bias). */
 const size = (l: LinearSpec) => l.out * l.in + (l.bias ? l.out : 0);
@@ -79,8 +73,11 @@ export async function planStructures(
   const n = c.intermediate;
   const target = o.sparsity * P;
   const hs = useHeads ? Array.from({ length: G.groups }, (_, h) => h) : [0];
-  const align = (ch: number) => (n % CHANNEL_ALIGN === 0 ? n - CHANNEL_ALIGN * Math.round((n - ch) / CHANNEL_ALIGN) : ch);
-  const channelsFor = (h: number) => (useMlp ? align(Math.round(Math.max(0, target - h * pg) / pc)) : 0);
+  // A count of all n (or more) stays as it is: that split is infeasible, not rounded into range.
+  const channelsFor = (h: number) => {
+    const ch = useMlp ? Math.round(Math.max(0, target - h * pg) / pc) : 0;
+    return ch >= n ? ch : alignedRemoval(n, ch);
+  };
   const feasible = hs.filter((h) => channelsFor(h) < n && (useMlp || h > 0));
   if (!feasible.length) throw new Error(`Removing ${(o.sparsity * 100).toFixed(0)} % of the block parameters with ${o.structures.join(',')} would leave a block without ${useMlp ? 'MLP channels' : 'attention heads'}; lower the fraction.`);
   if (!useMlp) {

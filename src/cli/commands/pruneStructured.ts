@@ -118,14 +118,15 @@ export async function runStructured(
     }
   }
   if (o.heads > 0 && groupsToRemove(c.kvHeads, o.heads) === 0) throw new InputError(`--heads ${o.heads} rounds to no key/value group of the ${c.kvHeads} in each block of ${o.dir}; give at least ${(0.5 / c.kvHeads).toFixed(3)}`);
-  const [{ pruneMlpChannels, structuredEdits }, { planStructures }, { modelFiles }] = await Promise.all([
+  const [{ pruneMlpChannels, structuredEdits }, { planStructures }, { modelFiles }, { channelsToRemove }] = await Promise.all([
     import('../../pipeline/structured'),
     import('../../pipeline/structuredBudget'),
     import('../../pipeline/export'),
+    import('../../solvers/spap'),
   ]);
   const created = await prepareOutDir(o.out, o.dir);
   if (!o.quiet) {
-    const what = o.budget ? `${(o.budget.sparsity * 100).toFixed(1)} % of the block parameters from ${o.budget.structures.join(' and ')}` : `${Math.round(o.fraction * before)} of ${before} MLP channels and ${groupsToRemove(c.kvHeads, o.heads)} of ${c.kvHeads} key/value groups per block`;
+    const what = o.budget ? `${(o.budget.sparsity * 100).toFixed(1)} % of the block parameters from ${o.budget.structures.join(' and ')}` : `${channelsToRemove(before, o.fraction)} of ${before} MLP channels and ${groupsToRemove(c.kvHeads, o.heads)} of ${c.kvHeads} key/value groups per block`;
     ctx.stderr(`prune: ${o.dir}, spap (${o.selection}), removing ${what}; ${o.nsamples} windows of ${o.seqlen} tokens from ${o.calibPath}\n`);
   }
   let result: StructuredModel;
@@ -168,7 +169,7 @@ export async function runStructured(
     if (created) await removeCreated(o.out, created);
     throw error;
   }
-  const removeChannels = Math.round(result.fraction * before);
+  const removeChannels = channelsToRemove(before, result.fraction);
   const keptGroups = c.kvHeads - groupsToRemove(c.kvHeads, result.heads);
   const perGroup = c.heads / c.kvHeads;
   const chosen = plan as StructuredPlan | null;
