@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { openModelDir } from '../src/model/nodeFolder';
 import { collectFiles, modelFiles } from '../src/pipeline/export';
+import { magnitudePrune } from '../test/helpers/magnitude';
 import { measurePerplexity, newVisitor, parseSafetensors, REPO, shot, waitForIdle, waitForJob } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
@@ -27,13 +28,7 @@ async function writeFolders(): Promise<{ dense: string; compact: string }> {
   const weights = new Map<string, Float32Array>();
   for (const block of model.arch.blocks) {
     for (const spec of block.linears) {
-      const w = Float32Array.from(await model.weights.readF32(spec.weight));
-      for (let g = 0; g < w.length; g += 4) {
-        const idx = [g, g + 1, g + 2, g + 3].sort((a, b) => Math.abs(w[a]) - Math.abs(w[b]));
-        w[idx[0]] = 0;
-        w[idx[1]] = 0;
-      }
-      weights.set(spec.weight, w);
+      weights.set(spec.weight, magnitudePrune(await model.weights.readF32(spec.weight), spec.out, spec.in, { n: 2, m: 4 }));
     }
   }
   const out = { dense: join(root, 'dense'), compact: join(root, 'compact') };

@@ -15,6 +15,7 @@ import { compactWeights } from '../src/formats/compactView';
 import type { OpenedModel } from '../src/model/loader';
 import { openModelDir } from '../src/model/nodeFolder';
 import { modelFiles, type ExportFile, type ModelEdits } from '../src/pipeline/export';
+import { magnitudePrune } from '../test/helpers/magnitude';
 import { SHAPES, writeCheckpoint } from './bench-model';
 
 function arg(name: string): string | undefined {
@@ -36,31 +37,13 @@ async function writeFiles(dir: string, files: readonly ExportFile[]): Promise<nu
 
 const weightBytes = (dir: string, files: readonly ExportFile[]) => files.filter((f) => /\.safetensors(\.pack)?$/.test(f.name)).reduce((n, f) => n + statSync(join(dir, f.name)).size, 0);
 
-/** Magnitude pruning per output row: `sparsity` of each row, or 2 of every 4 inputs. */
+/** Magnitude pruning per output row: half of each row, or 2 of every 4 inputs. */
 async function magnitudeEdits(model: OpenedModel, rule: '50%' | '2:4'): Promise<ModelEdits> {
   const weights = new Map<string, Float32Array>();
   for (const block of model.arch.blocks) {
     for (const spec of block.linears) {
-      const w = Float32Array.from(await model.weights.readF32(spec.weight));
-      for (let o = 0; o < spec.out; o++) {
-        const row = w.subarray(o * spec.in, (o + 1) * spec.in);
-        if (rule === '50%') {
-          const threshold = Float32Array.from(row, Math.abs).sort()[Math.floor(spec.in / 2)];
-          let dropped = 0;
-          for (let i = 0; i < row.length; i++) {
-            if (Math.abs(row[i]) >= threshold || dropped >= spec.in / 2) continue;
-            row[i] = 0;
-            dropped++;
-          }
-        } else {
-          for (let g = 0; g < row.length; g += 4) {
-            const idx = [g, g + 1, g + 2, g + 3].sort((a, b) => Math.abs(row[a]) - Math.abs(row[b]));
-            row[idx[0]] = 0;
-            row[idx[1]] = 0;
-          }
-        }
-      }
-      weights.set(spec.weight, w);
+      const w = await model.weights.readF32(spec.weight);
+      weights.set(spec.weight, magnitudePrune(w, spec.out, spec.in, rule === '50%' ? { sparsity: 0.5, per: 'row' } : { n: 2, m: 4 }));
     }
   }
   return { weights, metadata: { method: 'magnitude', pattern: rule }, report: { rule } };

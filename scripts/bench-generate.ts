@@ -24,6 +24,7 @@ import type { OpenedModel } from '../src/model/loader';
 import { openModelDir } from '../src/model/nodeFolder';
 import { seededRandom } from '../src/pipeline/calibration';
 import { generate, releaseGeneration, type GenerationReport } from '../src/pipeline/generate';
+import { pruneRunnerLinears } from '../test/helpers/magnitude';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,51 +39,6 @@ function parseRule(text: string): Rule {
   const pct = /^(\d+(?:\.\d+)?)%$/.exec(text);
   if (pct) return { label: text, sparsity: Number(pct[1]) / 100 };
   throw new Error(`--patterns: "${text}" is neither N:M nor a percentage like 70%`);
-}
-
-/** Magnitude pruning: per row, the n largest |w| of every m; or the smallest `sparsity` of the layer zeroed. */
-function magnitude(w: Float32Array, rows: number, cols: number, rule: Rule): Float32Array {
-  const out = w.slice();
-  if ('n' in rule) {
-    const idx = new Array<number>(rule.m);
-    for (let j = 0; j < rows; j++) {
-      for (let g = 0; g < cols; g += rule.m) {
-        const len = Math.min(rule.m, cols - g);
-        for (let t = 0; t < len; t++) idx[t] = j * cols + g + t;
-        const group = idx.slice(0, len).sort((a, b) => Math.abs(w[a]) - Math.abs(w[b]));
-        for (let t = 0; t < len - rule.n; t++) out[group[t]] = 0;
-      }
-    }
-    return out;
-  }
-  const abs = Float32Array.from(w, Math.abs).sort();
-  const cut = Math.round(rule.sparsity * w.length);
-  if (cut === 0) return out;
-  const threshold = abs[cut - 1];
-  // Ties at the threshold: zero exactly `cut` weights, in index order.
-  let left = cut;
-  for (let i = 0; i < w.length && left > 0; i++) {
-    if (Math.abs(w[i]) < threshold) {
-      out[i] = 0;
-      left--;
-    }
-  }
-  for (let i = 0; i < w.length && left > 0; i++) {
-    if (Math.abs(w[i]) === threshold && out[i] !== 0) {
-      out[i] = 0;
-      left--;
-    }
-  }
-  return out;
-}
-
-async function pruneAll(runner: ModelRunner, rule: Rule): Promise<void> {
-  for (const block of runner.arch.blocks) {
-    for (const spec of block.linears) {
-      const w = await runner.getLinear(block.index, spec.name);
-      runner.setLinear(block.index, spec.name, magnitude(w, spec.out, spec.in, rule));
-    }
-  }
 }
 
 interface Row {
@@ -106,7 +62,7 @@ async function benchModel(gpu: Gpu, name: string, model: OpenedModel, rules: Rul
     const runner = new ModelRunner(gpu, model.arch, model.weights);
     try {
       const t0 = performance.now();
-      await pruneAll(runner, rule);
+      await pruneRunnerLinears(runner, rule);
       console.error(`${name} ${rule.label}: pruned in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       const load = loadavg();
       const dense = await generate(runner, prompt, tokens, { kernels: 'dense', keepKernels: true });

@@ -131,6 +131,17 @@ async function run(gpu: Gpu, c: Case, fractions: number[]): Promise<void> {
   const cfg = model.config;
   console.log(`\n${c.name}: ${cfg.layers} blocks, hidden ${cfg.hidden}, ${cfg.heads} heads / ${cfg.kvHeads} key/value groups of head_dim ${cfg.headDim}, MLP ${cfg.intermediate}; calibration ${c.windows.length / c.seqlen}×${c.seqlen} tokens; timing ${c.timing.length} tokens, ${repeats} passes`);
   console.log(`block parameters ${blockParameters(model)} of ${countParameters(model)}`);
+  /** The smaller model of one cut: its parameters, perplexity, and tokens/s against the dense model's. */
+  const measureCut = async (selection: ChannelSelection, fraction: number, heads: number) => {
+    const pruned = await pruneMlpChannels(gpu, model, { selection, fraction, heads, windows: c.windows, seqlen: c.seqlen });
+    const runner = new ModelRunner(gpu, model.arch, model.weights);
+    try {
+      applyStructured(runner, model, pruned);
+      return { pruned, ppl: await c.perplexity(runner), tps: await pairedTokensPerSecond(gpu, dense, runner, c.timing, c.seqlen, repeats) };
+    } finally {
+      runner.dispose();
+    }
+  };
   console.log('| block params removed | structures | per block removed | selection | parameters | tokens/s | × dense | perplexity |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   console.log(`| 0 % | dense | — | — | ${countParameters(model)} | ${denseTps.toFixed(1)} | 1.00 | ${densePpl.toFixed(3)} |`);
@@ -139,12 +150,7 @@ async function run(gpu: Gpu, c: Case, fractions: number[]): Promise<void> {
       const plan = await planStructures(gpu, model, { sparsity, structures, windows: c.windows, seqlen: c.seqlen });
       const split = `${plan.channelsRemoved}/${cfg.intermediate} ch, ${plan.groupsRemoved}/${cfg.kvHeads} kv`;
       for (const selection of BASELINE_FRACTIONS.includes(sparsity) ? c.selections : c.selections.slice(0, 1)) {
-        const pruned = await pruneMlpChannels(gpu, model, { selection, fraction: plan.fraction, heads: plan.heads, windows: c.windows, seqlen: c.seqlen });
-        const runner = new ModelRunner(gpu, model.arch, model.weights);
-        applyStructured(runner, model, pruned);
-        const ppl = await c.perplexity(runner);
-        const tps = await pairedTokensPerSecond(gpu, dense, runner, c.timing, c.seqlen, repeats);
-        runner.dispose();
+        const { pruned, ppl, tps } = await measureCut(selection, plan.fraction, plan.heads);
         console.log(`| ${(sparsity * 100).toFixed(0)} % (${((plan.blockRemoved / (blockParameters(model) / cfg.layers)) * 100).toFixed(1)} %) | ${structures.join('+')} | ${split} | ${selection} | ${pruned.parameters.after} | ${tps.smaller.toFixed(1)} | ${(tps.smaller / tps.dense).toFixed(2)} | ${ppl.toFixed(3)} |`);
       }
     }
@@ -152,12 +158,7 @@ async function run(gpu: Gpu, c: Case, fractions: number[]): Promise<void> {
   for (const split of arg('splits', '').split(',').filter(Boolean)) {
     const [fraction, groups] = split.split(':').map(Number);
     const selection = c.selections[0];
-    const pruned = await pruneMlpChannels(gpu, model, { selection, fraction, heads: groups / cfg.kvHeads, windows: c.windows, seqlen: c.seqlen });
-    const runner = new ModelRunner(gpu, model.arch, model.weights);
-    applyStructured(runner, model, pruned);
-    const ppl = await c.perplexity(runner);
-    const tps = await pairedTokensPerSecond(gpu, dense, runner, c.timing, c.seqlen, repeats);
-    runner.dispose();
+    const { pruned, ppl, tps } = await measureCut(selection, fraction, groups / cfg.kvHeads);
     const removed = 1 - (pruned.parameters.after - (countParameters(model) - blockParameters(model))) / blockParameters(model);
     console.log(`| ${(removed * 100).toFixed(1)} % (given) | mlp+heads | ${(fraction * 100).toFixed(1)} % ch, ${groups}/${cfg.kvHeads} kv | ${selection} | ${pruned.parameters.after} | ${tps.smaller.toFixed(1)} | ${(tps.smaller / tps.dense).toFixed(2)} | ${ppl.toFixed(3)} |`);
   }

@@ -21,36 +21,11 @@ import type { DecodeKernel } from '../src/shared/generation';
 import { cli } from './helpers/cli';
 import { checkpointFile, gemma3Checkpoint, gpt2Checkpoint, llamaCheckpoint, optCheckpoint, phi3Checkpoint, qwen3Checkpoint, randomTokens, type Checkpoint } from './helpers/checkpoints';
 import { testGpu } from './helpers/gpu';
+import { magnitudePrune, pruneRunnerLinears, type MagnitudeRule } from './helpers/magnitude';
 import { maxAbs, maxAbsDiff, randn } from './helpers/reference';
 
-type Rule = { n: number; m: number } | { sparsity: number };
-
-/** Magnitude pruning written here: per row N:M groups, or the smallest `sparsity` of the layer. */
-function magnitudePrune(w: Float32Array, rows: number, cols: number, rule: Rule): Float32Array {
-  const out = w.slice();
-  if ('n' in rule) {
-    for (let j = 0; j < rows; j++) {
-      for (let g = 0; g < cols; g += rule.m) {
-        const idx = Array.from({ length: Math.min(rule.m, cols - g) }, (_, i) => j * cols + g + i).sort((a, b) => Math.abs(w[a]) - Math.abs(w[b]));
-        for (let t = 0; t < idx.length - rule.n; t++) out[idx[t]] = 0;
-      }
-    }
-    return out;
-  }
-  const order = Array.from(w.keys()).sort((a, b) => Math.abs(w[a]) - Math.abs(w[b]));
-  for (let t = 0; t < Math.round(rule.sparsity * w.length); t++) out[order[t]] = 0;
-  return out;
-}
-
-/** Prunes every linear of the runner through setLinear (f32 overrides). */
-async function pruneRunner(run: ModelRunner, rule: Rule): Promise<void> {
-  for (const block of run.arch.blocks) {
-    for (const spec of block.linears) {
-      const w = await run.getLinear(block.index, spec.name);
-      run.setLinear(block.index, spec.name, magnitudePrune(w, spec.out, spec.in, rule));
-    }
-  }
-}
+type Rule = MagnitudeRule;
+const pruneRunner = pruneRunnerLinears;
 
 /** The same, on the checkpoint's own tensors (before it is written as a file). */
 function pruneCheckpoint(ck: Checkpoint, rule: Rule): Checkpoint {

@@ -147,7 +147,7 @@ export async function openPacked(src: ByteSource): Promise<SafetensorsFile> {
     for (const [b, plane] of planes.get(name)!.entries()) {
       const stored = await readChecked(src, plane.begin, plane.end - plane.begin);
       try {
-        scatterPlane(bytes, size, b, await decodePlane(plane.codec, stored.slice(), count));
+        scatterPlane(bytes, size, b, await decodePlane(plane.codec, stored as Uint8Array<ArrayBuffer>, count));
       } catch (error) {
         if (error instanceof SafetensorsError) fail(file, `tensor "${name}", plane ${b}: ${error.message}`);
         throw error;

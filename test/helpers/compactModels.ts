@@ -6,6 +6,7 @@ import { blobSource } from '../../src/formats/byteSource';
 import type { ModelFolder, OpenedModel } from '../../src/model/loader';
 import { collectFiles, modelFiles, type ExportOptions, type ModelEdits } from '../../src/pipeline/export';
 import type { Files } from './hostile';
+import { magnitudePrune } from './magnitude';
 
 /** A folder over in-memory files (as the studio's dropped files). */
 export function memFolder(files: Files, name = 'model'): ModelFolder {
@@ -25,16 +26,7 @@ export async function pruneEdits(model: OpenedModel, rule: { sparsity: number } 
       const raw = await model.weights.readF32(spec.weight);
       const w = new Float32Array(spec.out * spec.in);
       for (let o = 0; o < spec.out; o++) for (let i = 0; i < spec.in; i++) w[o * spec.in + i] = spec.conv1d ? raw[i * spec.out + o] : raw[o * spec.in + i];
-      for (let o = 0; o < spec.out; o++) {
-        const row = w.subarray(o * spec.in, (o + 1) * spec.in);
-        const groups = 'n' in rule ? rule.m : spec.in;
-        const drop = 'n' in rule ? rule.m - rule.n : Math.round(rule.sparsity * spec.in);
-        for (let g = 0; g + groups <= spec.in; g += groups) {
-          const idx = Array.from({ length: groups }, (_, j) => g + j).sort((a, b) => Math.abs(row[a]) - Math.abs(row[b]));
-          for (const j of idx.slice(0, drop)) row[j] = 0;
-        }
-      }
-      weights.set(spec.weight, w);
+      weights.set(spec.weight, magnitudePrune(w, spec.out, spec.in, 'n' in rule ? rule : { ...rule, per: 'row' }));
     }
   }
   return { weights, metadata: { method: 'magnitude' }, report: { layers: weights.size } };
